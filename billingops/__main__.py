@@ -1,0 +1,3 @@
+from billingops.cli import run
+
+run()

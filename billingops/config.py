@@ -1,0 +1,138 @@
+"""Configuration: the environment of SPEC §3 plus the optional YAML file.
+
+The environment is injected as a mapping (httpie style) so tests never touch
+`os.environ`. Every key has a default; an invalid file exits 2 naming the key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from billingops.errors import ConfigError
+from billingops.models.decision import Approval
+
+DEFAULT_CONFIG_PATH = ".github/billingops.yml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ApprovalLabels(_Strict):
+    refund: str = "approve-refund"
+    cancel: str = "approve-cancel"
+
+
+class RefundPolicy(_Strict):
+    # Minor units of the charge's currency; a refund above it needs two approvers.
+    second_approver_above: int = Field(default=50000, ge=0)
+
+
+class PortalSettings(_Strict):
+    login_url: str | None = None
+    allows_cancellation: bool | None = None
+    allows_invoice_history: bool | None = None
+
+
+class Config(_Strict):
+    """The YAML file (`BILLINGOPS_CONFIG`); these are the defaults of SPEC §3."""
+
+    approval_labels: ApprovalLabels = Field(default_factory=ApprovalLabels)
+    allowed_roles: list[str] = Field(default_factory=lambda: ["admin", "maintain", "write"])
+    bot_approvers: list[str] = Field(default_factory=list)
+    backlog_repository: str | None = None
+    mask_email: bool = True
+    github_username_metadata_key: str = "github_username"
+    refund: RefundPolicy = Field(default_factory=RefundPolicy)
+    portal: PortalSettings = Field(default_factory=PortalSettings)
+    stripe_rate_limit_per_second: float = Field(default=25, gt=0)
+
+    @field_validator("backlog_repository")
+    @classmethod
+    def _owner_name(cls, v: str | None) -> str | None:
+        if v is not None and (v.count("/") != 1 or not all(v.split("/"))):
+            raise ValueError("must be owner/name")
+        return v
+
+    @field_validator("allowed_roles")
+    @classmethod
+    def _roles(cls, v: list[str]) -> list[str]:
+        if not v or not all(isinstance(r, str) and r.strip() for r in v):
+            raise ValueError("must be a non-empty list of role names")
+        return [r.strip().lower() for r in v]
+
+    @property
+    def labels(self) -> dict[Approval, str]:
+        return {
+            Approval.refund: self.approval_labels.refund,
+            Approval.cancel: self.approval_labels.cancel,
+        }
+
+
+class Environment(BaseSettings):
+    """Variables of SPEC §3. Built from an injected mapping, never from os.environ directly."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    stripe_api_key: SecretStr | None = None
+    stripe_api_base: str | None = None
+    github_token: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
+    github_repository: str | None = None
+    github_event_name: str | None = None
+    github_event_path: str | None = None
+    billingops_config: str = DEFAULT_CONFIG_PATH
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str]) -> Environment:
+        names = {name.upper(): name for name in cls.model_fields}
+        values = {names[k]: v for k, v in env.items() if k in names and v != ""}
+        try:
+            # Only the injected values: settings sources are bypassed on purpose.
+            return cls.model_construct(**cls.model_validate(values).model_dump())
+        except ValidationError as exc:
+            raise ConfigError(_one_line("environment", exc)) from None
+
+
+def _one_line(where: str, exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"invalid {where}: {key}: {err['msg']}{more}"
+
+
+def parse_config(text: str, where: str = "config") -> Config:
+    try:
+        data: Any = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"invalid {where}: not valid YAML{at}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"invalid {where}: the top level must be a mapping of keys")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(where, exc)) from None
+
+
+def load_config(path: str | Path, cwd: Path | None = None) -> Config:
+    """A missing file means defaults; an unreadable or invalid one is a ConfigError."""
+    p = Path(path)
+    if not p.is_absolute() and cwd is not None:
+        p = cwd / p
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Config()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.__class__.__name__}") from None
+    return parse_config(text, where=f"config {path}")

@@ -1,0 +1,37 @@
+"""Exit statuses and the two kinds of failure the CLI turns into them (SPEC §3)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    OK = 0  # done, including "ignored" and "refused"
+    OPERATIONAL = 1  # Stripe or GitHub down after retries
+    BAD_INPUT = 2  # bad input or configuration
+
+
+class BillingopsError(Exception):
+    """An expected failure: the message is one clear line for the operator."""
+
+    status = ExitStatus.OPERATIONAL
+
+
+class BadInput(BillingopsError):
+    status = ExitStatus.BAD_INPUT
+
+
+class ConfigError(BadInput):
+    pass
+
+
+class OperationalError(BillingopsError):
+    """A service failed after retries (5xx, timeout, connection reset, rate limit)."""
+
+    status = ExitStatus.OPERATIONAL
+
+
+class NotFound(BillingopsError):
+    """The thing asked for does not exist (a gateway's 404)."""
+
+    status = ExitStatus.BAD_INPUT

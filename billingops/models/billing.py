@@ -1,0 +1,186 @@
+"""A customer's billing state, independent of the Stripe API version that produced it.
+
+Amounts are integers in the currency's minor unit, as Stripe has them; currencies are
+lower-case ISO codes. Times are Unix seconds (UTC).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+LIVE_STATUSES = frozenset({"active", "trialing", "past_due", "unpaid", "incomplete"})
+FAILED_STATUSES = frozenset({"past_due", "unpaid", "incomplete", "incomplete_expired"})
+
+
+class ResolvedBy(StrEnum):
+    customer_id = "customer_id"
+    subscription_id = "subscription_id"
+    invoice_id = "invoice_id"
+    charge_id = "charge_id"
+    payment_intent_id = "payment_intent_id"
+    email = "email"
+    github_username = "github_username"
+
+
+class PaymentMethodSummary(BaseModel):
+    """Brand and last four digits only: never more of a card."""
+
+    model_config = ConfigDict(frozen=True)
+
+    brand: str
+    last4: str
+
+
+class Customer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    email: str | None = None
+    name: str | None = None
+    created: int = 0
+    deleted: bool = False
+    metadata: dict[str, str] = Field(default_factory=dict)
+    default_payment_method: PaymentMethodSummary | None = None
+
+
+class Subscription(BaseModel):
+    """A subscription flattened to its main (first) item: plan, price and quantity."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    customer_id: str
+    status: str  # active, trialing, past_due, unpaid, incomplete, incomplete_expired, canceled, paused
+    product_id: str | None = None
+    product_name: str | None = None
+    price_id: str | None = None  # price or (older API / localstripe) plan id
+    unit_amount: int = 0
+    currency: str = "usd"
+    interval: Literal["day", "week", "month", "year"] = "month"
+    interval_count: int = 1
+    quantity: int = 1
+    item_count: int = 1
+    metadata: dict[str, str] = Field(default_factory=dict)
+    created: int = 0
+    start_date: int = 0
+    current_period_start: int | None = None
+    current_period_end: int | None = None
+    cancel_at_period_end: bool = False
+    cancel_at: int | None = None
+    canceled_at: int | None = None
+    ended_at: int | None = None
+    trial_end: int | None = None
+    latest_invoice_id: str | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+    @property
+    def amount(self) -> int:
+        """What one period costs: unit amount times quantity."""
+        return self.unit_amount * self.quantity
+
+
+class Refund(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    charge_id: str
+    amount: int
+    currency: str
+    status: str = "succeeded"
+    created: int = 0
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+
+class Charge(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    customer_id: str | None = None
+    amount: int
+    amount_refunded: int = 0
+    currency: str = "usd"
+    status: str = "succeeded"  # succeeded, pending, failed
+    paid: bool = True
+    refunded: bool = False
+    disputed: bool = False
+    created: int = 0
+    invoice_id: str | None = None
+    payment_intent_id: str | None = None
+    failure_message: str | None = None
+    refunds: list[Refund] = Field(default_factory=list)
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def refundable(self) -> int:
+        """What is left to refund; zero for failed, disputed or fully refunded charges."""
+        if self.status != "succeeded" or self.disputed or self.refunded:
+            return 0
+        return max(self.amount - self.amount_refunded, 0)
+
+
+class Invoice(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    customer_id: str | None = None
+    subscription_id: str | None = None
+    status: str = "paid"  # draft, open, paid, uncollectible, void
+    amount_due: int = 0
+    amount_paid: int = 0
+    currency: str = "usd"
+    attempt_count: int = 0
+    created: int = 0
+    charge_id: str | None = None
+    payment_intent_id: str | None = None
+    billing_reason: str | None = None
+    hosted_invoice_url: str | None = None
+
+
+class PortalCapabilities(BaseModel):
+    """What the customer can do alone. `source` says where we learned it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: Literal["stripe", "config", "unknown"] = "unknown"
+    active: bool | None = None
+    allows_cancellation: bool | None = None
+    allows_invoice_history: bool | None = None
+    allows_payment_method_update: bool | None = None
+    login_url: str | None = None
+
+
+class BillingState(BaseModel):
+    """Everything billingops read about the customer(s) behind one ticket."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customers: list[Customer] = Field(default_factory=list)
+    subscriptions: list[Subscription] = Field(default_factory=list)
+    invoices: list[Invoice] = Field(default_factory=list)
+    charges: list[Charge] = Field(default_factory=list)
+    portal: PortalCapabilities = Field(default_factory=PortalCapabilities)
+    # When the state was read (Unix seconds); the core's notion of "now".
+    as_of: int = 0
+
+
+class Resolution(BaseModel):
+    """Who the ticket is about, and how we know."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customer_ids: list[str] = Field(default_factory=list)
+    resolved_by: ResolvedBy | None = None
+    # Identifiers that pointed nowhere or at someone else, as one-line notes.
+    problems: list[str] = Field(default_factory=list)
+    # True when identifiers point at different people (not one email over two customers).
+    conflicting: bool = False
+
+    @property
+    def found(self) -> bool:
+        return bool(self.customer_ids)

@@ -1,0 +1,119 @@
+"""Classification, plan and the result of a run: the JSON contract of SPEC §3."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Case(StrEnum):
+    duplicate_subscription = "duplicate_subscription"
+    team_seats = "team_seats"
+    failed_payment = "failed_payment"
+    missing_self_serve = "missing_self_serve"
+    product_failure = "product_failure"
+    needs_human = "needs_human"
+
+
+class Classification(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    case: Case
+    confidence: float = Field(ge=0.0, le=1.0)
+    evidence: list[str] = Field(default_factory=list)
+
+
+class StepKind(StrEnum):
+    refund = "refund"
+    cancel_subscription = "cancel_subscription"
+    restore_self_serve = "restore_self_serve"
+    none = "none"
+
+
+class Approval(StrEnum):
+    """Which approval a step needs; mapped to the configured label names."""
+
+    refund = "refund"
+    cancel = "cancel"
+
+
+class Step(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: StepKind
+    target: str | None = None
+    amount: int | None = None
+    currency: str | None = None
+    at_period_end: bool | None = None
+    needs: Approval | None = None
+    # Why this step: one line for the operator (not part of the hash).
+    why: str = ""
+
+    @property
+    def key(self) -> str:
+        """Stable identity of the step within a plan (used for idempotency and records)."""
+        return f"{self.kind.value}:{self.target or '-'}"
+
+    def contract(self, labels: dict[Approval, str]) -> dict[str, Any]:
+        """The step as SPEC §3 prints it, with the configured label names."""
+        out: dict[str, Any] = {"kind": self.kind.value, "target": self.target}
+        if self.kind is StepKind.refund:
+            out["amount"] = self.amount
+            out["currency"] = self.currency
+        if self.kind is StepKind.cancel_subscription:
+            out["at_period_end"] = bool(self.at_period_end)
+        out["needs"] = labels[self.needs] if self.needs else None
+        return out
+
+
+class RevenueImpact(BaseModel):
+    """Per currency, minor units. MRR counts annual plans per month."""
+
+    model_config = ConfigDict(frozen=True)
+
+    refund_total: dict[str, int] = Field(default_factory=dict)
+    mrr_change: dict[str, int] = Field(default_factory=dict)
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    steps: list[Step] = Field(default_factory=list)
+    impact: RevenueImpact = Field(default_factory=RevenueImpact)
+    hash: str = ""
+
+
+ExecStatus = Literal["done", "already_done", "would_do", "failed", "skipped"]
+
+
+class Executed(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: StepKind
+    target: str | None = None
+    status: ExecStatus
+    stripe_id: str | None = None
+    reason: str | None = None
+    amount: int | None = None
+    currency: str | None = None
+
+    def contract(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind.value, "target": self.target, "status": self.status}
+        if self.stripe_id:
+            out["stripe_id"] = self.stripe_id
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+class GapRef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    issue: int | None = None
+    closed: bool = False
+
+
+Action = Literal["triage", "apply", "needs_info", "ignored", "refused"]

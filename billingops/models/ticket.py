@@ -1,0 +1,54 @@
+"""A billing ticket as read from a GitHub issue (untrusted text, already redacted)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RequestKind(StrEnum):
+    """The `request` dropdown of the issue form (and what free text maps to)."""
+
+    refund = "refund"
+    cancel = "cancel"
+    failed_payment = "failed_payment"
+    invoices = "invoices"
+    seats_or_plan = "seats_or_plan"
+    other = "other"
+
+
+class SensitiveKind(StrEnum):
+    """Kinds of sensitive values a ticket may contain; the value itself is never kept."""
+
+    stripe_secret_key = "stripe_secret_key"  # sk_live_ / sk_test_
+    stripe_restricted_key = "stripe_restricted_key"  # rk_live_ / rk_test_
+    webhook_secret = "webhook_secret"  # whsec_
+    card_number = "card_number"  # Luhn-valid 13-19 digits
+
+
+class Ticket(BaseModel):
+    """What intake extracted from an issue. Every text field is untrusted and redacted."""
+
+    model_config = ConfigDict(frozen=True)
+
+    repository: str = ""
+    number: int = 0
+    title: str = ""
+    author: str = ""
+    # Section label -> raw text, as the issue form rendered it (`_No response_` removed).
+    fields: dict[str, str] = Field(default_factory=dict)
+    # Identifiers, in order of first appearance, deduplicated.
+    emails: list[str] = Field(default_factory=list)
+    stripe_ids: list[str] = Field(default_factory=list)
+    github_username: str | None = None
+    request: RequestKind | None = None
+    # Free text of the ticket (description, or the whole body when it is not a form).
+    description: str = ""
+    sensitive: list[SensitiveKind] = Field(default_factory=list)
+    labels: list[str] = Field(default_factory=list)
+    from_form: bool = False
+
+    @property
+    def has_identifier(self) -> bool:
+        return bool(self.emails or self.stripe_ids or self.github_username)

@@ -1,0 +1,6 @@
+"""Fixtures live in tests/plugins/, one module per part, so parts do not collide."""
+
+pytest_plugins = [
+    "tests.plugins.sandbox",  # localstripe on a loopback port, seeded scenarios
+    "tests.plugins.github",  # vcrpy config (tokens scrubbed) and the fake GitHub server
+]

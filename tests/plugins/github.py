@@ -1,0 +1,1 @@
+"""GitHub fixtures (filled in by the GitHub gateway work)."""

@@ -1,0 +1,1 @@
+"""localstripe fixtures (filled in by the Stripe gateway work)."""
