@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from billingops.errors import ConfigError
 from billingops.models.decision import Approval
@@ -90,12 +90,23 @@ class Environment(BaseSettings):
     billingops_config: str = DEFAULT_CONFIG_PATH
 
     @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Only what the caller injects: the process environment is read in `cli.run`.
+        return (init_settings,)
+
+    @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> Environment:
         names = {name.upper(): name for name in cls.model_fields}
         values = {names[k]: v for k, v in env.items() if k in names and v != ""}
         try:
-            # Only the injected values: settings sources are bypassed on purpose.
-            return cls.model_construct(**cls.model_validate(values).model_dump())
+            return cls.model_validate(values)
         except ValidationError as exc:
             raise ConfigError(_one_line("environment", exc)) from None
 

@@ -53,7 +53,8 @@ class Subscription(BaseModel):
 
     id: str
     customer_id: str
-    status: str  # active, trialing, past_due, unpaid, incomplete, incomplete_expired, canceled, paused
+    # active, trialing, past_due, unpaid, incomplete, incomplete_expired, canceled, paused
+    status: str
     product_id: str | None = None
     product_name: str | None = None
     price_id: str | None = None  # price or (older API / localstripe) plan id

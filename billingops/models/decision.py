@@ -100,7 +100,11 @@ class Executed(BaseModel):
     currency: str | None = None
 
     def contract(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind.value, "target": self.target, "status": self.status}
+        out: dict[str, Any] = {
+            "kind": self.kind.value,
+            "target": self.target,
+            "status": self.status,
+        }
         if self.stripe_id:
             out["stripe_id"] = self.stripe_id
         if self.reason:
