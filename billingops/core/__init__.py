@@ -1,0 +1,1 @@
+"""The pure core: intake, resolution, classification, planning, money, rendering (no I/O)."""

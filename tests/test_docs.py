@@ -1,0 +1,36 @@
+"""The README is part of the contract: its commands must be the ones CI runs and the
+CLI offers (sqlite-utils style: an undocumented command fails a test)."""
+
+import re
+from pathlib import Path
+
+from billingops.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _fenced_commands() -> list[str]:
+    return re.findall(r"```sh\n(.+?)\n```", README)
+
+
+def test_readme_has_exactly_two_setup_commands() -> None:
+    cmds = _fenced_commands()
+    assert len(cmds) == 2
+    assert cmds[0].endswith("billingops demo")
+    assert "pytest" in cmds[1]
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert _fenced_commands()[1] in ci.splitlines()
+
+
+def test_every_command_is_documented() -> None:
+    for name in cli.commands:
+        assert f"`billingops {name}" in README, f"billingops {name} is not in the README"
+
+
+def test_readme_lists_no_command_that_does_not_exist() -> None:
+    listed = set(re.findall(r"^\| `billingops (\w+)", README, flags=re.M))
+    assert listed <= set(cli.commands), sorted(listed - set(cli.commands))
