@@ -1,0 +1,101 @@
+"""Who approved, and may they (SPEC §5). Pure: the desk fetches events and roles.
+
+The approver is the actor of the latest `labeled` event for the label in the issue's
+events, never the triggering event's sender: a label can arrive with the issue itself and
+a run can be dropped. An approval given before the current plan was posted approves
+nothing: the approver cannot have seen what they approved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from billingops._tracker.interface import LabelEvent
+from billingops.config import Config
+
+
+class Verdict(StrEnum):
+    granted = "granted"
+    refused = "refused"
+    needs_second = "needs_second"  # one allowed approver so far; the policy wants two
+
+
+@dataclass(frozen=True)
+class ApprovalCheck:
+    label: str
+    verdict: Verdict
+    reason: str
+    approvers: list[str] = field(default_factory=list)
+
+
+def is_bot(event: LabelEvent) -> bool:
+    return event.actor_type.lower() == "bot" or event.actor.endswith("[bot]")
+
+
+def _why_not(event: LabelEvent, roles: Mapping[str, str | None], config: Config) -> str | None:
+    """None when this labeler may approve, else why not (one line, no PII beyond the login)."""
+    if is_bot(event):
+        if event.actor in config.bot_approvers:
+            return None
+        return f"{event.actor} is a bot that is not in bot_approvers"
+    role = roles.get(event.actor)
+    if role is None:
+        return f"{event.actor} is not a collaborator of this repository"
+    if role.lower() not in config.allowed_roles:
+        allowed = ", ".join(config.allowed_roles)
+        return f"{event.actor} has the {role} role; approving needs one of: {allowed}"
+    return None
+
+
+def labelers(events: Sequence[LabelEvent], label: str) -> list[str]:
+    """Every actor who applied the label, for fetching their roles."""
+    return sorted({e.actor for e in events if e.event == "labeled" and e.label == label})
+
+
+def check_approval(
+    label: str,
+    events: Sequence[LabelEvent],
+    roles: Mapping[str, str | None],
+    config: Config,
+    *,
+    plan_posted_at: int,
+    needs_two: bool = False,
+) -> ApprovalCheck:
+    applied = sorted(
+        (e for e in events if e.event == "labeled" and e.label == label),
+        key=lambda e: (e.created_at, e.id),
+    )
+    if not applied:
+        return ApprovalCheck(label, Verdict.refused, f"no record of who applied {label}")
+    latest = applied[-1]
+    if latest.created_at < plan_posted_at:
+        return ApprovalCheck(
+            label,
+            Verdict.refused,
+            f"{label} was applied before the current plan was posted; "
+            "re-apply it after reading the plan",
+        )
+    why = _why_not(latest, roles, config)
+    if why:
+        return ApprovalCheck(label, Verdict.refused, why)
+    if not needs_two:
+        return ApprovalCheck(label, Verdict.granted, f"approved by {latest.actor}", [latest.actor])
+    # Two different allowed people, each after the plan was posted.
+    allowed: list[str] = []
+    for e in applied:
+        ok = e.created_at >= plan_posted_at and _why_not(e, roles, config) is None
+        if ok and e.actor not in allowed:
+            allowed.append(e.actor)
+    if len(allowed) >= 2:
+        return ApprovalCheck(
+            label, Verdict.granted, f"approved by {allowed[-2]} and {allowed[-1]}", allowed[-2:]
+        )
+    return ApprovalCheck(
+        label,
+        Verdict.needs_second,
+        f"approved by {latest.actor}; the amount needs a second approver: "
+        f"another maintainer must apply {label}",
+        [latest.actor],
+    )

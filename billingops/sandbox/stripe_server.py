@@ -1,0 +1,372 @@
+"""Run localstripe in a child process on a private loopback port.
+
+Why a launcher of our own instead of the `localstripe` console script:
+
+- localstripe binds `::` (every interface) and pickles its whole store to the fixed
+  file /tmp/localstripe.pickle on every write, so two instances (two test sessions, the
+  demo and the tests) would share and clobber one state. The child here binds a socket
+  the parent already bound on 127.0.0.1 (passed by file descriptor: no port race, no
+  other interface), and turns the disk store off.
+- A few control routes under `/_config/billingops/` (localstripe does not authenticate
+  `/_config/`) make seeding deterministic and scenarios faithful: a reset that also seeds
+  the id generator and sets the clock, a settable clock, and a whitelisted patch of fields
+  localstripe cannot set through its API (a `trialing` or `unpaid` status, `disputed`,
+  a back-dated `created`).
+- Subscription periods roll forward to the period containing "now", as renewals would on
+  Stripe (localstripe computes one period from the start date, so a back-dated
+  subscription would otherwise end in the past). No renewal invoice is created.
+
+localstripe is an optional extra: the parent only checks that it is importable; only the
+child process imports it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from billingops.errors import BadInput, OperationalError
+
+# localstripe accepts any key that starts with sk_ and is longer than five characters.
+SANDBOX_API_KEY = "sk_test_billingops_sandbox"
+# Default seed and clock of a reset: 2025-01-15T12:00:00Z, so seeded ids and timestamps
+# are the same on every run.
+DEFAULT_SEED = 20250115
+DEFAULT_NOW = 1736942400
+
+_HTTP_TIMEOUT = 10.0
+
+
+class SandboxUnavailable(BadInput):
+    """localstripe is not installed (it is the `sandbox` extra)."""
+
+
+def localstripe_installed() -> bool:
+    return importlib.util.find_spec("localstripe") is not None
+
+
+Params = Mapping[str, Any]
+
+
+def encode_form(params: Params) -> list[tuple[str, str]]:
+    """Stripe-style form encoding: nested dicts as `a[b]`, lists as `a[0]`, bools lower-case."""
+    out: list[tuple[str, str]] = []
+
+    def walk(prefix: str, value: Any) -> None:
+        if value is None:
+            return
+        if isinstance(value, Mapping):
+            for key, sub in value.items():
+                walk(f"{prefix}[{key}]" if prefix else str(key), sub)
+        elif isinstance(value, list | tuple):
+            for i, sub in enumerate(value):
+                walk(f"{prefix}[{i}]", sub)
+        elif isinstance(value, bool):
+            out.append((prefix, "true" if value else "false"))
+        else:
+            out.append((prefix, str(value)))
+
+    walk("", params)
+    return out
+
+
+def sandbox_request(
+    base_url: str,
+    method: str,
+    path: str,
+    params: Params | None = None,
+    *,
+    json_body: Params | None = None,
+) -> Any:
+    """One HTTP call to the sandbox; returns the decoded JSON (None for an empty body).
+
+    Raises `OperationalError` with localstripe's message on an HTTP error.
+    """
+    url = base_url.rstrip("/") + path
+    data: bytes | None = None
+    headers = {"Authorization": f"Bearer {SANDBOX_API_KEY}"}
+    if json_body is not None:
+        data = json.dumps(json_body).encode()
+        headers["Content-Type"] = "application/json"
+    elif params:
+        encoded = urllib.parse.urlencode(encode_form(params))
+        if method == "GET":
+            url += "?" + encoded
+        else:
+            data = encoded.encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=_HTTP_TIMEOUT) as resp:
+            body = resp.read()
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace")[:300]
+        raise OperationalError(f"sandbox {method} {path}: HTTP {exc.code} {detail}") from None
+    except OSError as exc:
+        raise OperationalError(f"sandbox {method} {path}: {exc}") from None
+    return json.loads(body) if body.strip() else None
+
+
+class StripeServer:
+    """localstripe in a child process on 127.0.0.1. Use as a context manager."""
+
+    def __init__(self, *, startup_timeout: float = 20.0, stop_timeout: float = 5.0) -> None:
+        self.startup_timeout = startup_timeout
+        self.stop_timeout = stop_timeout
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stderr: Any = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        if self._proc is None:
+            raise RuntimeError("the sandbox is not running")
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def start(self) -> str:
+        if self._proc is not None:
+            return self.base_url
+        if not localstripe_installed():
+            raise SandboxUnavailable(
+                "localstripe is not installed; install the sandbox extra: "
+                "pip install 'billingops[sandbox]'"
+            )
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(64)
+            self.port = sock.getsockname()[1]
+            fd = sock.fileno()
+            self._stderr = tempfile.TemporaryFile()
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "billingops.sandbox.stripe_server", "--fd", str(fd)],
+                pass_fds=(fd,),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=self._stderr,
+                # Not in our process group's terminal signals (Ctrl-C is handled by stop()).
+                start_new_session=True,
+            )
+        finally:
+            sock.close()  # the child holds its own copy of the listening socket
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self.base_url
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        last = ""
+        while time.monotonic() < deadline:
+            assert self._proc is not None
+            if self._proc.poll() is not None:
+                raise OperationalError(f"localstripe exited at start: {self._child_error()}")
+            try:
+                sandbox_request(self.base_url, "GET", "/v1/customers", {"limit": 1})
+                return
+            except OperationalError as exc:
+                last = str(exc)
+            time.sleep(0.05)
+        raise OperationalError(
+            f"localstripe did not answer within {self.startup_timeout:.0f}s: {last}"
+        )
+
+    def _child_error(self) -> str:
+        if self._stderr is None:
+            return "(no output)"
+        self._stderr.seek(0)
+        lines = self._stderr.read().decode(errors="replace").strip().splitlines()
+        return lines[-1] if lines else "(no output)"
+
+    def reset(self, *, seed: int = DEFAULT_SEED, now: int | None = DEFAULT_NOW) -> None:
+        """Empty the store, re-seed the id generator, set the clock (None: real time).
+
+        Falls back to localstripe's own `DELETE /_config/data` (no seed, no clock) when
+        the control routes are absent (a localstripe started by someone else).
+        """
+        reset_sandbox(self.base_url, seed=seed, now=now)
+
+    def stop(self) -> None:
+        """Terminate, then kill after `stop_timeout`, and always reap the child."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(self.stop_timeout)
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+
+    def __enter__(self) -> StripeServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+@contextlib.contextmanager
+def running_sandbox(*, seed: int = DEFAULT_SEED, now: int | None = DEFAULT_NOW) -> Iterator[str]:
+    """Start localstripe, reset it, yield its base URL, stop it."""
+    with StripeServer() as server:
+        server.reset(seed=seed, now=now)
+        yield server.base_url
+
+
+def reset_sandbox(base_url: str, *, seed: int = DEFAULT_SEED, now: int | None = DEFAULT_NOW) -> None:
+    try:
+        sandbox_request(
+            base_url, "POST", "/_config/billingops/reset", json_body={"seed": seed, "now": now}
+        )
+    except OperationalError as exc:
+        if "HTTP 404" not in str(exc) and "HTTP 405" not in str(exc):
+            raise
+        sandbox_request(base_url, "DELETE", "/_config/data")
+
+
+# ---------------------------------------------------------------------------------------
+# The child process. Everything below runs only in `python -m ...stripe_server --fd N`.
+
+_PATCHABLE: dict[str, frozenset[str]] = {
+    "subscription": frozenset(
+        {"status", "created", "start_date", "trial_start", "trial_end", "canceled_at",
+         "ended_at", "cancel_at_period_end", "cancel_at"}  # fmt: skip
+    ),
+    "charge": frozenset({"disputed", "created"}),
+    "customer": frozenset({"created"}),
+    "invoice": frozenset({"created", "date"}),
+}
+
+
+class _Clock:
+    """Stands in for the `time` module inside localstripe.resources: frozen or real."""
+
+    def __init__(self) -> None:
+        self.frozen: float | None = None
+
+    def time(self) -> float:
+        return time.time() if self.frozen is None else self.frozen
+
+
+def _install(app: Any, resources: Any) -> None:
+    import random
+    from datetime import UTC, datetime
+
+    from aiohttp import web
+    from dateutil.relativedelta import relativedelta
+
+    resources.Store.dump_to_disk = lambda self: None
+    resources.Store.try_load_from_disk = lambda self: None
+    clock = _Clock()
+    resources.time = clock  # localstripe reads the time only through `time.time()`
+
+    steps = {
+        "day": relativedelta(days=1),
+        "week": relativedelta(weeks=1),
+        "month": relativedelta(months=1),
+        "year": relativedelta(years=1),
+    }
+
+    def current_period(item: Any) -> dict[str, int]:
+        if item._subscription:
+            sub = resources.Subscription._api_retrieve(item._subscription)
+            start, ended = int(sub.start_date), sub.ended_at
+        else:
+            start, ended = int(clock.time()), None
+        now = int(ended or clock.time())
+        base = datetime.fromtimestamp(start, tz=UTC)
+        step = steps[item.plan.interval] * max(int(item.plan.interval_count or 1), 1)
+        k = 0
+        while int((base + step * (k + 1)).timestamp()) <= now and k < 10_000:
+            k += 1
+        return {
+            "start": int((base + step * k).timestamp()),
+            "end": int((base + step * (k + 1)).timestamp()),
+        }
+
+    resources.SubscriptionItem._current_period = current_period
+
+    async def reset(request: web.Request) -> web.Response:
+        body = await request.json() if request.can_read_body else {}
+        resources.store.clear()
+        random.seed(body.get("seed", DEFAULT_SEED))
+        clock.frozen = body.get("now")
+        return web.json_response({"ok": True})
+
+    async def set_clock(request: web.Request) -> web.Response:
+        body = await request.json()
+        if "advance" in body:
+            clock.frozen = clock.time() + float(body["advance"])
+        else:
+            clock.frozen = body.get("now")
+        return web.json_response({"now": int(clock.time())})
+
+    async def patch(request: web.Request) -> web.Response:
+        kind, obj_id = request.match_info["object"], request.match_info["id"]
+        allowed = _PATCHABLE.get(kind)
+        body = await request.json()
+        if allowed is None or not set(body) <= allowed:
+            return web.json_response({"error": {"message": "not patchable"}}, status=400)
+        obj = resources.store.get(f"{kind}:{obj_id}")
+        if obj is None:
+            return web.json_response({"error": {"message": "Not Found"}}, status=404)
+        for key, value in body.items():
+            setattr(obj, key, value)
+        return web.json_response(obj._export())
+
+    app.router.add_post("/_config/billingops/reset", reset)
+    app.router.add_post("/_config/billingops/clock", set_clock)
+    app.router.add_post("/_config/billingops/patch/{object}/{id}", patch)
+
+
+def _serve(fd: int) -> None:  # pragma: no cover - runs in the child process
+    try:
+        from aiohttp import web
+        from localstripe import resources, server
+    except ImportError as exc:
+        print(f"localstripe is not installed: {exc}", file=sys.stderr)
+        raise SystemExit(3) from None
+    _install(server.app, resources)
+    sock = socket.socket(fileno=fd)
+    web.run_app(server.app, sock=sock, print=None, access_log=None, handle_signals=True)
+
+
+def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - child entry
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--fd", type=int, required=True, help="listening socket to serve")
+    args = parser.parse_args(argv)
+    _serve(args.fd)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()
