@@ -146,9 +146,7 @@ def ago(seconds: int) -> str:
 # --- anomalies ----------------------------------------------------------------------------
 
 
-def find_anomalies(
-    state: BillingState, *, trial_warning: int = TRIAL_WARNING
-) -> list[Anomaly]:
+def find_anomalies(state: BillingState, *, trial_warning: int = TRIAL_WARNING) -> list[Anomaly]:
     """Every anomaly of the state, in a fixed order (kind, then ids)."""
     found: list[Anomaly] = []
     for group in live_groups(state):

@@ -154,7 +154,7 @@ class StripeServer:
             sock.listen(64)
             self.port = sock.getsockname()[1]
             fd = sock.fileno()
-            self._stderr = tempfile.TemporaryFile()
+            self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the child
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "billingops.sandbox.stripe_server", "--fd", str(fd)],
                 pass_fds=(fd,),
@@ -240,7 +240,9 @@ def running_sandbox(*, seed: int = DEFAULT_SEED, now: int | None = DEFAULT_NOW) 
         yield server.base_url
 
 
-def reset_sandbox(base_url: str, *, seed: int = DEFAULT_SEED, now: int | None = DEFAULT_NOW) -> None:
+def reset_sandbox(
+    base_url: str, *, seed: int = DEFAULT_SEED, now: int | None = DEFAULT_NOW
+) -> None:
     try:
         sandbox_request(
             base_url, "POST", "/_config/billingops/reset", json_body={"seed": seed, "now": now}
@@ -256,12 +258,21 @@ def reset_sandbox(base_url: str, *, seed: int = DEFAULT_SEED, now: int | None = 
 
 _PATCHABLE: dict[str, frozenset[str]] = {
     "subscription": frozenset(
-        {"status", "created", "start_date", "trial_start", "trial_end", "canceled_at",
-         "ended_at", "cancel_at_period_end", "cancel_at"}  # fmt: skip
+        [
+            "status",
+            "created",
+            "start_date",
+            "trial_start",
+            "trial_end",
+            "canceled_at",
+            "ended_at",
+            "cancel_at_period_end",
+            "cancel_at",
+        ]
     ),
     "charge": frozenset({"disputed", "created"}),
     "customer": frozenset({"created"}),
-    "invoice": frozenset({"created", "date"}),
+    "invoice": frozenset({"created", "date", "billing_reason"}),
 }
 
 
@@ -276,23 +287,25 @@ class _Clock:
 
 
 def _install(app: Any, resources: Any) -> None:
+    import calendar
     import random
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     from aiohttp import web
-    from dateutil.relativedelta import relativedelta
 
     resources.Store.dump_to_disk = lambda self: None
     resources.Store.try_load_from_disk = lambda self: None
     clock = _Clock()
     resources.time = clock  # localstripe reads the time only through `time.time()`
 
-    steps = {
-        "day": relativedelta(days=1),
-        "week": relativedelta(weeks=1),
-        "month": relativedelta(months=1),
-        "year": relativedelta(years=1),
-    }
+    def shift(base: datetime, interval: str, n: int) -> datetime:
+        """`base` plus n intervals; months clamp to the month's last day, as Stripe does."""
+        if interval in ("day", "week"):
+            return base + timedelta(days=n * (7 if interval == "week" else 1))
+        months = base.month - 1 + n * (12 if interval == "year" else 1)
+        year, month = base.year + months // 12, months % 12 + 1
+        day = min(base.day, calendar.monthrange(year, month)[1])
+        return base.replace(year=year, month=month, day=day)
 
     def current_period(item: Any) -> dict[str, int]:
         if item._subscription:
@@ -302,16 +315,34 @@ def _install(app: Any, resources: Any) -> None:
             start, ended = int(clock.time()), None
         now = int(ended or clock.time())
         base = datetime.fromtimestamp(start, tz=UTC)
-        step = steps[item.plan.interval] * max(int(item.plan.interval_count or 1), 1)
+        interval, count = item.plan.interval, max(int(item.plan.interval_count or 1), 1)
+
+        def edge(k: int) -> int:
+            return int(shift(base, interval, k * count).timestamp())
+
         k = 0
-        while int((base + step * (k + 1)).timestamp()) <= now and k < 10_000:
+        while edge(k + 1) <= now and k < 10_000:
             k += 1
-        return {
-            "start": int((base + step * k).timestamp()),
-            "end": int((base + step * (k + 1)).timestamp()),
-        }
+        return {"start": edge(k), "end": edge(k + 1)}
 
     resources.SubscriptionItem._current_period = current_period
+
+    # Real Stripe keeps metadata sent with a subscription update; localstripe drops it.
+    # billingops marks what it cancels through that metadata (exactly once, SPEC §5).
+    original_update = resources.Subscription._update
+
+    def update_keeping_metadata(self: Any, metadata: Any = None, **kwargs: Any) -> Any:
+        result = original_update(self, **kwargs)
+        if metadata:
+            self.metadata = {**(self.metadata or {}), **metadata}
+        return result
+
+    resources.Subscription._update = update_keeping_metadata
+
+    # Real Stripe replays a POST with a seen Idempotency-Key; localstripe ignores the key.
+    from billingops.sandbox.idempotency import make_middleware
+
+    app.middlewares.insert(0, make_middleware())
 
     async def reset(request: web.Request) -> web.Response:
         body = await request.json() if request.can_read_body else {}

@@ -1,1 +1,92 @@
-"""localstripe fixtures (filled in by the Stripe gateway work)."""
+"""localstripe fixtures: one server per session on a loopback port, reset per test.
+
+- `stripe_server`: the base URL of a localstripe started for the session (stopped after).
+- `stripe_sandbox`: resets the store (fixed id seed, frozen clock) and seeds scenarios:
+  `stripe_sandbox.seed("past_due")`.
+- `stripe_gateway`: a `StripeGateway` on that sandbox, its clock set to the sandbox's.
+- `loopback_only`: fails a test that opens a connection to a non-loopback address.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from billingops.sandbox.stripe_server import (
+    DEFAULT_NOW,
+    SANDBOX_API_KEY,
+    StripeServer,
+    localstripe_installed,
+    reset_sandbox,
+)
+
+
+def _is_loopback(address: Any) -> bool:
+    if isinstance(address, tuple) and address:
+        host = str(address[0])
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host.split("%")[0]).is_loopback
+        except ValueError:
+            return False
+    return True  # unix sockets and the like
+
+
+@pytest.fixture
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = socket.socket.connect
+
+    def connect(self: socket.socket, address: Any) -> Any:
+        if not _is_loopback(address):
+            raise AssertionError(f"test tried to reach a non-loopback address: {address!r}")
+        return original(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+
+
+@pytest.fixture(scope="session")
+def stripe_server() -> Iterator[str]:
+    if not localstripe_installed():
+        pytest.skip("localstripe is not installed (the sandbox extra)")
+    with StripeServer() as server:
+        yield server.base_url
+
+
+@dataclass
+class Sandbox:
+    base_url: str
+    now: int = DEFAULT_NOW
+    api_key: str = SANDBOX_API_KEY
+
+    def seed(self, name: str) -> Any:
+        from billingops.sandbox.scenarios import seed
+
+        return seed(self.base_url, name, now=self.now)
+
+    def reset(self) -> None:
+        reset_sandbox(self.base_url, now=self.now)
+
+
+@pytest.fixture
+def stripe_sandbox(stripe_server: str, loopback_only: None) -> Sandbox:
+    sandbox = Sandbox(stripe_server)
+    sandbox.reset()
+    return sandbox
+
+
+@pytest.fixture
+def stripe_gateway(stripe_sandbox: Sandbox) -> Any:
+    from billingops._billing.stripe_gateway import StripeGateway
+
+    return StripeGateway(
+        stripe_sandbox.api_key,
+        stripe_sandbox.base_url,
+        max_network_retries=0,  # localstripe does not flake; keep failures immediate
+        clock=lambda: float(stripe_sandbox.now),
+    )

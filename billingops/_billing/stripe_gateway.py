@@ -1,0 +1,793 @@
+"""The Stripe adapter: the only module that imports `stripe` (lazily, so `billingops --help`
+stays fast).
+
+Two halves:
+
+1. Pure translators (`to_customer`, `to_subscription`, `to_invoice`, `to_charge`,
+   `to_refund`, `to_portal`) from Stripe JSON dicts to our models. They accept both
+   shapes the API has had: the current one (period on subscription items, `price`,
+   invoice → subscription under `parent.subscription_details`, invoice payments under
+   `payments`) and the older one that localstripe returns (`current_period_end` on the
+   subscription, `plan`, `invoice.subscription`, `invoice.charge`).
+2. `StripeGateway`, the `BillingSource` over a `stripe.StripeClient`.
+
+Request budget (SPEC §8: at most 6 Stripe requests per triage, 2 rounds here):
+
+- lookup round, all identifiers concurrently:
+  cus_ → 1 retrieve (default payment method expanded, so the state round does not
+  re-read the customer); sub_/in_/ch_/pi_ → 1 retrieve with `customer` expanded;
+  email → `customers.list(email=…)` for the email as given and lower-cased when that
+  differs (Stripe's filter is exact and case-sensitive) + 1 Search API query
+  (`email:"…"`, finds any letter case; it lags up to a minute, hence the fresh lists;
+  skipped silently where search is absent): 2 or 3 requests;
+  GitHub username → 1 search on `metadata[key]` (fallback when search is absent:
+  one page of 100 customers filtered locally).
+- state round, all customers concurrently: per customer `subscriptions.list(status=all)`
+  with each `latest_invoice` (and its `payments`) expanded and `charges.list` with
+  `refunds` expanded: 2 requests; the customer itself only if the lookup did not read it;
+  plus 1 `billing_portal.configurations.list` for the account.
+  Invoices are therefore the latest invoice of each subscription (where an open,
+  failed renewal lives), not the whole invoice history.
+
+One customer found by ID: 1 + 3 = 4 requests; by email: 2-3 + 3 = 5-6.
+
+`compat` mode (default when `api_base` is set, i.e. a local sandbox such as
+localstripe): no Search API, no billing portal read (localstripe has neither), no
+`payments` expansion, no server-side `created` filter; emails and GitHub usernames are
+matched, case-insensitively, in one shared page of 100 customers (a sandbox is small).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
+from typing import Any, TypeVar
+
+from billingops._billing.interface import Lookups
+from billingops.errors import BadInput, NotFound, OperationalError
+from billingops.models.billing import (
+    BillingState,
+    Charge,
+    Customer,
+    Invoice,
+    PaymentMethodSummary,
+    PortalCapabilities,
+    Refund,
+    Subscription,
+)
+
+# Pinned: responses are parsed for this version's shapes (plus the older ones above);
+# a new account default must not change what we read. 2026-10-28.endive is the
+# version stripe-python 16.1 was generated for.
+API_VERSION = "2026-10-28.endive"
+MAX_NETWORK_RETRIES = 2
+TIMEOUT_SECONDS = 20.0
+# How many recent charges per customer; subscriptions of one customer are few.
+RECENT_CHARGES = 20
+SUBSCRIPTIONS_PER_CUSTOMER = 100
+# The local fallback for matching emails / usernames without the Search API.
+SCAN_LIMIT = 100
+
+_ID_PREFIXES = {"cus_": "customer", "sub_": "subscription", "in_": "invoice"}
+_ID_PREFIXES.update({"ch_": "charge", "py_": "charge", "pi_": "payment_intent"})
+_SECRET = re.compile(r"\b(sk|rk|pk)_(live|test)_[A-Za-z0-9*]+")
+
+T = TypeVar("T")
+Json = Mapping[str, Any]
+
+
+# ---------------------------------------------------------------------------------------
+# Pure translators
+
+
+def _get(d: Any, *path: str | int) -> Any:
+    """Nested access that tolerates missing keys, None and unexpanded ids."""
+    for key in path:
+        if isinstance(key, int):
+            if not isinstance(d, list) or len(d) <= key:
+                return None
+        elif not isinstance(d, Mapping):
+            return None
+        d = d[key] if isinstance(key, int) else d.get(key)
+    return d
+
+
+def _id(value: Any) -> str | None:
+    """An expandable field: an id string or the expanded object."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, Mapping) and isinstance(value.get("id"), str):
+        return str(value["id"])
+    return None
+
+
+def _int(value: Any, default: int = 0) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
+
+
+def _opt_int(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _meta(value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(k): str(v) for k, v in value.items() if v is not None}
+
+
+def _data(value: Any) -> list[Any]:
+    """A list object (`{"data": [...]}`) or a bare list."""
+    if isinstance(value, Mapping):
+        value = value.get("data")
+    return list(value) if isinstance(value, list) else []
+
+
+def to_payment_method(customer: Json) -> PaymentMethodSummary | None:
+    """Brand and last four of the default payment method (invoice settings first, then the
+    legacy default source). Only when expanded; never more of the card."""
+    candidates = [
+        _get(customer, "invoice_settings", "default_payment_method"),
+        customer.get("default_source"),
+    ]
+    for pm in candidates:
+        if not isinstance(pm, Mapping):
+            continue
+        card = pm.get("card") if pm.get("object") == "payment_method" else pm
+        if isinstance(card, Mapping) and card.get("last4"):
+            brand = str(card.get("brand") or card.get("display_brand") or "card")
+            return PaymentMethodSummary(brand=brand.lower(), last4=str(card["last4"])[-4:])
+        sepa = pm.get("sepa_debit")
+        if isinstance(sepa, Mapping) and sepa.get("last4"):
+            return PaymentMethodSummary(brand="sepa_debit", last4=str(sepa["last4"])[-4:])
+    return None
+
+
+def to_customer(d: Json) -> Customer:
+    if d.get("deleted"):
+        return Customer(id=str(d["id"]), deleted=True)
+    return Customer(
+        id=str(d["id"]),
+        email=d.get("email"),
+        name=d.get("name"),
+        created=_int(d.get("created")),
+        metadata=_meta(d.get("metadata")),
+        default_payment_method=to_payment_method(d),
+    )
+
+
+def to_subscription(d: Json) -> Subscription:
+    items = _data(d.get("items"))
+    first: Json = items[0] if items and isinstance(items[0], Mapping) else {}
+    # Current API: `price` on the item. Older API / localstripe: `plan` (item or top level).
+    raw_price = first.get("price") or first.get("plan") or d.get("plan") or {}
+    price: Json = raw_price if isinstance(raw_price, Mapping) else {"id": raw_price}
+    raw_recurring = price.get("recurring")
+    recurring: Json = raw_recurring if isinstance(raw_recurring, Mapping) else {}
+    interval = recurring.get("interval") or price.get("interval") or "month"
+    interval_count = recurring.get("interval_count") or price.get("interval_count") or 1
+    unit_amount = price.get("unit_amount")
+    if unit_amount is None:
+        unit_amount = price.get("amount")  # plan
+    product = price.get("product")
+    # Current API: each item has its own period; the subscription renews at the earliest.
+    ends = [_opt_int(i.get("current_period_end")) for i in items if isinstance(i, Mapping)]
+    starts = [_opt_int(i.get("current_period_start")) for i in items if isinstance(i, Mapping)]
+    period_end = _opt_int(d.get("current_period_end"))
+    if period_end is None and any(e is not None for e in ends):
+        period_end = min(e for e in ends if e is not None)
+    period_start = _opt_int(d.get("current_period_start"))
+    if period_start is None and any(s is not None for s in starts):
+        period_start = min(s for s in starts if s is not None)
+    quantity = first.get("quantity") or d.get("quantity") or 1
+    return Subscription(
+        id=str(d["id"]),
+        customer_id=_id(d.get("customer")) or "",
+        status=str(d.get("status") or "incomplete"),
+        product_id=_id(product),
+        product_name=product.get("name") if isinstance(product, Mapping) else None,
+        price_id=_id(price),
+        unit_amount=_int(unit_amount),
+        currency=str(price.get("currency") or d.get("currency") or "usd").lower(),
+        interval=interval if interval in ("day", "week", "month", "year") else "month",
+        interval_count=_int(interval_count, 1),
+        quantity=_int(quantity, 1),
+        item_count=max(len(items), 1),
+        metadata=_meta(d.get("metadata")),
+        created=_int(d.get("created")),
+        start_date=_int(d.get("start_date"), _int(d.get("created"))),
+        current_period_start=period_start,
+        current_period_end=period_end,
+        cancel_at_period_end=bool(d.get("cancel_at_period_end")),
+        cancel_at=_opt_int(d.get("cancel_at")),
+        canceled_at=_opt_int(d.get("canceled_at")),
+        ended_at=_opt_int(d.get("ended_at")),
+        trial_end=_opt_int(d.get("trial_end")),
+        latest_invoice_id=_id(d.get("latest_invoice")),
+    )
+
+
+def _invoice_payment(d: Json) -> tuple[str | None, str | None]:
+    """(charge id, payment intent id) of an invoice, from either shape."""
+    charge, intent = _id(d.get("charge")), _id(d.get("payment_intent"))
+    payments = [p for p in _data(d.get("payments")) if isinstance(p, Mapping)]
+    # Prefer the payment that paid the invoice, then the most recent attempt.
+    payments.sort(key=lambda p: (p.get("status") == "paid", _int(p.get("created"))), reverse=True)
+    for p in payments:
+        raw = p.get("payment")
+        payment: Json = raw if isinstance(raw, Mapping) else {}
+        charge = charge or _id(payment.get("charge"))
+        intent = intent or _id(payment.get("payment_intent"))
+        if charge or intent:
+            break
+    return charge, intent
+
+
+def to_invoice(d: Json) -> Invoice:
+    subscription = _id(d.get("subscription")) or _id(
+        _get(d, "parent", "subscription_details", "subscription")
+    )
+    charge, intent = _invoice_payment(d)
+    return Invoice(
+        id=str(d["id"]),
+        customer_id=_id(d.get("customer")),
+        subscription_id=subscription,
+        status=str(d.get("status") or "draft"),
+        amount_due=_int(d.get("amount_due")),
+        amount_paid=_int(d.get("amount_paid")),
+        currency=str(d.get("currency") or "usd").lower(),
+        attempt_count=_int(d.get("attempt_count")),
+        created=_int(d.get("created")),
+        charge_id=charge,
+        payment_intent_id=intent,
+        billing_reason=d.get("billing_reason"),
+        hosted_invoice_url=d.get("hosted_invoice_url"),
+    )
+
+
+def to_refund(d: Json) -> Refund:
+    return Refund(
+        id=str(d["id"]),
+        charge_id=_id(d.get("charge")) or "",
+        amount=_int(d.get("amount")),
+        currency=str(d.get("currency") or "usd").lower(),
+        status=str(d.get("status") or "succeeded"),
+        created=_int(d.get("created")),
+        metadata=_meta(d.get("metadata")),
+    )
+
+
+def to_charge(d: Json) -> Charge:
+    refunds = [to_refund(r) for r in _data(d.get("refunds")) if isinstance(r, Mapping)]
+    amount = _int(d.get("amount"))
+    refunded_amount = _int(d.get("amount_refunded"), sum(r.amount for r in refunds))
+    return Charge(
+        id=str(d["id"]),
+        customer_id=_id(d.get("customer")),
+        amount=amount,
+        amount_refunded=refunded_amount,
+        currency=str(d.get("currency") or "usd").lower(),
+        status=str(d.get("status") or "succeeded"),
+        paid=bool(d.get("paid", d.get("status") == "succeeded")),
+        refunded=bool(d.get("refunded", amount > 0 and refunded_amount >= amount)),
+        disputed=bool(d.get("disputed")),
+        created=_int(d.get("created")),
+        invoice_id=_id(d.get("invoice")),  # older API and localstripe only
+        payment_intent_id=_id(d.get("payment_intent")),
+        failure_message=d.get("failure_message"),
+        refunds=refunds,
+        metadata=_meta(d.get("metadata")),
+    )
+
+
+def link_charges(charges: Iterable[Charge], invoices: Iterable[Invoice]) -> list[Charge]:
+    """Fill `Charge.invoice_id` from the invoices (the current API has no `charge.invoice`:
+    the link is the invoice's payment, by charge or payment intent)."""
+    by_charge: dict[str, str] = {}
+    by_intent: dict[str, str] = {}
+    for inv in invoices:
+        if inv.charge_id:
+            by_charge[inv.charge_id] = inv.id
+        if inv.payment_intent_id:
+            by_intent[inv.payment_intent_id] = inv.id
+    out = []
+    for ch in charges:
+        if ch.invoice_id is None:
+            found = by_charge.get(ch.id) or by_intent.get(ch.payment_intent_id or "")
+            if found:
+                ch = ch.model_copy(update={"invoice_id": found})
+        out.append(ch)
+    return out
+
+
+def to_portal(configurations: Iterable[Json]) -> PortalCapabilities:
+    """What the account's active portal configuration lets a customer do alone."""
+    configs = [c for c in configurations if isinstance(c, Mapping) and c.get("active", True)]
+    if not configs:
+        return PortalCapabilities(source="stripe", active=False)
+    config = next((c for c in configs if c.get("is_default")), configs[0])
+
+    def enabled(feature: str) -> bool:
+        return bool(_get(config, "features", feature, "enabled"))
+
+    login_url = None
+    if _get(config, "login_page", "enabled"):
+        login_url = _get(config, "login_page", "url")
+    return PortalCapabilities(
+        source="stripe",
+        active=True,
+        allows_cancellation=enabled("subscription_cancel"),
+        allows_invoice_history=enabled("invoice_history"),
+        allows_payment_method_update=enabled("payment_method_update"),
+        login_url=login_url,
+    )
+
+
+def _dedupe(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def _quote(value: str) -> str:
+    """A Search API string literal."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def redact(message: str) -> str:
+    """No key, even a masked one, in an operator message."""
+    return _SECRET.sub("[key]", message)
+
+
+# ---------------------------------------------------------------------------------------
+# The gateway
+
+
+class StripeGateway:
+    """`BillingSource` over the Stripe API (or a sandbox at `api_base`)."""
+
+    def __init__(
+        self,
+        api_key: str,
+        api_base: str | None = None,
+        *,
+        compat: bool | None = None,
+        timeout: float = TIMEOUT_SECONDS,
+        max_network_retries: int = MAX_NETWORK_RETRIES,
+        max_workers: int = 8,
+        clock: Callable[[], float] = time.time,
+        http_client: Any = None,
+    ) -> None:
+        if not api_key:
+            raise BadInput("STRIPE_API_KEY is not set")
+        import stripe  # lazy: the SDK is heavy to import
+
+        self._stripe: Any = stripe
+        if http_client is None:
+            http_client = stripe.new_default_http_client(timeout=timeout)
+        self._http = http_client
+        # Every HTTP attempt the SDK makes, as "METHOD /path" (retries included).
+        self.requests: list[str] = []
+        original = http_client.request
+
+        def counted(method: str, url: str, headers: Any, post_data: Any = None, **kw: Any) -> Any:
+            self.requests.append(f"{method.upper()} {url.split('://', 1)[-1].split('/', 1)[-1]}")
+            return original(method, url, headers, post_data, **kw)
+
+        http_client.request = counted
+        base_addresses: dict[str, str] = {"api": api_base} if api_base else {}
+        # Typed as Any: the SDK's params TypedDicts add nothing over the shapes we test.
+        self._client: Any = stripe.StripeClient(
+            api_key,
+            stripe_version=API_VERSION,
+            base_addresses=base_addresses,  # type: ignore[arg-type]
+            max_network_retries=max_network_retries,
+            http_client=http_client,
+        )
+        self.compat = api_base is not None if compat is None else compat
+        self._search = not self.compat  # turned off for good on the first 404
+        self._workers = max_workers
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._customers: dict[str, dict[str, Any]] = {}  # read in lookup, reused by state
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+        """Run one SDK call; map its errors to ours with one clear line (never the key)."""
+        s = self._stripe
+        try:
+            return fn()
+        except s.AuthenticationError:
+            raise BadInput("Stripe rejected the API key (check STRIPE_API_KEY)") from None
+        except s.PermissionError:
+            raise BadInput(
+                f"the Stripe key may not {what} (a restricted key needs read access to "
+                "customers, subscriptions, invoices and charges; writes need refunds and "
+                "subscriptions)"
+            ) from None
+        except s.RateLimitError:
+            raise OperationalError(f"Stripe rate limit while trying to {what}") from None
+        except s.APIConnectionError:
+            raise OperationalError(f"cannot reach Stripe to {what} (after retries)") from None
+        except s.InvalidRequestError as exc:
+            message = redact(str(getattr(exc, "user_message", "") or exc))[:200]
+            if exc.http_status == 404:
+                raise NotFound(f"Stripe: not found while trying to {what}") from None
+            raise BadInput(f"Stripe refused to {what}: {message}") from None
+        except s.StripeError as exc:
+            status = getattr(exc, "http_status", None) or "?"
+            if status == 404:  # e.g. an endpoint a sandbox does not have (non-JSON 404)
+                raise NotFound(f"Stripe: not found while trying to {what}") from None
+            raise OperationalError(
+                f"Stripe failed to {what} (HTTP {status}, after retries)"
+            ) from None
+
+    def _concurrently(self, tasks: list[Callable[[], T]]) -> list[T]:
+        """Run tasks in threads; the first error (in task order) is raised after all end."""
+        if len(tasks) <= 1:
+            return [t() for t in tasks]
+        with ThreadPoolExecutor(max_workers=min(self._workers, len(tasks))) as pool:
+            futures: list[Future[T]] = [pool.submit(t) for t in tasks]
+        return [f.result() for f in futures]
+
+    def _remember(self, customer: Any) -> str | None:
+        if not isinstance(customer, Mapping) or not customer.get("id"):
+            return _id(customer)
+        with self._lock:
+            self._customers[str(customer["id"])] = dict(customer)
+        return str(customer["id"])
+
+    def _customer_expand(self, prefix: str = "") -> list[str]:
+        return [f"{prefix}invoice_settings.default_payment_method", f"{prefix}default_source"]
+
+    # -- lookup -------------------------------------------------------------------------
+
+    def lookup(
+        self,
+        *,
+        stripe_ids: list[str],
+        emails: list[str],
+        github_username: str | None,
+        metadata_key: str,
+    ) -> Lookups:
+        by_id: dict[str, list[str]] = {}
+        by_email: dict[str, list[str]] = {}
+        by_user: dict[str, list[str]] = {}
+        tasks: list[Callable[[], None]] = []
+
+        for sid in _dedupe(stripe_ids):
+            kind = next((k for p, k in _ID_PREFIXES.items() if sid.startswith(p)), None)
+            if kind is None:
+                by_id[sid] = []
+                continue
+            tasks.append(partial(self._owner_into, by_id, kind, sid))
+
+        emails = _dedupe(e.strip() for e in emails if e and e.strip())
+        if self.compat and (emails or github_username):
+            tasks.append(
+                partial(self._scan, emails, github_username, metadata_key, by_email, by_user)
+            )
+        else:
+            for email in emails:
+                tasks.append(partial(self._by_email_into, by_email, email))
+            if github_username:
+                tasks.append(
+                    partial(self._by_username_into, by_user, github_username, metadata_key)
+                )
+        self._concurrently(tasks)
+
+        with self._lock:
+            every = [*by_id.values(), *by_email.values(), *by_user.values()]
+            seen = {c for ids in every for c in ids}
+            known = {cid: self._customers[cid] for cid in seen if cid in self._customers}
+        deleted = sorted(cid for cid in seen if cid in known and known[cid].get("deleted"))
+        return Lookups(
+            by_id=by_id,
+            by_email=by_email,
+            by_github_username=by_user,
+            deleted=deleted,
+            emails={cid: known[cid].get("email") if cid in known else None for cid in sorted(seen)},
+        )
+
+    def _owner_into(self, out: dict[str, list[str]], kind: str, object_id: str) -> None:
+        out[object_id] = self._owner(kind, object_id)
+
+    def _by_email_into(self, out: dict[str, list[str]], email: str) -> None:
+        out[email] = self._by_email(email)
+
+    def _by_username_into(self, out: dict[str, list[str]], username: str, key: str) -> None:
+        out[username] = self._by_username(username, key)
+
+    def _owner(self, kind: str, object_id: str) -> list[str]:
+        """The customer behind one Stripe id, read with its customer in one request."""
+        v1 = self._client.v1
+        if kind == "customer":
+            try:
+                cus = self._call(
+                    "read a customer",
+                    lambda: v1.customers.retrieve(
+                        object_id, params={"expand": self._customer_expand()}
+                    ),
+                )
+            except NotFound:
+                return []
+            return [cid] if (cid := self._remember(cus.to_dict())) else []
+        service = {
+            "subscription": v1.subscriptions,
+            "invoice": v1.invoices,
+            "charge": v1.charges,
+            "payment_intent": v1.payment_intents,
+        }[kind]
+        expand = ["customer", *self._customer_expand("customer.")]
+        try:
+            obj = self._call(
+                f"read a {kind}",
+                lambda: service.retrieve(object_id, params={"expand": expand}),
+            )
+        except NotFound:
+            # localstripe 404s the whole request when the expanded customer was deleted
+            # (Stripe returns a `deleted` stub instead): read the object alone.
+            try:
+                obj = self._call(f"read a {kind}", lambda: service.retrieve(object_id))
+            except NotFound:
+                return []
+            cid = _id(obj.to_dict().get("customer"))
+            if cid:
+                with self._lock:
+                    self._customers.setdefault(cid, {"id": cid, "deleted": True})
+            return [cid] if cid else []
+        cid = self._remember(obj.to_dict().get("customer"))
+        return [cid] if cid else []
+
+    def _list_customers(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        params = {**params, "expand": self._customer_expand("data.")}
+        page = self._call("list customers", lambda: self._client.v1.customers.list(params=params))
+        return [c.to_dict() for c in page.data]
+
+    def _search_customers(self, query: str) -> list[dict[str, Any]]:
+        """Search API; [] (and no more searches) where the endpoint does not exist."""
+        if not self._search:
+            return []
+        params = {"query": query, "limit": 100, "expand": self._customer_expand("data.")}
+        try:
+            page = self._call(
+                "search customers", lambda: self._client.v1.customers.search(params=params)
+            )
+        except NotFound:
+            self._search = False
+            return []
+        return [c.to_dict() for c in page.data]
+
+    def _by_email(self, email: str) -> list[str]:
+        found: list[dict[str, Any]] = []
+        tasks: list[Callable[[], list[dict[str, Any]]]] = [
+            partial(self._list_customers, {"email": v, "limit": 100})
+            for v in _dedupe([email, email.lower()])
+        ]
+        tasks.append(partial(self._search_customers, f"email:{_quote(email)}"))
+        for batch in self._concurrently(tasks):
+            found += batch
+        wanted = email.casefold()
+        ids = [
+            self._remember(c)
+            for c in found
+            if str(c.get("email") or "").casefold() == wanted and not c.get("deleted")
+        ]
+        return _dedupe(i for i in ids if i)
+
+    def _by_username(self, username: str, key: str) -> list[str]:
+        found = self._search_customers(f"metadata[{_quote(key)}]:{_quote(username)}")
+        if not self._search:  # no Search API: one bounded page, filtered here
+            found = self._list_customers({"limit": SCAN_LIMIT})
+        wanted = username.casefold()
+        ids = [
+            self._remember(c)
+            for c in found
+            if str(_meta(c.get("metadata")).get(key, "")).casefold() == wanted
+        ]
+        return _dedupe(i for i in ids if i)
+
+    def _scan(
+        self,
+        emails: list[str],
+        username: str | None,
+        key: str,
+        by_email: dict[str, list[str]],
+        by_user: dict[str, list[str]],
+    ) -> None:
+        """compat: one page of customers, matched here case-insensitively."""
+        customers = [c for c in self._list_customers({"limit": SCAN_LIMIT}) if not c.get("deleted")]
+        for email in emails:
+            wanted = email.casefold()
+            by_email[email] = [
+                str(c["id"]) for c in customers if str(c.get("email") or "").casefold() == wanted
+            ]
+        if username:
+            wanted = username.casefold()
+            by_user[username] = [
+                str(c["id"])
+                for c in customers
+                if _meta(c.get("metadata")).get(key, "").casefold() == wanted
+            ]
+        for c in customers:
+            self._remember(c)
+
+    # -- state --------------------------------------------------------------------------
+
+    def read_state(self, customer_ids: list[str]) -> BillingState:
+        ids = _dedupe(customer_ids)
+        tasks: list[Callable[[], Any]] = []
+        for cid in ids:
+            tasks += [
+                partial(self._customer, cid),
+                partial(self._subscriptions, cid),
+                partial(self._charges, cid),
+            ]
+        tasks.append(self.portal_capabilities)
+        results = self._concurrently(tasks)
+        portal: PortalCapabilities = results[-1]
+        customers: list[Customer] = []
+        subs: list[Subscription] = []
+        invoices: dict[str, Invoice] = {}
+        charges: list[Charge] = []
+        for i in range(len(ids)):
+            customer, (sub_list, inv_list), charge_list = results[3 * i : 3 * i + 3]
+            customers.append(customer)
+            subs += sub_list
+            invoices.update((inv.id, inv) for inv in inv_list)
+            charges += charge_list
+        invoice_list = sorted(invoices.values(), key=lambda x: (-x.created, x.id))
+        return BillingState(
+            customers=customers,
+            subscriptions=sorted(subs, key=lambda s: (s.created, s.id)),
+            invoices=invoice_list,
+            charges=sorted(link_charges(charges, invoice_list), key=lambda c: (-c.created, c.id)),
+            portal=portal,
+            as_of=int(self._clock()),
+        )
+
+    def _customer(self, cid: str) -> Customer:
+        with self._lock:
+            cached = self._customers.get(cid)
+        if cached is None:
+            try:
+                cached = self._call(
+                    "read a customer",
+                    lambda: self._client.v1.customers.retrieve(
+                        cid, params={"expand": self._customer_expand()}
+                    ),
+                ).to_dict()
+            except NotFound:
+                cached = {"id": cid, "deleted": True}
+        assert cached is not None
+        return to_customer(cached)
+
+    def _subscriptions(self, cid: str) -> tuple[list[Subscription], list[Invoice]]:
+        expand = ["data.latest_invoice"] if self.compat else ["data.latest_invoice.payments"]
+        params = {
+            "customer": cid,
+            "status": "all",
+            "limit": SUBSCRIPTIONS_PER_CUSTOMER,
+            "expand": expand,
+        }
+        try:
+            page = self._call(
+                "list subscriptions", lambda: self._client.v1.subscriptions.list(params=params)
+            )
+        except NotFound:  # localstripe: the customer is gone
+            return [], []
+        subs, invoices = [], []
+        for obj in page.data:
+            d = obj.to_dict()
+            subs.append(to_subscription(d))
+            if isinstance(d.get("latest_invoice"), Mapping):
+                invoices.append(to_invoice(d["latest_invoice"]))
+        return subs, invoices
+
+    def _charges(self, cid: str) -> list[Charge]:
+        params = {"customer": cid, "limit": RECENT_CHARGES, "expand": ["data.refunds"]}
+        try:
+            page = self._call("list charges", lambda: self._client.v1.charges.list(params=params))
+        except NotFound:
+            return []
+        return [to_charge(c.to_dict()) for c in page.data]
+
+    def portal_capabilities(self) -> PortalCapabilities:
+        """The active billing portal configuration; `unknown` where it cannot be read
+        (localstripe, or a restricted key without portal access): the caller uses config."""
+        if self.compat:
+            return PortalCapabilities(source="unknown")
+        try:
+            page = self._call(
+                "read the billing portal configuration",
+                lambda: self._client.v1.billing_portal.configurations.list(
+                    params={"active": True, "limit": 10}
+                ),
+            )
+        except (NotFound, BadInput):
+            return PortalCapabilities(source="unknown")
+        return to_portal(c.to_dict() for c in page.data)
+
+    # -- writes -------------------------------------------------------------------------
+
+    def refund(
+        self, *, charge_id: str, amount: int, idempotency_key: str, metadata: dict[str, str]
+    ) -> Refund:
+        params = {"charge": charge_id, "amount": amount, "metadata": metadata}
+        obj = self._call(
+            f"refund {charge_id}",
+            lambda: self._client.v1.refunds.create(
+                params=params, options={"idempotency_key": idempotency_key}
+            ),
+        )
+        return to_refund(obj.to_dict())
+
+    def cancel_subscription(
+        self,
+        *,
+        subscription_id: str,
+        at_period_end: bool,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> Subscription:
+        subs = self._client.v1.subscriptions
+        what = f"cancel {subscription_id}"
+        if at_period_end:
+            params = {"cancel_at_period_end": True, "metadata": metadata}
+            obj = self._call(
+                what,
+                lambda: subs.update(
+                    subscription_id, params=params, options={"idempotency_key": idempotency_key}
+                ),
+            )
+            return to_subscription(obj.to_dict())
+        # Cancel takes no metadata: mark the subscription first (its own key), then cancel.
+        self._call(
+            what,
+            lambda: subs.update(
+                subscription_id,
+                params={"metadata": metadata},
+                options={"idempotency_key": idempotency_key + ":metadata"},
+            ),
+        )
+        obj = self._call(
+            what,
+            lambda: subs.cancel(subscription_id, options={"idempotency_key": idempotency_key}),
+        )
+        return to_subscription(obj.to_dict())
+
+    def find_refunds_for(self, charge_id: str) -> list[Refund]:
+        """Refunds of one charge with their metadata (the exactly-once check before writing)."""
+        page = self._call(
+            f"list refunds of {charge_id}",
+            lambda: self._client.v1.refunds.list(params={"charge": charge_id, "limit": 100}),
+        )
+        return [to_refund(r.to_dict()) for r in page.data]
+
+    # -- report -------------------------------------------------------------------------
+
+    def iter_subscriptions(
+        self, *, created_gte: int | None = None, created_lt: int | None = None
+    ) -> Iterator[Subscription]:
+        """Every subscription (all statuses), 100 per page, newest first. The `created`
+        bounds go to Stripe and are also applied here (compat: only here)."""
+        params: dict[str, Any] = {"status": "all", "limit": 100}
+        created = {k: v for k, v in (("gte", created_gte), ("lt", created_lt)) if v is not None}
+        if created and not self.compat:
+            params["created"] = created
+        page = self._call(
+            "list subscriptions", lambda: self._client.v1.subscriptions.list(params=params)
+        )
+        pages = page.auto_paging_iter()
+        while True:
+            obj = self._call("list subscriptions", lambda: next(pages, None))
+            if obj is None:
+                return
+            sub = to_subscription(obj.to_dict())
+            if created_gte is not None and sub.created < created_gte:
+                continue
+            if created_lt is not None and sub.created >= created_lt:
+                continue
+            yield sub

@@ -1,0 +1,484 @@
+"""The GitHub adapter of the `IssueTracker` port: the only module that imports `github`.
+
+Design notes (the why):
+
+- `github` (PyGithub) is imported inside the constructor, so `billingops --help` stays fast.
+- Transport is PyGithub's `Requester` (auth, base URL incl. GitHub Enterprise, timeouts,
+  urllib3 retries, exceptions). Results are read from the JSON it returns and turned into our
+  pydantic models. PyGithub's objects are not used as results: they complete themselves
+  with a hidden extra GET when a property absent from the payload is read (`Issue.pull_request`
+  on a plain issue, `IssueEvent.label` on a non-label event), which would break the request
+  budget (SPEC §8: a triage makes at most 4 GitHub requests) in ways no test would notice.
+  `Github.requester` is PyGithub's documented way to call endpoints directly.
+- Retries: only idempotent methods (GET, PUT, DELETE, PATCH) are retried, on 5xx, 429 and
+  403 secondary rate limits, with Retry-After respected. POST is never retried after the
+  request was sent: a POST retried after a 5xx can duplicate a comment or an issue; callers
+  find by marker, then write. PATCH is retried because writing the same body twice leaves the
+  same state. A connection that could not be opened is retried for every method (nothing
+  was sent).
+- Errors become one-line `NotFound` / `BadInput` / `OperationalError` messages that never
+  contain the token.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from billingops._tracker.interface import Comment, IssueSnapshot, LabelEvent
+from billingops.errors import BadInput, BillingopsError, NotFound, OperationalError
+
+if TYPE_CHECKING:
+    from github import Github
+    from urllib3 import Retry
+
+DEFAULT_API_URL = "https://api.github.com"
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
+_TOKEN_RE = re.compile(r"\b(gh[pousr]_[A-Za-z0-9_]+|github_pat_[A-Za-z0-9_]+)")
+_NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+class _RetryAfterTooLong(Exception):
+    """GitHub asked us to wait longer than we are willing to (a CI job should not sleep for an
+    hour); the run fails with exit 1 and the next run picks the issue up (level-triggered)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"Retry-After {seconds:g}s")
+        self.seconds = seconds
+
+
+def retry_policy(*, max_retries: int, backoff_factor: float, max_retry_after: float) -> Retry:
+    """The urllib3 retry policy given to PyGithub (see the module docstring)."""
+    from github import GithubRetry
+
+    class _Policy(GithubRetry):
+        def get_retry_after(self, response: Any) -> float | None:
+            seconds = super().get_retry_after(response)
+            if seconds is not None and seconds > max_retry_after:
+                raise _RetryAfterTooLong(seconds)
+            return seconds
+
+    return _Policy(
+        total=max_retries,
+        connect=max_retries,  # the request never left: safe for POST too
+        read=max_retries,  # read errors / timeouts: only for allowed_methods
+        status=max_retries,
+        other=0,
+        backoff_factor=backoff_factor,
+        allowed_methods=IDEMPOTENT_METHODS,  # POST is never retried once sent
+        status_forcelist=[429, *range(500, 600)],  # GithubRetry adds 403 (rate limits only)
+        raise_on_status=False,  # after the last retry, hand back the response: clear status
+        respect_retry_after_header=True,
+        secondary_rate_wait=min(60.0, max_retry_after),
+        max_rate_limit_wait=max_retry_after,
+    )
+
+
+class GitHubGateway:
+    """`IssueTracker` on the GitHub REST API, through PyGithub."""
+
+    repository: str
+
+    def __init__(
+        self,
+        token: str,
+        repository: str,
+        api_url: str = DEFAULT_API_URL,
+        *,
+        timeout: int = 15,
+        max_retries: int = 3,
+        backoff_factor: float = 0.5,
+        max_retry_after: float = 120.0,
+        seconds_between_writes: float | None = 1.0,
+        per_page: int = 100,
+        _client: Github | None = None,
+    ) -> None:
+        """`seconds_between_writes`: GitHub asks integrators to space writes by a second to
+        avoid secondary rate limits; tests pass None."""
+        if not token:
+            raise BadInput("GITHUB_TOKEN is empty")
+        if not _REPOSITORY.match(repository):
+            raise BadInput(f"GITHUB_REPOSITORY must be owner/name, got {repository!r}")
+        api_url = (api_url or DEFAULT_API_URL).rstrip("/")
+        if not api_url.startswith(("https://", "http://")):
+            raise BadInput(f"GITHUB_API_URL must be an http(s) URL, got {api_url!r}")
+        self.repository = repository
+        self.api_url = api_url
+        self._token = token
+        self._per_page = per_page
+        self._path = "/repos/" + "/".join(quote(p, safe="") for p in repository.split("/"))
+        if _client is None:
+            from github import Auth, Github
+
+            _client = Github(
+                auth=Auth.Token(token),
+                base_url=api_url,
+                timeout=timeout,
+                retry=retry_policy(
+                    max_retries=max_retries,
+                    backoff_factor=backoff_factor,
+                    max_retry_after=max_retry_after,
+                ),
+                per_page=per_page,
+                seconds_between_requests=None,
+                seconds_between_writes=seconds_between_writes,
+                lazy=True,  # no request until data is needed (get_repo costs nothing)
+                user_agent="billingops",
+            )
+        self._client = _client
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], **options: Any) -> GitHubGateway:
+        """GITHUB_TOKEN, GITHUB_REPOSITORY and GITHUB_API_URL (GitHub Enterprise too)."""
+        token = env.get("GITHUB_TOKEN", "")
+        repository = env.get("GITHUB_REPOSITORY", "")
+        if not token:
+            raise BadInput("GITHUB_TOKEN is not set")
+        if not repository:
+            raise BadInput("GITHUB_REPOSITORY is not set (owner/name)")
+        api_url = env.get("GITHUB_API_URL") or DEFAULT_API_URL
+        return cls(token, repository, api_url, **options)
+
+    def for_repository(self, repository: str) -> GitHubGateway:
+        """The same client (token, retries, connection pool) on another repository, e.g. the
+        backlog repository of SPEC §7."""
+        return GitHubGateway(
+            self._token,
+            repository,
+            self.api_url,
+            per_page=self._per_page,
+            _client=self._client,
+        )
+
+    # ------------------------------------------------------------------ the port
+
+    def get_issue(self, number: int) -> IssueSnapshot:
+        data = self._call(f"get issue #{number}", "GET", f"{self._path}/issues/{number}")
+        return _issue(data)
+
+    def list_comments(self, number: int) -> list[Comment]:
+        items = self._paginate(
+            f"list comments of #{number}", f"{self._path}/issues/{number}/comments"
+        )
+        return [_comment(c) for c in items]
+
+    def create_comment(self, number: int, body: str) -> Comment:
+        data = self._call(
+            f"comment on #{number}",
+            "POST",
+            f"{self._path}/issues/{number}/comments",
+            body={"body": body},
+        )
+        return _comment(data)
+
+    def edit_comment(self, comment_id: int, body: str) -> Comment:
+        data = self._call(
+            f"edit comment {comment_id}",
+            "PATCH",
+            f"{self._path}/issues/comments/{comment_id}",
+            body={"body": body},
+        )
+        return _comment(data)
+
+    def set_labels(self, number: int, labels: list[str]) -> None:
+        self._call(
+            f"set labels on #{number}",
+            "PUT",
+            f"{self._path}/issues/{number}/labels",
+            body={"labels": list(labels)},
+        )
+
+    def remove_label(self, number: int, label: str) -> None:
+        # 404 is success here: the label is absent (GitHub says "Label does not exist"), or a
+        # retried DELETE whose first attempt had already removed it.
+        self._call(
+            f"remove label {label!r} from #{number}",
+            "DELETE",
+            f"{self._path}/issues/{number}/labels/{quote(label, safe='')}",
+            tolerate=frozenset({404}),
+        )
+
+    def label_events(self, number: int) -> list[LabelEvent]:
+        items = self._paginate(f"list events of #{number}", f"{self._path}/issues/{number}/events")
+        events = [_label_event(e) for e in items if e.get("event") in ("labeled", "unlabeled")]
+        return sorted(events, key=lambda e: (e.created_at, e.id))  # GitHub: oldest first
+
+    def role_of(self, login: str) -> str | None:
+        # `role_name`, not the legacy `permission` (maintain reads as write, triage as read).
+        try:
+            with self._errors(f"read the repository role of {login!r}"):
+                repo = self._client.get_repo(self.repository)  # lazy: no request
+                return str(repo.get_collaborator_role_name(login))
+        except NotFound:
+            return None  # not a collaborator (or no such user)
+
+    def list_issues(self, *, labels: list[str], state: str = "all") -> list[IssueSnapshot]:
+        params = {"state": state, "labels": ",".join(labels)} if labels else {"state": state}
+        items = self._paginate(f"list issues labeled {labels!r}", f"{self._path}/issues", params)
+        # The issues endpoint lists pull requests too.
+        return [_issue(i) for i in items if "pull_request" not in i]
+
+    def create_issue(self, *, title: str, body: str, labels: list[str]) -> IssueSnapshot:
+        data = self._call(
+            "create issue",
+            "POST",
+            f"{self._path}/issues",
+            body={"title": title, "body": body, "labels": list(labels)},
+        )
+        return _issue(data)
+
+    def edit_issue(
+        self, number: int, *, body: str | None = None, state: str | None = None
+    ) -> IssueSnapshot:
+        changes: dict[str, str] = {}
+        if body is not None:
+            changes["body"] = body
+        if state is not None:
+            changes["state"] = state
+        if not changes:
+            return self.get_issue(number)
+        data = self._call(
+            f"edit issue #{number}", "PATCH", f"{self._path}/issues/{number}", body=changes
+        )
+        return _issue(data)
+
+    def ensure_label(self, name: str, *, color: str, description: str) -> bool:
+        what = f"create label {name!r}"
+        found = self._call(
+            f"read label {name!r}",
+            "GET",
+            f"{self._path}/labels/{quote(name, safe='')}",
+            tolerate=frozenset({404}),
+        )
+        if found is not None:
+            return False
+        from github import GithubException
+
+        with self._errors(what):
+            try:
+                self._client.requester.requestJsonAndCheck(
+                    "POST",
+                    f"{self._path}/labels",
+                    input={"name": name, "color": color.lstrip("#"), "description": description},
+                )
+            except GithubException as e:
+                if e.status == 422 and _has_error_code(e.data, "already_exists"):
+                    return False  # another run created it between our GET and POST
+                raise
+        return True
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _call(
+        self,
+        what: str,
+        verb: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        tolerate: frozenset[int] = frozenset(),
+    ) -> Any:
+        """One request; its JSON. None when the status is in `tolerate`."""
+        return self._request(what, verb, url, params=params, body=body, tolerate=tolerate)[1]
+
+    def _request(
+        self,
+        what: str,
+        verb: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        tolerate: frozenset[int] = frozenset(),
+    ) -> tuple[dict[str, Any], Any]:
+        from github import GithubException
+
+        with self._errors(what):
+            try:
+                return self._client.requester.requestJsonAndCheck(
+                    verb, url, parameters=params, input=body
+                )
+            except GithubException as e:
+                if e.status in tolerate:
+                    return {}, None
+                raise
+
+    def _paginate(
+        self, what: str, url: str, params: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every page, following the Link header (one request per 100 items)."""
+        items: list[dict[str, Any]] = []
+        query: dict[str, Any] | None = {**(params or {}), "per_page": self._per_page}
+        next_url: str | None = url
+        while next_url:
+            headers, data = self._request(what, "GET", next_url, params=query)
+            items.extend(data or [])
+            found = _NEXT_LINK.search(str(headers.get("link", "")))
+            next_url, query = (found[1] if found else None), None  # the link carries the query
+        return items
+
+    @contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        """PyGithub / requests exceptions -> our one-line errors."""
+        try:
+            yield
+        except BillingopsError:
+            raise
+        except Exception as exc:
+            raise self._translate(exc, what) from None  # no chained traceback to leak from
+
+    def _translate(self, exc: Exception, what: str) -> BillingopsError:
+        import requests
+        from github import GithubException, RateLimitExceededException
+
+        if isinstance(exc, _RetryAfterTooLong):
+            return OperationalError(
+                self._line(f"GitHub: {what}: rate limited, asked to wait {exc.seconds:g}s")
+            )
+        if isinstance(exc, GithubException):
+            status = exc.status
+            detail = _detail(exc.data)
+            if status == 404:
+                return NotFound(self._line(f"GitHub: {what}: not found (404)"))
+            if status == 410:
+                return NotFound(self._line(f"GitHub: {what}: gone (410{detail})"))
+            if status == 401:
+                return BadInput(
+                    self._line(
+                        f"GitHub: {what}: the token was rejected (401{detail}); check GITHUB_TOKEN"
+                    )
+                )
+            if (
+                isinstance(exc, RateLimitExceededException)
+                or status == 429
+                or (status == 403 and "rate limit" in detail.lower())
+            ):
+                return OperationalError(
+                    self._line(f"GitHub: {what}: rate limited ({status}{detail}) after retries")
+                )
+            if status == 403:
+                return BadInput(
+                    self._line(
+                        f"GitHub: {what}: forbidden (403{detail}); the token needs "
+                        "issues: write and metadata: read on the repository"
+                    )
+                )
+            if status == 422:
+                return BadInput(self._line(f"GitHub: {what}: rejected (422{detail})"))
+            if status >= 500:
+                return OperationalError(
+                    self._line(f"GitHub: {what}: server error ({status}{detail}) after retries")
+                )
+            return OperationalError(self._line(f"GitHub: {what}: unexpected {status}{detail}"))
+        if isinstance(exc, requests.exceptions.Timeout) or _timed_out(exc):
+            return OperationalError(self._line(f"GitHub: {what}: timed out after retries"))
+        if isinstance(exc, requests.exceptions.RequestException):
+            kind = type(exc).__name__
+            return OperationalError(
+                self._line(f"GitHub: {what}: cannot reach {self.api_url} ({kind}) after retries")
+            )
+        return OperationalError(self._line(f"GitHub: {what}: {type(exc).__name__}: {exc}"))
+
+    def _line(self, message: str) -> str:
+        """One line, bounded, no token."""
+        message = message.replace(self._token, "***")
+        message = _TOKEN_RE.sub("***", " ".join(message.split()))
+        return message if len(message) <= 300 else message[:297] + "..."
+
+
+# ---------------------------------------------------------------------- JSON -> models
+
+
+def _ts(value: Any) -> int:
+    if not value:
+        return 0
+    return int(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp())
+
+
+def _login(user: Any) -> str:
+    return str(user.get("login", "")) if isinstance(user, dict) else ""
+
+
+def _issue(data: dict[str, Any]) -> IssueSnapshot:
+    return IssueSnapshot(
+        number=int(data["number"]),
+        title=data.get("title") or "",
+        body=data.get("body") or "",
+        author=_login(data.get("user")),
+        labels=[
+            str(x["name"]) if isinstance(x, dict) else str(x) for x in data.get("labels") or []
+        ],
+        state=data.get("state") or "open",
+        created_at=_ts(data.get("created_at")),
+        closed_at=_ts(data["closed_at"]) if data.get("closed_at") else None,
+        html_url=data.get("html_url") or "",
+    )
+
+
+def _comment(data: dict[str, Any]) -> Comment:
+    return Comment(
+        id=int(data["id"]),
+        body=data.get("body") or "",
+        author=_login(data.get("user")),
+        created_at=_ts(data.get("created_at")),
+        updated_at=_ts(data.get("updated_at")),
+    )
+
+
+def _label_event(data: dict[str, Any]) -> LabelEvent:
+    actor = data.get("actor")
+    return LabelEvent(
+        event=str(data["event"]),
+        label=str((data.get("label") or {}).get("name", "")),
+        # A deleted account shows as a null actor; GitHub's UI calls it "ghost".
+        actor=_login(actor) or "ghost",
+        actor_type=str(actor.get("type") or "User") if isinstance(actor, dict) else "User",
+        created_at=_ts(data.get("created_at")),
+        id=int(data.get("id") or 0),
+    )
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """requests reports read timeouts that exhausted urllib3's retries as a ConnectionError
+    wrapping MaxRetryError(reason=ReadTimeoutError)."""
+    from urllib3.exceptions import MaxRetryError, NewConnectionError, TimeoutError
+
+    return any(
+        isinstance(arg, MaxRetryError)
+        and isinstance(arg.reason, TimeoutError)
+        and not isinstance(arg.reason, NewConnectionError)  # "refused" subclasses a timeout
+        for arg in exc.args
+    )
+
+
+def _detail(data: Any) -> str:
+    """': message (field code, ...)' from a basic-error / validation-error body."""
+    if not isinstance(data, dict):
+        return ""
+    text = str(data.get("message") or "")
+    errors = data.get("errors")
+    if isinstance(errors, list):
+        parts = [
+            " ".join(str(e.get(k)) for k in ("field", "code", "message") if e.get(k))
+            if isinstance(e, dict)
+            else str(e)
+            for e in errors
+        ]
+        text += f" ({'; '.join(parts)})" if parts else ""
+    return f": {text}" if text else ""
+
+
+def _has_error_code(data: Any, code: str) -> bool:
+    errors = data.get("errors") if isinstance(data, dict) else None
+    return isinstance(errors, list) and any(
+        isinstance(e, dict) and e.get("code") == code for e in errors
+    )
+
+
+__all__ = ["DEFAULT_API_URL", "IDEMPOTENT_METHODS", "GitHubGateway", "retry_policy"]

@@ -1,0 +1,311 @@
+"""Planning: the ordered steps for a case, their revenue impact and a stable hash.
+
+Order: restore self-serve first (no money moves), then fix the broken state (cancel),
+then refund only the affected charge(s). Every plan is checked against the guardrails of
+SPEC §4 before it is returned; a plan that would break one is replaced by a `none` step
+that says why, so a bug in a builder can never reach Stripe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+
+from billingops.config import Config
+from billingops.core.anomalies import (
+    by_age,
+    charges_after_cancel,
+    charges_of,
+    contract_shape,
+    live_groups,
+)
+from billingops.core.classify import signals
+from billingops.core.money import sum_by_currency
+from billingops.models.billing import BillingState, Charge, Resolution, Subscription
+from billingops.models.decision import (
+    Approval,
+    Case,
+    Plan,
+    RevenueImpact,
+    Step,
+    StepKind,
+)
+from billingops.models.ticket import Ticket
+
+HASH_LENGTH = 16
+# Periods per month; a year is 12 months, a week 52/12 per month, a day 365/12.
+_PER_MONTH = {
+    "month": Fraction(1),
+    "year": Fraction(1, 12),
+    "week": Fraction(52, 12),
+    "day": Fraction(365, 12),
+}
+# Subscriptions that count in MRR (trials have not paid yet; Stripe's MRR excludes them).
+_MRR_STATUSES = frozenset({"active", "past_due", "unpaid"})
+
+
+# --- steps --------------------------------------------------------------------------------
+
+
+def _restore(customer_id: str, why: str) -> Step:
+    return Step(kind=StepKind.restore_self_serve, target=customer_id, why=why)
+
+
+def _cancel(sub: Subscription, *, at_period_end: bool, why: str) -> Step:
+    return Step(
+        kind=StepKind.cancel_subscription,
+        target=sub.id,
+        at_period_end=at_period_end,
+        needs=Approval.cancel,
+        why=why,
+    )
+
+
+def _refund(charge: Charge, why: str) -> Step:
+    return Step(
+        kind=StepKind.refund,
+        target=charge.id,
+        amount=charge.refundable,
+        currency=charge.currency.lower(),
+        needs=Approval.refund,
+        why=why,
+    )
+
+
+def _none(why: str) -> Step:
+    return Step(kind=StepKind.none, why=why)
+
+
+def _main_customer(resolution: Resolution, state: BillingState) -> str | None:
+    live = by_age(s for s in state.subscriptions if s.live)
+    if live:
+        return live[0].customer_id
+    if resolution.customer_ids:
+        return resolution.customer_ids[0]
+    return state.customers[0].id if state.customers else None
+
+
+def _duplicate(ticket: Ticket, resolution: Resolution, state: BillingState) -> list[Step]:
+    cancels: list[Step] = []
+    refunds: list[Step] = []
+    for group in live_groups(state):
+        keep, extras = group[0], group[1:]  # keep the oldest: never cancel them all
+        for sub in extras:
+            cancels.append(
+                _cancel(sub, at_period_end=False, why=f"duplicate of {keep.id}, which is kept")
+            )
+            refunds += [
+                _refund(ch, f"paid for the duplicate {sub.id}")
+                for ch in charges_of(state, sub)
+                if ch.refundable > 0
+            ]
+    first = _main_customer(resolution, state)
+    restore = [_restore(first, "customer manages the kept subscription alone")] if first else []
+    return restore + cancels + refunds
+
+
+def _team(ticket: Ticket, resolution: Resolution, state: BillingState) -> list[Step]:
+    return [_none("seats are deliberate: explain the per-seat billing; no refund, no cancel")]
+
+
+def _failed(ticket: Ticket, resolution: Resolution, state: BillingState) -> list[Step]:
+    failing = [s for s in by_age(state.subscriptions) if s.status != "active" and s.live]
+    target = failing[0].customer_id if failing else _main_customer(resolution, state)
+    if target is None:
+        return [_none("no customer to restore")]
+    return [_restore(target, "customer updates the payment method; Stripe retries the invoice")]
+
+
+def _cancel_if_asked(ticket: Ticket, state: BillingState) -> list[Step]:
+    """Cancel at period end, only when the ticket asked, and only an unambiguous target."""
+    if not signals(ticket).wants_cancel:
+        return []
+    live = [s for s in by_age(state.subscriptions) if s.live and not s.cancel_at_period_end]
+    if not live:
+        return []
+    if len(live) > 1:
+        return [_none("the ticket asks to cancel but there are several subscriptions: ask which")]
+    return [_cancel(live[0], at_period_end=True, why="the customer asked to cancel")]
+
+
+def _self_serve(ticket: Ticket, resolution: Resolution, state: BillingState) -> list[Step]:
+    cus = _main_customer(resolution, state)
+    steps = [_restore(cus, "portal / invoice access / cancellation path")] if cus else []
+    return steps + _cancel_if_asked(ticket, state)
+
+
+def _affected_charges(state: BillingState) -> list[Charge]:
+    """Charges made after a cancellation, else the latest paid charge."""
+    after = [ch for ch, _ in charges_after_cancel(state) if ch.refundable > 0]
+    if after:
+        return after
+    paid = sorted((c for c in state.charges if c.refundable > 0), key=lambda c: (c.created, c.id))
+    return paid[-1:]
+
+
+def _product(ticket: Ticket, resolution: Resolution, state: BillingState) -> list[Step]:
+    steps = _cancel_if_asked(ticket, state)
+    affected = _affected_charges(state)
+    if not affected:
+        steps.append(_none("no refundable charge: apologise and log the product issue"))
+    steps += [_refund(ch, "the product failed the customer") for ch in affected]
+    return steps
+
+
+def _human(ticket: Ticket, resolution: Resolution, state: BillingState) -> list[Step]:
+    return [_none("no Stripe action: a human must check the evidence above")]
+
+
+_BUILDERS: dict[Case, Callable[[Ticket, Resolution, BillingState], list[Step]]] = {
+    Case.duplicate_subscription: _duplicate,
+    Case.team_seats: _team,
+    Case.failed_payment: _failed,
+    Case.missing_self_serve: _self_serve,
+    Case.product_failure: _product,
+    Case.needs_human: _human,
+}
+
+_ORDER = {
+    StepKind.restore_self_serve: 0,
+    StepKind.none: 1,
+    StepKind.cancel_subscription: 2,
+    StepKind.refund: 3,
+}
+
+
+# --- guardrails ---------------------------------------------------------------------------
+
+
+def guardrail_violations(case: Case, steps: list[Step], state: BillingState) -> list[str]:
+    """Every guardrail of SPEC §4 the steps would break (empty: safe to propose)."""
+    out: list[str] = []
+    charges = {c.id: c for c in state.charges}
+    subs = {s.id: s for s in state.subscriptions}
+    refunded: dict[str, int] = {}
+    for st in steps:
+        if st.kind is StepKind.refund:
+            ch = charges.get(st.target or "")
+            if ch is None:
+                out.append(f"refund of unknown charge {st.target}")
+                continue
+            if ch.disputed:
+                out.append(f"refund of disputed charge {ch.id}")
+            if ch.refunded:
+                out.append(f"refund of already refunded charge {ch.id}")
+            refunded[ch.id] = refunded.get(ch.id, 0) + (st.amount or 0)
+            if not st.amount or st.amount <= 0:
+                out.append(f"refund of {ch.id} without a positive amount")
+            if (st.currency or "").lower() != ch.currency.lower():
+                out.append(f"refund of {ch.id} in the wrong currency")
+            if st.needs is not Approval.refund:
+                out.append(f"refund of {ch.id} without refund approval")
+        elif st.kind is StepKind.cancel_subscription:
+            sub = subs.get(st.target or "")
+            if sub is None or not sub.live:
+                out.append(f"cancel of unknown or ended subscription {st.target}")
+            if st.needs is not Approval.cancel:
+                out.append(f"cancel of {st.target} without cancel approval")
+    out += [
+        f"refunds on {cid} exceed what is left unrefunded"
+        for cid, total in sorted(refunded.items())
+        if total > charges[cid].refundable
+    ]
+    now = {
+        st.target
+        for st in steps
+        if st.kind is StepKind.cancel_subscription and not st.at_period_end
+    }
+    live = {s.id for s in state.subscriptions if s.live}
+    if live and live <= now:
+        out.append("every live subscription would be canceled now")
+    for group in live_groups(state):
+        if case is Case.duplicate_subscription and {s.id for s in group} <= now:
+            out.append(f"every subscription to {group[0].id}'s product would be canceled")
+    # Annual, team and prorated: never an immediate cancel with a refund by rule.
+    for sid in sorted(t for t in now if t):
+        sub = subs.get(sid)
+        if sub is None:
+            continue
+        refunds_it = any(
+            st.kind is StepKind.refund and st.target in {c.id for c in charges_of(state, sub)}
+            for st in steps
+        )
+        if refunds_it and (shape := contract_shape(state, sub)):
+            out.append(f"{sid} is {shape}: immediate cancel and refund needs a human")
+    money = {StepKind.refund, StepKind.cancel_subscription}
+    if case in (Case.needs_human, Case.team_seats) and any(s.kind in money for s in steps):
+        out.append(f"a {case.value} plan must not move money")
+    if case is Case.failed_payment and any(s.kind is StepKind.refund for s in steps):
+        out.append("a failed_payment plan must not refund")
+    return out
+
+
+# --- impact and hash ----------------------------------------------------------------------
+
+
+def monthly(sub: Subscription) -> Fraction:
+    """What the subscription brings per month, exact (rounded once, per currency, later)."""
+    if sub.status not in _MRR_STATUSES:
+        return Fraction(0)
+    return Fraction(sub.amount) * _PER_MONTH[sub.interval] / max(sub.interval_count, 1)
+
+
+def _round(x: Fraction) -> int:
+    # Half-even on an exact value: deterministic, and unbiased over many plans.
+    q = Decimal(x.numerator) / Decimal(x.denominator)
+    return int(q.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def revenue_impact(steps: list[Step], state: BillingState) -> RevenueImpact:
+    subs = {s.id: s for s in state.subscriptions}
+    mrr: dict[str, Fraction] = {}
+    for st in steps:
+        sub = subs.get(st.target or "")
+        if st.kind is StepKind.cancel_subscription and sub is not None:
+            cur = sub.currency.lower()
+            mrr[cur] = mrr.get(cur, Fraction(0)) - monthly(sub)
+    refunds = sum_by_currency(
+        (st.currency or "", st.amount or 0) for st in steps if st.kind is StepKind.refund
+    )
+    return RevenueImpact(
+        refund_total=refunds,
+        mrr_change={c: _round(v) for c, v in sorted(mrr.items())},
+    )
+
+
+def plan_hash(steps: list[Step]) -> str:
+    """sha256 over what the plan would do; not the `why`, labels or timestamps."""
+    doing = [
+        {
+            "kind": s.kind.value,
+            "target": s.target,
+            "amount": s.amount,
+            "currency": s.currency,
+            "at_period_end": s.at_period_end,
+        }
+        for s in steps
+    ]
+    canon = json.dumps({"v": 1, "steps": doing}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canon.encode()).hexdigest()[:HASH_LENGTH]
+
+
+def finish(case: Case, steps: list[Step], state: BillingState) -> Plan:
+    """Order, check and hash candidate steps into a Plan."""
+    steps = sorted(steps, key=lambda s: _ORDER[s.kind])  # stable: builders' order within a kind
+    broken = guardrail_violations(case, steps, state)
+    if broken:
+        steps = [_none("guardrail: " + "; ".join(broken))]
+    if not steps:
+        steps = [_none("nothing to do in Stripe")]
+    return Plan(steps=steps, impact=revenue_impact(steps, state), hash=plan_hash(steps))
+
+
+def make_plan(
+    case: Case, ticket: Ticket, resolution: Resolution, state: BillingState, config: Config
+) -> Plan:
+    """The proposed plan for a classified ticket. Pure and deterministic."""
+    del config  # approval label names are applied when printing (`Step.contract`)
+    return finish(case, _BUILDERS[case](ticket, resolution, state), state)

@@ -1,0 +1,205 @@
+"""The fake GitHub server itself: state, events, pagination, faults, auth (raw HTTP)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+
+from billingops.sandbox.fake_github import FakeGitHub
+from tests.plugins.github import TEST_TOKEN
+
+
+def call(
+    fake: FakeGitHub, method: str, path: str, body: Any = None, token: str | None = TEST_TOKEN
+) -> tuple[int, Any, dict[str, str]]:
+    request = urllib.request.Request(
+        fake.url + path,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}"} if token else {},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read() or b"null"), dict(response.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null"), dict(e.headers)
+
+
+def test_state_changes_and_events(fake_github: FakeGitHub) -> None:
+    n = fake_github.add_issue("Refund", labels=["billing"])
+    fake_github.label_issue(n, "approve-refund", actor="maya")
+
+    status, labels, _ = call(
+        fake_github, "PUT", f"/repos/acme/support/issues/{n}/labels", {"labels": ["billing:done"]}
+    )
+    assert status == 200 and [x["name"] for x in labels] == ["billing:done"]
+    status, remaining, _ = call(
+        fake_github, "DELETE", f"/repos/acme/support/issues/{n}/labels/billing%3Adone"
+    )
+    assert (status, remaining) == (200, [])
+    status, body, _ = call(fake_github, "DELETE", f"/repos/acme/support/issues/{n}/labels/nope")
+    assert (status, body["message"]) == (404, "Label does not exist")
+
+    assert fake_github.events_of(n) == [
+        ("labeled", "billing", "customer"),
+        ("labeled", "approve-refund", "maya"),
+        ("unlabeled", "billing", "github-actions[bot]"),
+        ("unlabeled", "approve-refund", "github-actions[bot]"),
+        ("labeled", "billing:done", "github-actions[bot]"),
+        ("unlabeled", "billing:done", "github-actions[bot]"),
+    ]
+    _, events, _ = call(fake_github, "GET", f"/repos/acme/support/issues/{n}/events")
+    first = events[0]
+    assert first["event"] == "labeled" and first["label"]["name"] == "billing"
+    assert first["actor"]["login"] == "customer" and first["actor"]["type"] == "User"
+    assert {"id", "node_id", "url", "created_at", "commit_id", "performed_via_github_app"} <= set(
+        first
+    )
+
+
+def test_comments_and_issue_edits(fake_github: FakeGitHub) -> None:
+    n = fake_github.add_issue()
+    status, comment, _ = call(
+        fake_github, "POST", f"/repos/acme/support/issues/{n}/comments", {"body": "hi"}
+    )
+    assert status == 201 and comment["user"]["login"] == "github-actions[bot]"
+    assert comment["user"]["type"] == "Bot"
+    status, edited, _ = call(
+        fake_github,
+        "PATCH",
+        f"/repos/acme/support/issues/comments/{comment['id']}",
+        {"body": "hello"},
+    )
+    assert status == 200 and edited["body"] == "hello"
+    status, issue, _ = call(
+        fake_github, "PATCH", f"/repos/acme/support/issues/{n}", {"state": "closed"}
+    )
+    assert issue["state"] == "closed" and issue["closed_by"]["login"] == "github-actions[bot]"
+    assert fake_github.comments_of(n) == ["hello"]
+    assert fake_github.events_of(n)[-1] == ("closed", "", "github-actions[bot]")
+    status, _, _ = call(
+        fake_github, "POST", f"/repos/acme/support/issues/{n}/comments", {"body": ""}
+    )
+    assert status == 422
+
+
+def test_issue_shape_follows_the_openapi_example(fake_github: FakeGitHub) -> None:
+    n = fake_github.add_issue("Title", "Body", labels=["billing"])
+    issue = fake_github.issue_json(n)
+    # The fields GitHub's `issue` schema marks required.
+    required = {
+        "assignee",
+        "closed_at",
+        "comments",
+        "comments_url",
+        "events_url",
+        "html_url",
+        "id",
+        "node_id",
+        "labels",
+        "labels_url",
+        "milestone",
+        "number",
+        "repository_url",
+        "state",
+        "locked",
+        "title",
+        "url",
+        "user",
+        "created_at",
+        "updated_at",
+    }
+    assert required <= set(issue)
+    assert issue["node_id"] == "MDU6SXNzdWUx"  # the same id shape as GitHub's example
+    assert "pull_request" not in issue
+
+
+def test_pagination_link_header(fake_github: FakeGitHub) -> None:
+    for i in range(5):
+        fake_github.add_issue(f"Gap {i}", labels=["product-gap"])
+    status, page2, headers = call(
+        fake_github, "GET", "/repos/acme/support/issues?labels=product-gap&per_page=2&page=2"
+    )
+    assert status == 200 and [i["title"] for i in page2] == ["Gap 2", "Gap 1"]
+    link = headers["Link"]
+    query = "labels=product-gap&per_page=2&page=3"
+    assert f'<{fake_github.url}/repos/acme/support/issues?{query}>; rel="next"' in link
+    assert 'page=1>; rel="prev"' in link and 'page=3>; rel="last"' in link
+
+
+def test_collaborator_permission_role_name_and_legacy(fake_github: FakeGitHub) -> None:
+    fake_github.add_collaborator("maya", "maintain")
+    fake_github.add_collaborator("tia", "triage")
+    _, maya, _ = call(fake_github, "GET", "/repos/acme/support/collaborators/maya/permission")
+    _, tia, _ = call(fake_github, "GET", "/repos/acme/support/collaborators/tia/permission")
+    status, _, _ = call(fake_github, "GET", "/repos/acme/support/collaborators/bob/permission")
+    assert (maya["permission"], maya["role_name"]) == ("write", "maintain")
+    assert (tia["permission"], tia["role_name"]) == ("read", "triage")
+    assert tia["user"]["permissions"] == {
+        "admin": False,
+        "maintain": False,
+        "push": False,
+        "triage": True,
+        "pull": True,
+    }
+    assert status == 404
+
+
+def test_failure_hook_and_request_counts(fake_github: FakeGitHub) -> None:
+    n = fake_github.add_issue()
+    fake_github.fail_next("GET", "/repos/*/issues/*", 503, times=2, retry_after=7)
+    first = call(fake_github, "GET", f"/repos/acme/support/issues/{n}")
+    second = call(fake_github, "GET", f"/repos/acme/support/issues/{n}")
+    third = call(fake_github, "GET", f"/repos/acme/support/issues/{n}")
+    assert [first[0], second[0], third[0]] == [503, 503, 200]
+    assert first[2]["Retry-After"] == "7"
+    assert fake_github.count("GET", "/repos/acme/support/issues/*") == 3
+    assert fake_github.count("POST") == 0
+    fake_github.reset_requests()
+    assert fake_github.count() == 0
+
+
+def test_auth_required_when_token_set(fake_github: FakeGitHub) -> None:
+    status, body, _ = call(fake_github, "GET", "/repos/acme/support/issues", token="ghp_wrong")
+    assert (status, body["message"]) == (401, "Bad credentials")
+
+
+def test_unknown_repo_and_gone_issue(fake_github: FakeGitHub) -> None:
+    assert call(fake_github, "GET", "/repos/acme/other/issues/1")[0] == 404
+    n = fake_github.add_issue()
+    fake_github.delete_issue(n)
+    assert call(fake_github, "GET", f"/repos/acme/support/issues/{n}")[0] == 410
+
+
+def test_labels_endpoints(fake_github: FakeGitHub) -> None:
+    status, label, _ = call(
+        fake_github, "POST", "/repos/acme/support/labels", {"name": "gap:x", "color": "d4c5f9"}
+    )
+    assert status == 201 and label["name"] == "gap:x"
+    status, body, _ = call(
+        fake_github, "POST", "/repos/acme/support/labels", {"name": "GAP:X", "color": "d4c5f9"}
+    )
+    assert status == 422 and body["errors"][0]["code"] == "already_exists"
+    assert call(fake_github, "GET", "/repos/acme/support/labels/gap%3Ax")[0] == 200
+    assert call(fake_github, "GET", "/repos/acme/support/labels/missing")[0] == 404
+
+
+def test_enterprise_prefix() -> None:
+    with FakeGitHub(prefix="/api/v3") as fake:
+        n = fake.add_issue()
+        assert fake.url.endswith("/api/v3")
+        assert call(fake, "GET", f"/repos/acme/support/issues/{n}", token=None)[0] == 200
+        assert fake.requests[0].path == f"/repos/acme/support/issues/{n}"
+
+
+@pytest.mark.parametrize("repo", ["acme/backlog"])
+def test_second_repository(repo: str) -> None:
+    with FakeGitHub() as fake:
+        fake.add_repo(repo)
+        n = fake.add_issue("in backlog", repo=repo)
+        assert fake.numbers(repo=repo) == [n]
+        assert fake.numbers() == []
