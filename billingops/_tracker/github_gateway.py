@@ -193,6 +193,15 @@ class GitHubGateway:
             body={"labels": list(labels)},
         )
 
+    def add_labels(self, number: int, labels: list[str]) -> None:
+        # A POST, so never retried blindly; adding a label twice leaves the same state anyway.
+        self._call(
+            f"add labels to #{number}",
+            "POST",
+            f"{self._path}/issues/{number}/labels",
+            body={"labels": list(labels)},
+        )
+
     def remove_label(self, number: int, label: str) -> None:
         # 404 is success here: the label is absent (GitHub says "Label does not exist"), or a
         # retried DELETE whose first attempt had already removed it.

@@ -59,6 +59,10 @@ class IssueTracker(Protocol):
         """Replace the issue's labels with exactly these (one request)."""
         ...
 
+    def add_labels(self, number: int, labels: list[str]) -> None:
+        """Add labels, keeping the others (never clobbers a label added meanwhile)."""
+        ...
+
     def remove_label(self, number: int, label: str) -> None:
         """Remove one label; absent already is fine."""
         ...

@@ -64,6 +64,10 @@ class State(BaseModel):
     steps: list[StepRecord] = Field(default_factory=list)
     executed: list[Executed] = Field(default_factory=list)
     gaps: list[GapRef] = Field(default_factory=list)
+    # When this plan (this hash) was first posted, Unix seconds. An approval label applied
+    # before it cannot have approved this plan (SPEC §5). Kept while the hash is unchanged,
+    # so an unchanged re-triage writes the same bytes.
+    planned_at: int = 0
 
 
 def _digest(payload: str) -> str:
@@ -117,6 +121,7 @@ def state_for(
     *,
     executed: list[Executed] | None = None,
     gaps: list[GapRef] | None = None,
+    planned_at: int = 0,
 ) -> State:
     """The state to embed for a plan (None: a needs-info comment, nothing proposed)."""
     steps = [
@@ -137,4 +142,5 @@ def state_for(
         steps=steps,
         executed=list(executed or []),
         gaps=list(gaps or []),
+        planned_at=planned_at,
     )

@@ -304,6 +304,7 @@ def render_triage(
     gap_refs: list[GapRef] | None = None,
     executed: list[Executed] | None = None,
     anomalies: list[Anomaly] | None = None,
+    planned_at: int = 0,
 ) -> str:
     """The operator handoff comment (SPEC §6), hidden state on its first line."""
     executed = list(executed or [])
@@ -318,6 +319,7 @@ def render_triage(
             plan,
             executed=executed,
             gaps=[refs.get(g.key.value) or GapRef(key=g.key.value) for g in gaps],
+            planned_at=planned_at,
         )
     )
     customers = sorted(state.customers, key=lambda c: c.id)

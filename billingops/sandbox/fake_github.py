@@ -674,6 +674,10 @@ class FakeGitHub:
         if route == ("GET", "issues", "N", "labels"):
             labels = [self._label_json(repo, repo.labels[n.lower()]) for n in issue.labels]
             return self._page(labels, path, query)
+        if route == ("POST", "issues", "N", "labels"):
+            raw = payload.get("labels", []) if isinstance(payload, dict) else payload or []
+            self._set_issue_labels(repo, issue, issue.labels + [_label_name(x) for x in raw], me)
+            return 200, [self._label_json(repo, repo.labels[n.lower()]) for n in issue.labels], {}
         if route == ("PUT", "issues", "N", "labels"):
             raw = payload.get("labels", []) if isinstance(payload, dict) else payload or []
             self._set_issue_labels(repo, issue, [_label_name(x) for x in raw], me)

@@ -74,7 +74,13 @@ def test_every_request_option_maps_to_its_own_kind() -> None:
     importlib.util.find_spec("check_jsonschema") is None, reason="check-jsonschema (dev extra)"
 )
 def test_form_validates_against_the_issue_forms_schema() -> None:
-    cmd = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-issue-forms"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "check_jsonschema",
+        "--builtin-schema",
+        "vendor.github-issue-forms",
+    ]
     done = subprocess.run([*cmd, str(FORM_PATH)], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -131,7 +137,9 @@ def test_headings_inside_the_description_stay_in_it() -> None:
         "Steps:\n\n### What I did\n\nUpgraded.\n\n## Billing email\n\nnot a field\n\n"
         "Other\n-----\n\n#### Request\n\nstill mine"
     )
-    ticket = parse_body(render({"email": "a@example.com", "request": "Refund", "description": description}))
+    ticket = parse_body(
+        render({"email": "a@example.com", "request": "Refund", "description": description})
+    )
     assert ticket.description == description
     assert ticket.request is RequestKind.refund
     assert ticket.emails == ["a@example.com"]
@@ -266,7 +274,10 @@ def test_request_from_free_text(text: str, expected: RequestKind | None) -> None
     ("text", "kind"),
     [
         (f"返金をお願いします。顧客ID: {CUS}、メール: tanaka@example.jp", RequestKind.refund),
-        (f"Ich möchte mein Abo kündigen. Kunde {CUS}, E-Mail: tanaka@example.jp", RequestKind.cancel),
+        (
+            f"Ich möchte mein Abo kündigen. Kunde {CUS}, E-Mail: tanaka@example.jp",
+            RequestKind.cancel,
+        ),
         (f"أريد استرداد المبلغ. رقم العميل {CUS} البريد tanaka@example.jp", RequestKind.refund),
         (f"Bonjour, je voudrais ma facture. {CUS} tanaka@example.jp", RequestKind.invoices),
     ],
@@ -400,7 +411,9 @@ def test_binary_junk_and_nul_bytes() -> None:
 
 
 def test_one_megabyte_body() -> None:
-    filler = ("Lorem ipsum dolor sit amet, 12345 consectetur > adipiscing `elit` ### sed.\n") * 14_000
+    filler = (
+        "Lorem ipsum dolor sit amet, 12345 consectetur > adipiscing `elit` ### sed.\n"
+    ) * 14_000
     body = render(
         {"email": "big@example.com", "request": "Invoices or receipts", "description": filler + CUS}
     )
@@ -438,7 +451,12 @@ def test_pathological_markdown(body: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["issues.opened.json", "issues.opened.no-body.json", "issues.edited.json", "issues.labeled.json"],
+    [
+        "issues.opened.json",
+        "issues.opened.no-body.json",
+        "issues.edited.json",
+        "issues.labeled.json",
+    ],
 )
 def test_real_payloads(name: str) -> None:
     payload = event(name)
