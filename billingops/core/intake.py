@@ -40,6 +40,7 @@ _FIELD_WORDS = {
     " additional context explain question body",
     REQUEST: "request need topic category type reason",
 }
+_IDENTIFIER_FIELDS = frozenset({EMAIL, STRIPE_IDS, GITHUB_USERNAME})
 _FIELD_KEYS = tuple((field, frozenset(words.split())) for field, words in _FIELD_WORDS.items())
 
 # Only block structure is needed (headings, fences); inline parsing is most of the cost.
@@ -115,7 +116,11 @@ class _Structure:
 
 
 def parse_issue(issue: Mapping[str, Any], repository: str) -> Ticket:
-    """The `issue` object of an `issues` webhook payload as a Ticket."""
+    """The `issue` object of an `issues` webhook payload as a Ticket.
+
+    Raises BadInput only when the payload has no issue or no issue number; any body,
+    however broken, gives a Ticket.
+    """
     if not isinstance(issue, Mapping):
         raise BadInput("the event has no issue object")
     number = issue.get("number")
@@ -124,7 +129,8 @@ def parse_issue(issue: Mapping[str, Any], repository: str) -> Ticket:
     user = issue.get("user")
     login = user.get("login") if isinstance(user, Mapping) else None
     labels: list[str] = []
-    for label in issue.get("labels") or ():
+    raw_labels = issue.get("labels")
+    for label in raw_labels if isinstance(raw_labels, list) else ():
         name = label.get("name") if isinstance(label, Mapping) else label
         if isinstance(name, str):
             labels.append(name)
@@ -144,14 +150,7 @@ def parse_body(body: str, *, title: str = "") -> Ticket:
     text, title = _clean(body), _clean(title)
     secrets, title_secrets = find_sensitive(text), find_sensitive(title)
     structure = _structure(text)
-    by_field: dict[str, _Section] = {}
-    for section in structure.sections:
-        if section.field is not None:
-            by_field.setdefault(section.field, section)
-
-    def value(field: str) -> str:
-        section = by_field.get(field)
-        return _no_response(text[section.start : section.end]) if section else ""
+    by_field = {s.field: s for s in structure.sections if s.field is not None}
 
     # Identifiers: the form's own fields first, then the rest of the body, then the title.
     email_section, ids_section = by_field.get(EMAIL), by_field.get(STRIPE_IDS)
@@ -180,37 +179,39 @@ def parse_body(body: str, *, title: str = "") -> Ticket:
         fold=False,
     )
 
-    free = [s for s in structure.sections if s.field not in {EMAIL, STRIPE_IDS, GITHUB_USERNAME}]
-    if not structure.is_form:
-        description = redact(text).text.strip()
-    else:
+    free = [s for s in structure.sections if s.field not in _IDENTIFIER_FIELDS]
+    fields: dict[str, str] = {}
+    description = "" if structure.is_form else redact(text).text.strip()
+    if structure.is_form:
+        # The description, plus any text the form did not ask for (text above the first
+        # heading, sections of an older form) rather than dropping it.
         parts = []
-        for section in (s for s in free if s.field != REQUEST):
-            content = redact(_no_response(text[section.start : section.end])).text
-            if section.field is None and section.label is not None and content:
-                content = f"### {redact(section.label).text}\n\n{content}"
-            if content:
-                parts.append(content)
+        for s in structure.sections:
+            content = redact(_no_response(text[s.start : s.end])).text
+            label = redact(s.label).text if s.label is not None else None
+            if label is not None:
+                fields.setdefault(label, content)
+            if content and s.field not in {*_IDENTIFIER_FIELDS, REQUEST}:
+                parts.append(f"### {label}\n\n{content}" if label and not s.field else content)
         description = "\n\n".join(parts)
 
     github = None
     if github_section := by_field.get(GITHUB_USERNAME):
         github = _form_login(text, github_section, secrets)
     if github is None:
-        github = _free_text_login(text, free, secrets, structure.fences)
+        # A form has a field for it: a bare @mention next to it is addressed to someone.
+        patterns = [_GITHUB_LABELLED] if structure.is_form else [_GITHUB_LABELLED, _MENTION]
+        github = _free_text_login(text, free, secrets, structure.fences, patterns)
 
     # The dropdown wins ("Something else" included); free text only when it says nothing.
-    request = _request_from_field(value(REQUEST)) if REQUEST in by_field else None
+    request = None
+    if section := by_field.get(REQUEST):
+        request = _request_from_field(_no_response(text[section.start : section.end]))
     if request is None:
         request = _infer_request(f"{redact(title).text}\n{description}")
 
-    fields: dict[str, str] = {}
-    for section in structure.sections if structure.is_form else ():
-        if section.label is not None:
-            content = _no_response(text[section.start : section.end])
-            fields.setdefault(redact(section.label).text, redact(content).text)
     return Ticket(
-        title=redact(title).text,
+        title=redact(title).text.strip(),
         fields=fields,
         emails=ticket_emails,
         stripe_ids=ticket_ids,
@@ -345,10 +346,14 @@ def _form_login(text: str, section: _Section, secrets: list[Span]) -> str | None
 
 
 def _free_text_login(
-    text: str, sections: list[_Section], secrets: list[Span], fences: list[tuple[int, int]]
+    text: str,
+    sections: list[_Section],
+    secrets: list[Span],
+    fences: list[tuple[int, int]],
+    patterns: list[re.Pattern[str]],
 ) -> str | None:
     """A login stated in free text, only when exactly one is: `GitHub: x`, else `@x`."""
-    for pattern in (_GITHUB_LABELLED, _MENTION):
+    for pattern in patterns:
         found = _spans_outside(
             (m.span(1) for s in sections for m in pattern.finditer(text, s.start, s.end)),
             secrets,

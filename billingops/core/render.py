@@ -16,7 +16,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
@@ -38,10 +37,7 @@ from billingops.models.decision import (
     StepKind,
 )
 from billingops.models.ticket import SensitiveKind, Ticket
-
-# Installed wheel: billingops/templates (hatch force-include); repository: ./templates.
-_HERE = Path(__file__).resolve()
-TEMPLATE_DIRS = (_HERE.parents[1] / "templates", _HERE.parents[2] / "templates")
+from billingops.templates_path import TEMPLATE_DIRS
 
 MAX_QUOTE = 400  # characters of ticket text quoted in a comment
 MAX_LINE = 160
@@ -368,3 +364,31 @@ def render_needs_info(
         "login_url": config.portal.login_url,
     }
     return _tidy(environment().get_template("needs_info_comment.md.j2").render(ctx))
+
+
+def render_notice(
+    kind: str,
+    *,
+    key: str,
+    label: str,
+    reason: str = "",
+    config: Config,
+    old_hash: str = "",
+    new_hash: str = "",
+    threshold: str = "",
+) -> str:
+    """A one-off comment: an approval refused, a second approver needed, or drift.
+
+    `key` makes the first line unique per event, so a rerun does not post it twice.
+    """
+    ctx = {
+        "kind": kind,
+        "key": re.sub(r"[^A-Za-z0-9_.:#/-]", "_", key)[:200],
+        "label": label,
+        "reason": reason,
+        "roles": ", ".join(config.allowed_roles),
+        "old_hash": old_hash,
+        "new_hash": new_hash,
+        "threshold": threshold,
+    }
+    return _tidy(environment().get_template("notice_comment.md.j2").render(ctx))

@@ -335,6 +335,12 @@ class FakeGitHub:
 
     # ----------------------------------------------------------------- state changes
 
+    def clock(self) -> float:
+        """The fake's current time (Unix seconds), for code under test that must agree
+        with the timestamps this server hands out."""
+        with self._lock:
+            return (_EPOCH + timedelta(minutes=self._tick)).timestamp()
+
     def _now(self) -> str:
         self._tick += 1
         return (_EPOCH + timedelta(minutes=self._tick)).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -197,6 +197,15 @@ def test_github_username_field(value: str, expected: str | None) -> None:
     assert parse_body(body).github_username == expected
 
 
+def test_github_username_from_a_form_description() -> None:
+    def login(description: str) -> str | None:
+        body = render({"request": "Refund", "description": description})
+        return parse_body(body).github_username
+
+    assert login("My GitHub username: octocat") == "octocat"
+    assert login("Hi @maintainer, please help") is None  # addressed to someone
+
+
 # --- free text ----------------------------------------------------------------------
 
 
@@ -438,6 +447,8 @@ def test_one_megabyte_body() -> None:
         "@" * 100_000 + "a" * 100_000,
         "cus_" * 100_000,
         "a@b." * 100_000,
+        "### Billing email\n\n" + "### Company\nx\n" * 50_000,
+        "### Details\n\n" + "### Billing email\n" * 50_000,
     ],
 )
 def test_pathological_markdown(body: str) -> None:
@@ -508,3 +519,5 @@ def test_missing_optional_parts_of_an_issue() -> None:
         {"number": 7, "title": None, "body": 42, "user": None, "labels": [None, "vip", {}]}, "a/b"
     )
     assert (ticket.number, ticket.title, ticket.author, ticket.labels) == (7, "", "", ["vip"])
+    ticket = parse_issue({"number": 8, "user": {"login": 3}, "labels": 5}, "a/b")
+    assert (ticket.author, ticket.labels, ticket.description) == ("", [], "")

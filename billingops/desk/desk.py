@@ -1,0 +1,489 @@
+"""Triage and apply for one issue, level-triggered (SPEC §5).
+
+Round trips (SPEC §8): triage reads GitHub comments while Stripe looks the customer
+up (1), reads the billing state (2), then writes the comment and labels (3).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from billingops._billing.interface import BillingSource
+from billingops._tracker.interface import Comment, IssueSnapshot, IssueTracker, LabelEvent
+from billingops.config import Config
+from billingops.core import effects
+from billingops.core.approval import Verdict, check_approval, labelers
+from billingops.core.classify import classify
+from billingops.core.intake import parse_issue
+from billingops.core.markers import State, decode_state
+from billingops.core.money import format_money
+from billingops.core.plan import make_plan
+from billingops.core.render import render_needs_info, render_notice, render_triage
+from billingops.core.resolve import resolve
+from billingops.desk.thread import DONE_LABEL, Writer, case_labels, find_bot_comment
+from billingops.errors import OperationalError
+from billingops.models.billing import BillingState, Resolution
+from billingops.models.decision import (
+    Approval,
+    Classification,
+    Executed,
+    Plan,
+    Step,
+    StepKind,
+)
+from billingops.models.result import RunResult
+from billingops.models.ticket import Ticket
+
+FINISHED = ("done", "already_done")
+
+
+@dataclass
+class Assessment:
+    """What billingops makes of a ticket now: the pure core's output for one run."""
+
+    ticket: Ticket
+    resolution: Resolution
+    state: BillingState  # as Stripe has it now (shown in the comment)
+    classification: Classification | None = None
+    plan: Plan | None = None
+
+    @property
+    def needs_info(self) -> bool:
+        return self.plan is None
+
+
+@dataclass
+class Desk:
+    billing: BillingSource
+    tracker: IssueTracker
+    config: Config
+    repository: str
+    clock: Callable[[], float] = time.time
+    _pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4))
+
+    # -- reading ------------------------------------------------------------------------
+
+    def assess(self, ticket: Ticket) -> Assessment:
+        """Resolve, read and decide. The plan is made on the state as it was before
+        billingops' own writes on this issue, so executed steps never look like drift."""
+        if not ticket.has_identifier:
+            return Assessment(ticket, Resolution(), BillingState())
+        lookups = self.billing.lookup(
+            stripe_ids=list(ticket.stripe_ids),
+            emails=list(ticket.emails),
+            github_username=ticket.github_username,
+            metadata_key=self.config.github_username_metadata_key,
+        )
+        resolution = resolve(
+            stripe_ids=ticket.stripe_ids,
+            emails=ticket.emails,
+            github_username=ticket.github_username,
+            lookups=lookups,
+        )
+        if not resolution.found:
+            return Assessment(ticket, resolution, BillingState())
+        # Several different people: decide nothing and show nobody's billing.
+        state = (
+            BillingState()
+            if resolution.conflicting
+            else self.billing.read_state(list(resolution.customer_ids))
+        )
+        before = effects.without_own_effects(state, self._ref(ticket.number))
+        classification = classify(ticket, resolution, before, self.config)
+        plan = make_plan(classification.case, ticket, resolution, before, self.config)
+        return Assessment(ticket, resolution, state, classification, plan)
+
+    def _ref(self, number: int) -> str:
+        return effects.issue_ref(self.repository, number)
+
+    def _render(self, a: Assessment, previous: State | None, executed: list[Executed]) -> str:
+        if a.plan is None or a.classification is None:
+            return render_needs_info(a.ticket, self.config, resolution=a.resolution)
+        same_plan = previous is not None and previous.plan_hash == a.plan.hash
+        planned_at = previous.planned_at if same_plan and previous else int(self.clock())
+        return render_triage(
+            a.ticket,
+            a.resolution,
+            a.state,
+            a.classification,
+            a.plan,
+            self.config,
+            gap_refs=list(previous.gaps) if previous else None,
+            executed=executed if same_plan else [],
+            planned_at=planned_at,
+        )
+
+    # -- triage -------------------------------------------------------------------------
+
+    def triage(self, issue: Mapping[str, Any], *, dry_run: bool = False) -> RunResult:
+        ticket = parse_issue(issue, self.repository)
+        comments_f = self._pool.submit(self.tracker.list_comments, ticket.number)
+        a = self.assess(ticket)
+        comments = comments_f.result()
+        existing = find_bot_comment(comments, ticket.author)
+        previous = decode_state(existing.body) if existing else None
+        kept = list(previous.executed) if previous else []
+        body = self._render(a, previous, kept)
+        writer = Writer(self.tracker, dry_run)
+        add, remove = case_labels(
+            ticket.labels,
+            a.classification.case if a.classification and not a.needs_info else None,
+            needs_info=a.needs_info,
+        )
+        # The comment and the labels are independent writes: one round trip.
+        labels_f = self._pool.submit(writer.labels, ticket.number, add, remove)
+        writer.comment(ticket.number, existing, body)
+        labels_f.result()
+        return RunResult(
+            action="needs_info" if a.needs_info else "triage",
+            issue=ticket.number,
+            resolution=a.resolution,
+            classification=a.classification,
+            plan=a.plan,
+            gaps=list(decode_state(body).gaps) if decode_state(body) else [],  # type: ignore[union-attr]
+            reason=_triage_reason(a),
+            would_write=writer.would_write,
+        )
+
+    # -- apply --------------------------------------------------------------------------
+
+    def apply(self, number: int, *, dry_run: bool = False) -> RunResult:
+        """Execute what the approval labels on the issue authorise, exactly once."""
+        issue_f = self._pool.submit(self.tracker.get_issue, number)
+        comments_f = self._pool.submit(self.tracker.list_comments, number)
+        events_f = self._pool.submit(self.tracker.label_events, number)
+        issue, comments, events = issue_f.result(), comments_f.result(), events_f.result()
+        writer = Writer(self.tracker, dry_run)
+        labels = self.config.labels
+        present = [ap for ap in Approval if labels[ap] in issue.labels]
+        if not present:
+            return RunResult(
+                action="ignored", issue=number, reason="ignored: no approval label on the issue"
+            )
+        existing = find_bot_comment(comments, issue.author)
+        previous = decode_state(existing.body) if existing else None
+        if previous is None or previous.kind != "triage" or not previous.plan_hash:
+            for ap in present:
+                self._refuse(
+                    writer,
+                    issue,
+                    comments,
+                    events,
+                    ap,
+                    "there is no billingops plan on this issue yet",
+                )
+            return RunResult(
+                action="refused",
+                issue=number,
+                reason="refused: no plan to approve yet",
+                would_write=writer.would_write,
+            )
+
+        roles_f = {
+            login: self._pool.submit(self.tracker.role_of, login)
+            for ap in present
+            for login in labelers(events, labels[ap])
+            if not login.endswith("[bot]")
+        }
+        ticket = parse_issue(_as_payload(issue), self.repository)
+        a = self.assess(ticket)
+        roles = {login: f.result() for login, f in roles_f.items()}
+        base = RunResult(
+            action="apply",
+            issue=number,
+            resolution=a.resolution,
+            classification=a.classification,
+            plan=a.plan,
+            gaps=list(previous.gaps),
+        )
+
+        if a.plan is None or a.plan.hash != previous.plan_hash:
+            new_hash = a.plan.hash if a.plan else "none"
+            body = self._render(a, previous, [])
+            writer.comment(number, existing, body)
+            for ap in present:
+                writer.notice(
+                    number,
+                    comments,
+                    render_notice(
+                        "drift",
+                        key=f"drift:{labels[ap]}:{previous.plan_hash}:{new_hash}",
+                        label=labels[ap],
+                        config=self.config,
+                        old_hash=previous.plan_hash,
+                        new_hash=new_hash,
+                    ),
+                )
+            writer.labels(number, [], [labels[ap] for ap in present])
+            return base.model_copy(
+                update={
+                    "action": "refused",
+                    "reason": f"refused: drift, the plan changed ({previous.plan_hash} -> "
+                    f"{new_hash}); nothing executed",
+                    "would_write": writer.would_write,
+                }
+            )
+
+        plan = a.plan
+        granted: list[Approval] = []
+        refusals: list[str] = []
+        for ap in present:
+            steps = [s for s in plan.steps if s.needs is ap]
+            if not steps:
+                self._refuse(
+                    writer,
+                    issue,
+                    comments,
+                    events,
+                    ap,
+                    f"the plan has no step that {labels[ap]} approves",
+                )
+                refusals.append(f"no step for {labels[ap]}")
+                continue
+            needs_two = ap is Approval.refund and any(
+                (s.amount or 0) > self.config.refund.second_approver_above for s in steps
+            )
+            check = check_approval(
+                labels[ap],
+                events,
+                roles,
+                self.config,
+                plan_posted_at=previous.planned_at,
+                needs_two=needs_two,
+            )
+            if check.verdict is Verdict.granted:
+                granted.append(ap)
+                continue
+            if check.verdict is Verdict.needs_second:
+                threshold = max(steps, key=lambda s: s.amount or 0)
+                writer.notice(
+                    number,
+                    comments,
+                    render_notice(
+                        "needs_second",
+                        key=f"second:{labels[ap]}:{_latest_id(events, labels[ap])}",
+                        label=labels[ap],
+                        reason=check.reason,
+                        config=self.config,
+                        threshold=format_money(
+                            self.config.refund.second_approver_above, threshold.currency or "usd"
+                        ),
+                    ),
+                )
+                writer.labels(number, [], [labels[ap]])
+            else:
+                self._refuse(writer, issue, comments, events, ap, check.reason)
+            refusals.append(check.reason)
+
+        if not granted:
+            return base.model_copy(
+                update={
+                    "action": "refused",
+                    "reason": "refused: " + "; ".join(refusals),
+                    "would_write": writer.would_write,
+                }
+            )
+
+        executed = {(e.kind, e.target): e for e in previous.executed}
+        results: list[Executed] = []
+        failure: OperationalError | None = None
+        for step in plan.steps:
+            if step.needs not in granted:
+                continue
+            outcome = self._execute(
+                step,
+                a.state,
+                previous.plan_hash,
+                number,
+                executed.get((step.kind, step.target)),
+                dry_run,
+            )
+            if isinstance(outcome, OperationalError):
+                failure = outcome
+                outcome = Executed(
+                    kind=step.kind, target=step.target, status="failed", reason=str(outcome)
+                )
+            results.append(outcome)
+            if outcome.status in FINISHED or outcome.status == "failed":
+                executed[(step.kind, step.target)] = outcome
+                # Recorded on the issue as each step completes (SPEC §5).
+                existing = (
+                    writer.comment(
+                        number, existing, self._render(a, previous, list(executed.values()))
+                    )
+                    or existing
+                )
+            if failure:
+                break
+
+        all_needed = [s for s in plan.steps if s.needs is not None]
+        finished = {k for k, e in executed.items() if e.status in FINISHED}
+        done_with = [
+            ap
+            for ap in granted
+            if all((s.kind, s.target) in finished for s in plan.steps if s.needs is ap)
+        ]
+        add = (
+            [DONE_LABEL]
+            if all_needed and all((s.kind, s.target) in finished for s in all_needed)
+            else []
+        )
+        writer.labels(number, add, [labels[ap] for ap in done_with])
+        reason = _apply_reason(results, refusals)
+        result = base.model_copy(
+            update={"executed": results, "reason": reason, "would_write": writer.would_write}
+        )
+        if failure:
+            raise _Partial(result, failure)
+        return result
+
+    def _execute(
+        self,
+        step: Step,
+        state: BillingState,
+        plan_hash: str,
+        number: int,
+        recorded: Executed | None,
+        dry_run: bool,
+    ) -> Executed | OperationalError:
+        ref = self._ref(number)
+        if recorded is not None and recorded.status in FINISHED:
+            return recorded.model_copy(update={"status": "already_done"})
+        # Stripe forgets idempotency keys after 24 hours; our metadata it keeps.
+        if step.kind is StepKind.refund:
+            own = effects.find_own_refund(state, ref, step)
+            if own:
+                return _record(step, "already_done", own)
+            charge = next((c for c in state.charges if c.id == step.target), None)
+            if charge is None:
+                return _record(step, "skipped", reason="the charge is no longer on the customer")
+            if charge.disputed:
+                return _record(step, "skipped", reason="the charge is disputed now")
+            if charge.refundable < (step.amount or 0):
+                return _record(
+                    step,
+                    "skipped",
+                    reason=f"only {format_money(charge.refundable, charge.currency)} is left",
+                )
+        elif step.kind is StepKind.cancel_subscription:
+            if effects.own_cancellation_done(state, ref, step):
+                return _record(step, "already_done", step.target)
+            sub = next((s for s in state.subscriptions if s.id == step.target), None)
+            if sub is None or not sub.live:
+                return _record(step, "skipped", reason="the subscription is no longer live")
+            if step.at_period_end and sub.cancel_at_period_end:
+                return _record(step, "skipped", reason="it is already set to cancel at period end")
+        else:
+            return _record(step, "skipped", reason="nothing to execute in Stripe")
+        if dry_run:
+            return _record(step, "would_do")
+        key = effects.idempotency_key(ref, plan_hash, step)
+        metadata = effects.step_metadata(ref, step)
+        try:
+            if step.kind is StepKind.refund:
+                refund = self.billing.refund(
+                    charge_id=step.target or "",
+                    amount=step.amount or 0,
+                    idempotency_key=key,
+                    metadata=metadata,
+                )
+                return _record(step, "done", refund.id)
+            prior = next(s.status for s in state.subscriptions if s.id == step.target)
+            metadata[effects.PRIOR_STATUS_KEY] = prior
+            if step.at_period_end:
+                metadata[effects.PERIOD_END_KEY] = "true"
+            sub = self.billing.cancel_subscription(
+                subscription_id=step.target or "",
+                at_period_end=bool(step.at_period_end),
+                idempotency_key=key,
+                metadata=metadata,
+            )
+            return _record(step, "done", sub.id)
+        except OperationalError as exc:
+            return exc
+
+    def _refuse(
+        self,
+        writer: Writer,
+        issue: IssueSnapshot,
+        comments: list[Comment],
+        events: list[LabelEvent],
+        approval: Approval,
+        reason: str,
+    ) -> None:
+        label = self.config.labels[approval]
+        writer.notice(
+            issue.number,
+            comments,
+            render_notice(
+                "refused",
+                key=f"refused:{label}:{_latest_id(events, label)}",
+                label=label,
+                reason=reason,
+                config=self.config,
+            ),
+        )
+        writer.labels(issue.number, [], [label])
+
+
+class _Partial(OperationalError):
+    """A failure half-way: what was done is recorded; the result travels with the error."""
+
+    def __init__(self, result: RunResult, cause: OperationalError) -> None:
+        super().__init__(str(cause))
+        self.result = result
+
+
+def _record(
+    step: Step, status: Any, stripe_id: str | None = None, reason: str | None = None
+) -> Executed:
+    return Executed(
+        kind=step.kind,
+        target=step.target,
+        status=status,
+        stripe_id=stripe_id,
+        reason=reason,
+        amount=step.amount,
+        currency=step.currency,
+    )
+
+
+def _latest_id(events: list[LabelEvent], label: str) -> int:
+    ids = [e.id for e in events if e.event == "labeled" and e.label == label]
+    return max(ids, default=0)
+
+
+def _as_payload(issue: IssueSnapshot) -> dict[str, Any]:
+    """The fresh issue in the shape of a webhook's `issue`, for intake."""
+    return {
+        "number": issue.number,
+        "title": issue.title,
+        "body": issue.body,
+        "user": {"login": issue.author},
+        "labels": [{"name": n} for n in issue.labels],
+    }
+
+
+def _triage_reason(a: Assessment) -> str:
+    if not a.ticket.has_identifier:
+        return "the ticket has no billing email or Stripe id"
+    if not a.resolution.found:
+        return "no Stripe customer matches the ticket's identifiers"
+    assert a.classification and a.plan
+    return (
+        f"{a.classification.case.value}: {len(a.plan.steps)} step(s) proposed, plan {a.plan.hash}"
+    )
+
+
+def _apply_reason(results: list[Executed], refusals: list[str]) -> str:
+    counts: dict[str, int] = {}
+    for e in results:
+        counts[e.status] = counts.get(e.status, 0) + 1
+    text = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no step to execute"
+    if refusals:
+        text += "; refused: " + "; ".join(refusals)
+    return text

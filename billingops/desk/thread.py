@@ -1,0 +1,89 @@
+"""The issue thread: finding billingops' own comment, writing it once, and its labels."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from billingops._tracker.interface import Comment, IssueTracker
+from billingops.core.markers import is_bot_comment
+from billingops.models.decision import Case
+
+CASE_PREFIX = "billing:"
+DONE_LABEL = "billing:done"
+NEEDS_INFO = "needs-info"
+
+
+def find_bot_comment(comments: Iterable[Comment], issue_author: str) -> Comment | None:
+    """billingops' comment: the oldest one that starts with our marker.
+
+    The ticket's author can post a look-alike, so theirs never counts, and a GitHub App
+    (`...[bot]`, as the Actions token posts) wins over any user account.
+    """
+    ours = [c for c in comments if is_bot_comment(c.body) and c.author != issue_author]
+    bots = [c for c in ours if c.author.endswith("[bot]")]
+    pool = bots or ours
+    return min(pool, key=lambda c: (c.created_at, c.id)) if pool else None
+
+
+def case_labels(
+    current: Iterable[str], case: Case | None, *, needs_info: bool
+) -> tuple[list[str], list[str]]:
+    """(labels to add, labels to remove): one `billing:<case>`, and `needs-info` when asked."""
+    want = [f"{CASE_PREFIX}{case.value}"] if case else []
+    if needs_info:
+        want.append(NEEDS_INFO)
+    have = list(current)
+    remove = [
+        name
+        for name in have
+        if name not in want
+        and (name == NEEDS_INFO or (name.startswith(CASE_PREFIX) and name != DONE_LABEL))
+    ]
+    add = [name for name in want if name not in have]
+    return add, remove
+
+
+@dataclass
+class Writer:
+    """Every GitHub write of a run goes through here, so --dry-run writes nothing and shows
+    what it would have written."""
+
+    tracker: IssueTracker
+    dry_run: bool = False
+    would_write: list[str] = field(default_factory=list)
+
+    def comment(self, number: int, existing: Comment | None, body: str) -> Comment | None:
+        """Find-by-marker, then write: edit ours, or create it once. Unchanged: no request."""
+        if existing is not None and existing.body == body:
+            return existing
+        if self.dry_run:
+            verb = "edit comment" if existing else "create comment"
+            self.would_write.append(f"--- would {verb} on #{number} ---\n{body}")
+            return existing
+        if existing is not None:
+            return self.tracker.edit_comment(existing.id, body)
+        return self.tracker.create_comment(number, body)
+
+    def notice(self, number: int, comments: Iterable[Comment], body: str) -> None:
+        """A one-off comment (a refusal). Its first line is its own marker, so a rerun that
+        would post the same notice finds it and does not post it twice."""
+        first = body.split("\n", 1)[0]
+        if any(c.body.split("\n", 1)[0] == first for c in comments):
+            return
+        if self.dry_run:
+            self.would_write.append(f"--- would comment on #{number} ---\n{body}")
+            return
+        self.tracker.create_comment(number, body)
+
+    def labels(self, number: int, add: list[str], remove: list[str]) -> None:
+        if self.dry_run:
+            if add or remove:
+                self.would_write.append(
+                    f"--- would label #{number}: add {add or '-'}, remove {remove or '-'} ---"
+                )
+            return
+        if add:
+            self.tracker.add_labels(number, add)
+        for name in remove:
+            self.tracker.remove_label(number, name)

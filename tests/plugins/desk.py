@@ -1,0 +1,70 @@
+"""A whole billing desk for tests: localstripe + the fake GitHub + a Desk wired to both.
+
+The desk's clock is the fake GitHub's, so "the plan was posted before the label" is
+decided on one timeline, as it is in production (GitHub's clock for both).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from billingops.config import Config
+from billingops.desk import Desk
+from billingops.models.result import RunResult
+from billingops.sandbox.fake_github import FakeGitHub
+from billingops.sandbox.tickets import form_body
+from tests.plugins.github import gateway_for
+from tests.plugins.sandbox import Sandbox
+
+MAINTAINER = "maya"  # maintain role
+ADMIN = "ada"
+TRIAGER = "tim"  # triage role: may label, may not approve
+
+
+@dataclass
+class World:
+    fake: FakeGitHub
+    sandbox: Sandbox
+    stripe: Any
+    config: Config = field(default_factory=Config)
+
+    def desk(self, config: Config | None = None, **gateway_options: Any) -> Desk:
+        return Desk(
+            self.stripe,
+            gateway_for(self.fake, **gateway_options),
+            config or self.config,
+            self.fake.repository,
+            clock=self.fake.clock,
+        )
+
+    def file(self, scenario: str, *, labels: tuple[str, ...] = ("billing",)) -> tuple[int, Any]:
+        """Seed a scenario and file its suggested ticket as an issue; (number, seeded)."""
+        seeded = self.sandbox.seed(scenario)
+        t = seeded.ticket
+        number = self.fake.add_issue(t.title, form_body(t), author="customer", labels=labels)
+        return number, seeded
+
+    def payload(self, number: int) -> dict[str, Any]:
+        return self.fake.issue_json(number)
+
+    def triage(self, number: int, **kw: Any) -> RunResult:
+        return self.desk().triage(self.payload(number), **kw)
+
+    def apply(self, number: int, **kw: Any) -> RunResult:
+        return self.desk().apply(number, **kw)
+
+    def bot_comments(self, number: int) -> list[str]:
+        return [b for b in self.fake.comments_of(number) if b.startswith("<!-- billingops:triage")]
+
+
+@pytest.fixture
+def world(stripe_sandbox: Sandbox, stripe_gateway: Any) -> Iterator[World]:
+    with FakeGitHub("acme/support", actor="github-actions[bot]") as fake:
+        fake.add_collaborator(MAINTAINER, "maintain")
+        fake.add_collaborator(ADMIN, "admin")
+        fake.add_collaborator(TRIAGER, "triage")
+        yield World(fake, stripe_sandbox, stripe_gateway)
