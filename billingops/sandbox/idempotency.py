@@ -32,7 +32,11 @@ def _error(status: int, message: str) -> web.Response:
     return web.Response(status=status, text=json.dumps(payload), content_type="application/json")
 
 
-def make_middleware() -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+
+
+def make_middleware() -> tuple[Middleware, Callable[[], None]]:
+    """The middleware, and a function that forgets every key (a sandbox reset)."""
     seen: dict[str, _Entry] = {}
 
     @web.middleware
@@ -76,4 +80,4 @@ def make_middleware() -> Callable[[web.Request, Handler], Awaitable[web.StreamRe
             del seen[key]  # Stripe does not store 5xx results; a retry runs again
         return response
 
-    return idempotency
+    return idempotency, seen.clear

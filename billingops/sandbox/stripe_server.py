@@ -342,11 +342,13 @@ def _install(app: Any, resources: Any) -> None:
     # Real Stripe replays a POST with a seen Idempotency-Key; localstripe ignores the key.
     from billingops.sandbox.idempotency import make_middleware
 
-    app.middlewares.insert(0, make_middleware())
+    idempotency, forget_keys = make_middleware()
+    app.middlewares.insert(0, idempotency)
 
     async def reset(request: web.Request) -> web.Response:
         body = await request.json() if request.can_read_body else {}
         resources.store.clear()
+        forget_keys()  # a reset account has seen no request yet
         random.seed(body.get("seed", DEFAULT_SEED))
         clock.frozen = body.get("now")
         return web.json_response({"ok": True})
