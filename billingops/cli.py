@@ -7,7 +7,6 @@ so `billingops --help` stays instant.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -16,10 +15,18 @@ from typing import Any
 import click
 
 from billingops import __version__
+from billingops.commands import register
+from billingops.commands.common import (
+    _emit,
+    _load_event,
+    _run_desk,
+    _wiring,
+    dry_run_option,
+    event_option,
+    json_option,
+)
 from billingops.errors import BadInput, BillingopsError, ExitStatus
-from billingops.models.decision import Action
 from billingops.models.result import RunResult
-from billingops.wiring import Wiring, read_event, repository_of
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,85 +37,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """Billing support desk on GitHub issues, backed by Stripe."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-
-
-def _wiring(ctx: click.Context) -> Wiring:
-    wiring = ctx.obj.get("wiring")
-    if wiring is None:
-        wiring = ctx.obj["wiring"] = Wiring.from_env(ctx.obj["env"])
-    return wiring
-
-
-def _emit(ctx: click.Context, result: RunResult, as_json: bool) -> None:
-    """One JSON object on stdout with --json; human lines otherwise (stderr for status)."""
-    labels = _wiring(ctx).config.labels
-    if as_json:
-        click.echo(json.dumps(result.contract(labels), indent=2, sort_keys=False))
-    else:
-        for text in result.would_write:
-            click.echo(text)
-    click.echo(f"billingops: {result.action}: {result.reason}", err=True)
-
-
-def _failure(action: Action, issue: int | None, exc: BillingopsError) -> RunResult:
-    return RunResult(action=action, issue=issue, reason=f"error: {exc}")
-
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-dry_run_option = click.option(
-    "--dry-run",
-    is_flag=True,
-    help="Write nothing to GitHub or Stripe; print what would be written.",
-)
-event_option = click.option(
-    "--event",
-    "event_path",
-    type=click.Path(dir_okay=False),
-    help="Event payload file (default: $GITHUB_EVENT_PATH).",
-)
-
-
-def _run_desk(
-    ctx: click.Context,
-    action: Action,
-    event: dict[str, Any],
-    as_json: bool,
-    work: Any,
-) -> ExitStatus:
-    """Run `work(desk)`; with --json a failure still prints one JSON object."""
-    from billingops.desk import Desk
-
-    issue = event.get("issue")
-    number = issue.get("number") if isinstance(issue, dict) else None
-    try:
-        wiring = _wiring(ctx)
-        repository = repository_of(event, wiring)
-        desk = Desk(wiring.billing(), wiring.tracker(repository), wiring.config, repository)
-        result: RunResult = work(desk)
-    except BillingopsError as exc:
-        if as_json:
-            click.echo(json.dumps(_failure(action, number, exc).contract(_labels(ctx))))
-        raise
-    _emit(ctx, result, as_json)
-    return ExitStatus.OK
-
-
-def _labels(ctx: click.Context) -> Any:
-    try:
-        return _wiring(ctx).config.labels
-    except BillingopsError:
-        from billingops.config import Config
-
-        return Config().labels
-
-
-def _load_event(ctx: click.Context, path: str | None, as_json: bool) -> dict[str, Any]:
-    try:
-        return read_event(path or _wiring(ctx).env.github_event_path)
-    except BillingopsError as exc:
-        if as_json:
-            click.echo(json.dumps(_failure("ignored", None, exc).contract(_labels(ctx))))
-        raise
 
 
 @cli.command()
@@ -185,6 +113,9 @@ def apply(ctx: click.Context, event_path: str, dry_run: bool, as_json: bool) -> 
     return _run_desk(
         ctx, "apply", event, as_json, lambda desk: desk.apply(issue["number"], dry_run=dry_run)
     )
+
+
+register(cli)
 
 
 def main(args: Sequence[str], env: Mapping[str, str]) -> ExitStatus:
