@@ -25,6 +25,7 @@ from billingops.core.anomalies import Anomaly, find_anomalies
 from billingops.core.gaps import Gap, detect_gaps, merge_portal
 from billingops.core.markers import encode_state, state_for
 from billingops.core.money import format_money, format_totals
+from billingops.core.plan import revenue_impact
 from billingops.models.billing import BillingState, Charge, Resolution, Subscription
 from billingops.models.decision import (
     Approval,
@@ -227,6 +228,7 @@ class StepView:
     two_approvers: bool
     status: str | None
     stripe_id: str | None
+    reason: str | None = None
 
 
 def _title(step: Step) -> str:
@@ -265,6 +267,7 @@ def _step_views(
                 ),
                 status=rec.status if rec else None,
                 stripe_id=rec.stripe_id if rec else None,
+                reason=rec.reason if rec else None,
             )
         )
     return views
@@ -339,6 +342,11 @@ def render_triage(
         "steps": views,
         "moves_money": any(v.label for v in views),
         "taken": any(v.status in ("done", "already_done") for v in views),
+        "done_views": [v for v in views if v.status in ("done", "already_done")],
+        # What has actually happened so far, not what the whole plan would do.
+        "realised": revenue_impact(
+            [v.step for v in views if v.status in ("done", "already_done")], state
+        ),
         "label_effects": _label_effects(views, config),
         "roles": sorted(config.allowed_roles),
         "refund_steps": [v for v in views if v.step.kind is StepKind.refund],

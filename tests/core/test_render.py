@@ -183,7 +183,9 @@ def test_executed_steps_show_as_taken() -> None:
                      stripe_id="sub_2")]  # fmt: skip
     out = render(t, dup_state(), executed=done)
     assert "### ACTION (taken)" in out
-    assert "| done `sub_2` |" in out and "| pending |" in out
+    assert "| done `sub_2` |" in out
+    assert "| awaiting `approve-refund` |" in out  # the refund still needs its label
+    assert "| by hand |" in out  # restoring self-serve is the operator's job
     st_ = decode_state(out)
     assert st_ is not None and st_.executed == done
 

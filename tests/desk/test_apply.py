@@ -59,6 +59,14 @@ def test_approved_refund_and_cancel_execute_once(world: World) -> None:
     assert "approve-refund" not in labels and "approve-cancel" not in labels
     recorded = state_of(world, number)
     assert {e.stripe_id for e in recorded.executed} == {r.id, cancel.target}
+    # The result comment: Stripe ids, realised impact, undo notes, follow-up.
+    [comment] = world.bot_comments(number)
+    assert "ACTION (taken)" in comment
+    assert r.id in comment
+    assert "realised: refunds $20.00" in comment
+    assert "a refund cannot be undone" in comment
+    assert "cannot be resumed" in comment
+    assert "FOLLOW-UP" in comment
 
     # Redelivered event, re-applied label, second run: nothing moves again.
     for _ in range(3):
