@@ -138,6 +138,15 @@ def main(args: Sequence[str], env: Mapping[str, str]) -> ExitStatus:
     except KeyboardInterrupt:
         click.echo("billingops: interrupted", err=True)
         return ExitStatus.OPERATIONAL
+    except Exception as exc:  # a bug: one redacted line; the traceback only with --debug
+        from billingops.core.sensitive import scrub
+
+        click.echo(f"billingops: internal error: {scrub(f'{type(exc).__name__}: {exc}')}", err=True)
+        if "--debug" in args:
+            import traceback
+
+            click.echo(scrub("".join(traceback.format_exception(exc))), err=True)
+        return ExitStatus.OPERATIONAL
     return ExitStatus(rv) if isinstance(rv, int) else ExitStatus.OK
 
 
