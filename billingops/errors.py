@@ -32,6 +32,7 @@ class OperationalError(BillingopsError):
 
 
 class NotFound(BillingopsError):
-    """The thing asked for does not exist (a gateway's 404)."""
+    """The thing asked for does not exist (a gateway's 404): an issue deleted mid-run is an
+    operational failure of that run, not bad input (issue 3)."""
 
-    status = ExitStatus.BAD_INPUT
+    status = ExitStatus.OPERATIONAL

@@ -242,13 +242,20 @@ class GitHubGateway:
         return _issue(data)
 
     def edit_issue(
-        self, number: int, *, body: str | None = None, state: str | None = None
+        self,
+        number: int,
+        *,
+        body: str | None = None,
+        state: str | None = None,
+        state_reason: str | None = None,
     ) -> IssueSnapshot:
         changes: dict[str, str] = {}
         if body is not None:
             changes["body"] = body
         if state is not None:
             changes["state"] = state
+            if state_reason is not None:
+                changes["state_reason"] = state_reason
         if not changes:
             return self.get_issue(number)
         data = self._call(

@@ -79,8 +79,19 @@ class IssueTracker(Protocol):
     def create_issue(self, *, title: str, body: str, labels: list[str]) -> IssueSnapshot: ...
 
     def edit_issue(
-        self, number: int, *, body: str | None = None, state: str | None = None
-    ) -> IssueSnapshot: ...
+        self,
+        number: int,
+        *,
+        body: str | None = None,
+        state: str | None = None,
+        state_reason: str | None = None,
+    ) -> IssueSnapshot:
+        """`state_reason` (completed, not_planned, reopened) goes with a state change."""
+        ...
+
+    def for_repository(self, repository: str) -> IssueTracker:
+        """The same client on another repository (the backlog repository of SPEC §7)."""
+        ...
 
     def ensure_label(self, name: str, *, color: str, description: str) -> bool:
         """Create the label when missing; True when it was created."""

@@ -145,7 +145,11 @@ class FakeGitHub:
         token: str | None = None,
         actor: str = "github-actions[bot]",
         html_base: str = "https://github.com",
+        epoch: datetime = _EPOCH,
     ) -> None:
+        # The logical clock starts here and ticks a minute per change: fixed for cassettes,
+        # "now" for runs whose other side reads the real clock.
+        self.epoch = epoch
         self.repository = repository
         self.prefix = prefix.rstrip("/")
         self.token = token  # when set, requests must carry it (401 otherwise)
@@ -339,11 +343,11 @@ class FakeGitHub:
         """The fake's current time (Unix seconds), for code under test that must agree
         with the timestamps this server hands out."""
         with self._lock:
-            return (_EPOCH + timedelta(minutes=self._tick)).timestamp()
+            return (self.epoch + timedelta(minutes=self._tick)).timestamp()
 
     def _now(self) -> str:
         self._tick += 1
-        return (_EPOCH + timedelta(minutes=self._tick)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return (self.epoch + timedelta(minutes=self._tick)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def _next_id(self, kind: str) -> int:
         self._ids[kind] += 1

@@ -24,7 +24,7 @@ def test_404_is_not_found(github_gateway: GitHubGateway) -> None:
     with pytest.raises(NotFound) as err:
         github_gateway.get_issue(7)
     assert str(err.value) == "GitHub: get issue #7: not found (404)"
-    assert err.value.status == ExitStatus.BAD_INPUT
+    assert err.value.status == ExitStatus.OPERATIONAL  # issue 3: a missing issue fails the run
 
 
 def test_410_is_not_found(
