@@ -184,7 +184,7 @@ def _make_handler(proxy: LatencyProxy) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"  # keep-alive, as the SDKs use it
         _upstream: http.client.HTTPConnection | None = None
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass  # quiet
 
         def _fetch(

@@ -45,10 +45,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from billingops._billing.interface import Lookups
-from billingops.errors import BadInput, NotFound, OperationalError
+from billingops.errors import BadInput, ExitStatus, NotFound, OperationalError
 from billingops.models.billing import (
     BillingState,
     Charge,
@@ -791,3 +791,108 @@ class StripeGateway:
             if created_lt is not None and sub.created >= created_lt:
                 continue
             yield sub
+
+    # -- onboarding: key probes and the billing portal configuration --------------------
+    # (used by `billingops doctor` and `billingops portal`; separate from the desk's reads)
+
+    def probe_reads(self) -> dict[str, KeyProbe]:
+        """One cheap list (limit=1) per resource triage reads, concurrently: what the key
+        may read. Never raises; each result says ok or why not."""
+        v1 = self._client.v1
+        calls: dict[str, Callable[[], Any]] = {
+            "customers": lambda: v1.customers.list(params={"limit": 1}),
+            "subscriptions": lambda: v1.subscriptions.list(params={"limit": 1, "status": "all"}),
+            "invoices": lambda: v1.invoices.list(params={"limit": 1}),
+            "charges": lambda: v1.charges.list(params={"limit": 1}),
+        }
+        tasks: list[Callable[[], KeyProbe]] = [partial(self._probe, fn) for fn in calls.values()]
+        return dict(zip(calls, self._concurrently(tasks), strict=True))
+
+    def portal_configurations(self) -> list[dict[str, Any]]:
+        """Every active billing portal configuration, as Stripe returns them.
+
+        Raises `KeyProblem` (kind `unavailable` where the endpoint does not exist, as on
+        localstripe; `permission` for a restricted key without Customer portal: read)."""
+        v1 = self._client.v1
+        page = self._checked(
+            lambda: v1.billing_portal.configurations.list(params={"active": True, "limit": 100})
+        )
+        return [c.to_dict() for c in page.data]
+
+    def create_portal_configuration(
+        self, params: dict[str, Any], *, idempotency_key: str
+    ) -> dict[str, Any]:
+        """Create one billing portal configuration (a write: `Customer portal: write`)."""
+        v1 = self._client.v1
+        obj = self._checked(
+            lambda: v1.billing_portal.configurations.create(
+                params=params, options={"idempotency_key": idempotency_key}
+            )
+        )
+        return dict(obj.to_dict())
+
+    def retrieve_prices(self, price_ids: list[str]) -> list[dict[str, Any]]:
+        """The prices (with their product id) for a portal's plan switching, concurrently."""
+        v1 = self._client.v1
+        tasks: list[Callable[[], Any]] = [
+            partial(self._checked, partial(v1.prices.retrieve, pid)) for pid in _dedupe(price_ids)
+        ]
+        return [dict(p.to_dict()) for p in self._concurrently(tasks)]
+
+    def _probe(self, fn: Callable[[], Any]) -> KeyProbe:
+        try:
+            self._checked(fn)
+        except KeyProblem as exc:
+            return KeyProbe(exc.kind, str(exc))
+        return KeyProbe("ok", "")
+
+    def _checked(self, fn: Callable[[], Any]) -> Any:
+        """Run one SDK call; errors become a `KeyProblem` with a kind (never the key)."""
+        s = self._stripe
+        try:
+            return fn()
+        except s.StripeError as exc:
+            raise KeyProblem(*_problem(s, exc)) from None
+
+
+def _problem(s: Any, exc: Any) -> tuple[str, str]:
+    """(kind, one line) for a Stripe SDK error."""
+    status = getattr(exc, "http_status", None)
+    if isinstance(exc, s.AuthenticationError):
+        return "auth", "Stripe rejected the API key (revoked, rolled or mistyped)"
+    if isinstance(exc, s.PermissionError):
+        return "permission", "the key lacks the permission for this call"
+    if isinstance(exc, s.RateLimitError):
+        return "rate_limited", "Stripe rate limit (try again in a minute)"
+    if isinstance(exc, s.APIConnectionError):
+        return "unreachable", "cannot reach Stripe (after retries)"
+    message = redact(str(getattr(exc, "user_message", "") or exc))[:200]
+    if status == 404 and getattr(exc, "code", None) == "resource_missing":
+        return "not_found", message or "not found"
+    if status == 404:  # an endpoint this server does not have (localstripe: the portal)
+        return "unavailable", "this Stripe endpoint does not exist here"
+    if isinstance(exc, s.InvalidRequestError):
+        return "invalid", message or f"HTTP {status}"
+    return "error", f"Stripe failed (HTTP {status or '?'}, after retries)"
+
+
+class KeyProbe(NamedTuple):
+    """What one probe call found: `kind` is ok, auth, permission, unreachable, unavailable,
+    rate_limited, not_found, invalid or error; `detail` a one-line reason."""
+
+    kind: str
+    detail: str
+
+    @property
+    def ok(self) -> bool:
+        return self.kind == "ok"
+
+
+class KeyProblem(BadInput):
+    """A probe or portal call failed; `kind` as in `KeyProbe`."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        if kind in ("unreachable", "rate_limited", "error"):
+            self.status = ExitStatus.OPERATIONAL

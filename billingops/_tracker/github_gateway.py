@@ -288,6 +288,40 @@ class GitHubGateway:
                 raise
         return True
 
+    # ------------------------------------------------------------------ onboarding (doctor)
+
+    def list_labels(self) -> list[dict[str, str]]:
+        """Every label of the repository: name, color, description (one request per 100)."""
+        items = self._paginate("list labels", f"{self._path}/labels")
+        return [
+            {
+                "name": str(x.get("name", "")),
+                "color": str(x.get("color") or ""),
+                "description": str(x.get("description") or ""),
+            }
+            for x in items
+        ]
+
+    def probe_read_issues(self) -> None:
+        """One request that reads issues (raises the usual one-line errors)."""
+        self._call("read issues", "GET", f"{self._path}/issues", params={"per_page": 1})
+
+    def probe_write_issues(self) -> None:
+        """Whether the token may write labels and comments, without writing anything.
+
+        A label creation without a name: GitHub checks the token's permission before it
+        validates the body, so 422 (invalid) means "allowed" and nothing is created, while a
+        token without `issues: write` gets 403 (or 404 for a classic token without access
+        to a private repository), which raise the usual one-line errors. A POST is never
+        retried by this gateway."""
+        self._call(
+            "create labels (write probe)",
+            "POST",
+            f"{self._path}/labels",
+            body={"description": "billingops doctor write probe: invalid on purpose"},
+            tolerate=frozenset({422}),
+        )
+
     # ------------------------------------------------------------------ plumbing
 
     def _call(

@@ -30,6 +30,7 @@ TOUR = (
     "team_seats",
     "past_due",
     "cancel_at_period_end",
+    "product_failure",
     "annual_plan",
     "disputed_charge",
 )

@@ -222,6 +222,26 @@ def healthy_single(s: Seeder, now: int) -> Seeded:
     return seeded
 
 
+def product_failure(s: Seeder, now: int) -> Seeded:
+    """Billing is fine; the product did not deliver and the customer wants this month back."""
+    seeded = Seeded("product_failure")
+    s.clock(now - 6 * DAY)
+    cus = s.customer("dana@example.com", name="Dana Kim")
+    seeded.customers.append(cus)
+    s.subscribe(seeded, cus, _pro_monthly(s))
+    s.clock(now)
+    seeded.ticket = SuggestedTicket(
+        title="Exports broken all week, I want a refund",
+        request=RequestKind.refund,
+        description=(
+            "The CSV export has been broken since I paid on Monday and nobody fixed it. "
+            "I could not use the product at all this week. Please refund this month."
+        ),
+        email="dana@example.com",
+    )
+    return seeded
+
+
 def duplicate_subscriptions(s: Seeder, now: int) -> Seeded:
     seeded = Seeded("duplicate_subscriptions")
     plan = _pro_monthly(s)
@@ -510,6 +530,7 @@ SCENARIOS: dict[str, Scenario] = {
     f.__name__: f
     for f in (
         healthy_single,
+        product_failure,
         duplicate_subscriptions,
         duplicate_across_customers,
         team_seats,

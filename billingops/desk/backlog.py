@@ -1,0 +1,503 @@
+"""Product gaps as backlog issues (SPEC §7): one issue per gap key, never filed twice.
+
+How a gap issue is found again
+------------------------------
+By listing the backlog repository's issues labeled `gap:<key>` (state all, one request per
+key) and keeping those whose body carries the hidden marker line
+`<!-- billingops:gap <key> -->`. Never by the search API: it lags behind writes by
+seconds to minutes (a second ticket would file the gap again) and allows 30 requests a
+minute. Labels are the trust boundary: only people with triage access or more can label.
+
+The issue body belongs to billingops; its last line is the machine-readable ticket list
+
+    <!-- billingops:gap-tickets v1 data=<base64url JSON> sum=<sha256 prefix> -->
+
+one entry per ticket (repository, number, title, MRR at risk per currency when it was
+triaged). The visible table and counts are rendered from it (`templates/gap_issue.md.j2`).
+The list is a cache: the source of truth is each ticket's own triage comment (its hidden
+`gaps` refs), and `billingops gaps --sync` rebuilds the lists from them, keeping the stored
+revenue (it has no Stripe access).
+
+Two tickets racing (deterministic)
+----------------------------------
+GitHub has no conditional create, so two runs can both see no issue and both create one.
+After creating, a run lists again. The issue kept is the *oldest open one* (lowest number,
+as GitHub numbers in creation order); a run whose own new issue is not the kept one adds its
+tickets to the kept one, comments `Duplicate of #N` on its own issue (found by marker, so
+once) and closes it (`not_planned`). A run that created nothing but finds several open
+issues for one key (an earlier run died half-way) does the same for the newer ones. The
+run that created the kept issue leaves the others to their creators, so the duplicate's
+comment is written once. If every issue of a key is closed, the one closed last is the
+gap's issue.
+
+Two runs appending to the same list at the same moment can lose one entry (GitHub has no
+conditional update for issues); the ticket's comment still links the gap, and
+`billingops gaps --sync` restores the entry.
+
+A closed gap is not reopened: a ticket that hits it comments once ("seen again after
+closing", found by marker) and gets a ref with `closed=True`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+
+from markupsafe import Markup
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from billingops._tracker.interface import Comment, IssueSnapshot, IssueTracker
+from billingops.config import Config
+from billingops.core.gaps import Gap, GapKey
+from billingops.core.markers import decode_state
+from billingops.core.plan import monthly
+from billingops.core.render import environment
+from billingops.desk.thread import find_bot_comment
+from billingops.models.billing import BillingState
+from billingops.models.decision import GapRef
+
+GAP_LABEL = "product-gap"
+KEY_PREFIX = "gap:"
+CASE_PREFIX = "billing:"
+MAX_TITLE = 200  # characters of a ticket title kept in the hidden list
+_SUM_LEN = 16
+_MARKER = re.compile(r"^<!-- billingops:gap (?P<key>[a-z0-9_]{1,60}) -->\r?$", re.M)
+_DATA = re.compile(
+    r"^<!-- billingops:gap-tickets v1 data=(?P<data>[A-Za-z0-9_-]*={0,2})"
+    r" sum=(?P<sum>[0-9a-f]{16}) -->\r?$",
+    re.M,
+)
+
+
+# ------------------------------------------------------------------ the body (pure)
+
+
+class LinkedTicket(BaseModel):
+    """One ticket in a gap issue's hidden list."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    repository: str
+    number: int
+    title: str = ""
+    revenue: dict[str, int] = Field(default_factory=dict)  # MRR at risk, minor units
+
+    @property
+    def reference(self) -> str:
+        return f"{self.repository}#{self.number}"
+
+    @property
+    def ident(self) -> tuple[str, int]:
+        return (self.repository.lower(), self.number)
+
+
+class _TicketList(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tickets: list[LinkedTicket]
+
+
+def gap_marker(key: str) -> str:
+    return f"<!-- billingops:gap {key} -->"
+
+
+def gap_key_of(body: str | None) -> str | None:
+    """The gap key of a backlog issue body (the marker line anywhere in it), or None."""
+    m = _MARKER.search(body or "")
+    return m["key"] if m else None
+
+
+def _digest(payload: str) -> str:
+    return hashlib.sha256(payload.encode("ascii")).hexdigest()[:_SUM_LEN]
+
+
+def sort_tickets(tickets: Iterable[LinkedTicket]) -> list[LinkedTicket]:
+    """One entry per ticket (the first wins), in (repository, number) order."""
+    seen: dict[tuple[str, int], LinkedTicket] = {}
+    for t in tickets:
+        seen.setdefault(t.ident, t)
+    return sorted(seen.values(), key=lambda t: t.ident)
+
+
+def encode_tickets(tickets: Iterable[LinkedTicket]) -> str:
+    """The hidden list line. base64url, so no title can end the HTML comment."""
+    data = _TicketList(tickets=sort_tickets(tickets)).model_dump(mode="json")
+    raw = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    payload = base64.urlsafe_b64encode(raw.encode("ascii")).decode("ascii")
+    return f"<!-- billingops:gap-tickets v1 data={payload} sum={_digest(payload)} -->"
+
+
+def decode_tickets(body: str | None) -> list[LinkedTicket] | None:
+    """The hidden list of a gap issue body (the last list line), or None when it is missing
+    or damaged. Never raises."""
+    found = list(_DATA.finditer(body or ""))
+    if not found:
+        return None
+    m = found[-1]
+    if _digest(m["data"]) != m["sum"]:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(m["data"].encode("ascii"))
+        return sort_tickets(_TicketList.model_validate(json.loads(raw)).tickets)
+    except (ValueError, binascii.Error, ValidationError, UnicodeError, RecursionError):
+        return None
+
+
+def total_revenue(tickets: Iterable[LinkedTicket]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for t in tickets:
+        for cur, amount in t.revenue.items():
+            totals[cur] = totals.get(cur, 0) + amount
+    return dict(sorted(totals.items()))
+
+
+def revenue_at_risk(state: BillingState) -> dict[str, int]:
+    """MRR of the live subscriptions per currency (minor units, rounded half-even once)."""
+    mrr: dict[str, Fraction] = {}
+    for sub in state.subscriptions:
+        if sub.live:
+            cur = sub.currency.lower()
+            mrr[cur] = mrr.get(cur, Fraction(0)) + monthly(sub)
+    out = {cur: _round(x) for cur, x in sorted(mrr.items())}
+    return {cur: v for cur, v in out.items() if v}
+
+
+def _round(x: Fraction) -> int:
+    q = Decimal(x.numerator) / Decimal(x.denominator)
+    return int(q.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def gap_title(key: str) -> str:
+    """The backlog issue's title (plain text; GitHub does not render titles)."""
+    module = environment().get_template("gaps_text.md.j2").module
+    return str(module.title(key)).strip()  # type: ignore[attr-defined]
+
+
+def render_gap_issue(key: str, tickets: Iterable[LinkedTicket]) -> str:
+    """The whole body: marker first, visible text, hidden list last. Pure and stable."""
+    listed = sort_tickets(tickets)
+    ctx = {
+        "marker": Markup(gap_marker(key)),
+        "data": Markup(encode_tickets(listed)),
+        "key": key,
+        "tickets": listed,
+        "revenue": total_revenue(listed),
+    }
+    return _render("gap_issue.md.j2", ctx)
+
+
+def _render(template: str, ctx: dict[str, object]) -> str:
+    from billingops.core.render import _tidy
+
+    return _tidy(environment().get_template(template).render(ctx))
+
+
+def _seen_marker(key: str, ticket: str) -> str:
+    return f"<!-- billingops:gap-seen {key} {ticket} -->"
+
+
+def _duplicate_marker(canonical: int) -> str:
+    return f"<!-- billingops:gap-duplicate of={canonical} -->"
+
+
+# ------------------------------------------------------------------ issues on GitHub
+
+
+@dataclass(frozen=True)
+class GapIssue:
+    """A backlog issue that is billingops' issue for one gap key."""
+
+    issue: IssueSnapshot
+    key: str
+    tickets: list[LinkedTicket]
+    list_ok: bool  # False: the hidden list was missing or damaged
+
+    @property
+    def number(self) -> int:
+        return self.issue.number
+
+    @property
+    def open(self) -> bool:
+        return self.issue.state == "open"
+
+
+def as_gap_issue(issue: IssueSnapshot, key: str | None = None) -> GapIssue | None:
+    """The issue as a gap issue when it carries a gap label and the matching marker."""
+    found = gap_key_of(issue.body)
+    if found is None or (key is not None and found != key):
+        return None
+    if f"{KEY_PREFIX}{found}" not in issue.labels:
+        return None
+    tickets = decode_tickets(issue.body)
+    return GapIssue(issue, found, tickets or [], tickets is not None)
+
+
+def pick(found: Sequence[GapIssue]) -> tuple[GapIssue | None, list[GapIssue]]:
+    """(the gap's issue, the open duplicates to fold into it). See the module docstring."""
+    if not found:
+        return None, []
+    by_age = sorted(found, key=lambda g: (g.issue.created_at, g.number))
+    opened = [g for g in by_age if g.open]
+    if opened:
+        return opened[0], opened[1:]
+    last = max(by_age, key=lambda g: (g.issue.closed_at or 0, g.number))
+    return last, []
+
+
+@dataclass
+class BacklogWriter:
+    """Every backlog write goes through here, so --dry-run writes nothing."""
+
+    tracker: IssueTracker
+    dry_run: bool = False
+    would_write: list[str] = field(default_factory=list)
+
+    def create(self, title: str, body: str, labels: list[str]) -> IssueSnapshot | None:
+        if self.dry_run:
+            self.would_write.append(
+                f"--- would create issue in {self.tracker.repository} "
+                f"labeled {', '.join(labels)}: {title} ---\n{body}"
+            )
+            return None
+        return self.tracker.create_issue(title=title, body=body, labels=labels)
+
+    def edit_body(self, number: int, body: str) -> None:
+        if self.dry_run:
+            self.would_write.append(
+                f"--- would edit issue {self.tracker.repository}#{number} ---\n{body}"
+            )
+            return
+        self.tracker.edit_issue(number, body=body)
+
+    def comment_once(self, number: int, body: str, comments: Iterable[Comment]) -> None:
+        """Find-by-marker (the first line), then write once."""
+        first = body.split("\n", 1)[0]
+        if any(c.body.split("\n", 1)[0] == first for c in comments):
+            return
+        if self.dry_run:
+            self.would_write.append(
+                f"--- would comment on {self.tracker.repository}#{number} ---\n{body}"
+            )
+            return
+        self.tracker.create_comment(number, body)
+
+    def close(self, number: int, reason: str) -> None:
+        if self.dry_run:
+            self.would_write.append(
+                f"--- would close {self.tracker.repository}#{number} ({reason}) ---"
+            )
+            return
+        self.tracker.edit_issue(number, state="closed", state_reason=reason)
+
+
+@dataclass(frozen=True)
+class SyncChange:
+    """What `--sync` did to one gap issue."""
+
+    key: str
+    issue: int
+    added: list[str]
+    removed: list[str]
+    status: str  # unchanged, rewritten, would_rewrite
+
+
+class Backlog:
+    """The gap backlog of one support repository."""
+
+    def __init__(self, tracker: IssueTracker, config: Config, support_repository: str) -> None:
+        """`tracker` may point at the support or the backlog repository; the backlog is
+        `config.backlog_repository`, else the support repository."""
+        self.config = config
+        self.support_repository = support_repository
+        self.repository = config.backlog_repository or support_repository
+        if tracker.repository.lower() == self.repository.lower():
+            self.tracker = tracker
+        else:
+            self.tracker = tracker.for_repository(self.repository)
+        self.would_write: list[str] = []
+
+    # -- finding ------------------------------------------------------------------
+
+    def find(self, key: str) -> list[GapIssue]:
+        """Every issue of the key (labeled `gap:<key>` with its marker), any state."""
+        listed = self.tracker.list_issues(labels=[f"{KEY_PREFIX}{key}"], state="all")
+        return [g for g in (as_gap_issue(i, key) for i in listed) if g is not None]
+
+    def open_gaps(self) -> list[GapIssue]:
+        """The open gap issues, one per key (duplicates left open by a crash are skipped)."""
+        listed = self.tracker.list_issues(labels=[GAP_LABEL], state="open")
+        by_key: dict[str, list[GapIssue]] = {}
+        for issue in listed:
+            g = as_gap_issue(issue)
+            if g is not None:
+                by_key.setdefault(g.key, []).append(g)
+        kept = [pick(found)[0] for found in by_key.values()]
+        return sorted((g for g in kept if g is not None), key=lambda g: g.number)
+
+    # -- linking a ticket ---------------------------------------------------------
+
+    def link(
+        self,
+        ticket_number: int,
+        ticket_title: str,
+        gaps: list[Gap],
+        revenue_at_risk: dict[str, int],
+        *,
+        dry_run: bool,
+        linked: Iterable[GapRef] = (),
+    ) -> list[GapRef]:
+        """Link the ticket to one backlog issue per gap; refs in the order of `gaps`.
+
+        `linked`: the refs of the ticket's previous triage comment. They only spare a
+        request: a ticket already told that a gap was closed does not look for its
+        "seen again" comment again.
+        """
+        writer = BacklogWriter(self.tracker, dry_run)
+        entry = LinkedTicket(
+            repository=self.support_repository,
+            number=ticket_number,
+            title=ticket_title.strip()[:MAX_TITLE],
+            revenue=dict(sorted(revenue_at_risk.items())),
+        )
+        before = {r.key: r for r in linked}
+        refs: list[GapRef] = []
+        done: set[str] = set()
+        for gap in gaps:
+            key = GapKey(gap.key).value
+            if key in done:
+                continue
+            done.add(key)
+            refs.append(self._link_one(key, entry, writer, before.get(key)))
+        self.would_write.extend(writer.would_write)
+        return refs
+
+    def _link_one(
+        self, key: str, entry: LinkedTicket, writer: BacklogWriter, before: GapRef | None
+    ) -> GapRef:
+        found = self.find(key)
+        created: IssueSnapshot | None = None
+        if not found:
+            created = writer.create(
+                gap_title(key), render_gap_issue(key, [entry]), [GAP_LABEL, f"{KEY_PREFIX}{key}"]
+            )
+            if created is None:  # dry run
+                return GapRef(key=key)
+            found = self.find(key)  # did another run create one meanwhile?
+            if all(g.number != created.number for g in found):
+                mine = as_gap_issue(created, key)
+                found = [*found, mine] if mine else found
+        kept, duplicates = pick(found)
+        assert kept is not None
+        if not kept.open:
+            if not (before and before.closed and before.issue == kept.number):
+                body = _render(
+                    "gaps_seen_again.md.j2",
+                    {
+                        "marker": Markup(_seen_marker(key, entry.reference)),
+                        "reference": entry.reference,
+                        "title": entry.title,
+                    },
+                )
+                writer.comment_once(kept.number, body, self.tracker.list_comments(kept.number))
+            return GapRef(key=key, issue=kept.number, closed=True)
+        if created is not None:
+            # Only our own issue is ours to fold: its creator closes each duplicate.
+            duplicates = [d for d in duplicates if d.number == created.number]
+        tickets = [*kept.tickets, *(t for d in duplicates for t in d.tickets), entry]
+        merged = sort_tickets(tickets)
+        if [t.ident for t in merged] != [t.ident for t in kept.tickets] or not kept.list_ok:
+            writer.edit_body(kept.number, render_gap_issue(key, merged))
+        for dup in duplicates:
+            self._close_duplicate(dup, kept.number, writer)
+        return GapRef(key=key, issue=kept.number)
+
+    def _close_duplicate(self, dup: GapIssue, canonical: int, writer: BacklogWriter) -> None:
+        body = _render(
+            "gaps_duplicate.md.j2",
+            {"marker": Markup(_duplicate_marker(canonical)), "canonical": canonical},
+        )
+        writer.comment_once(dup.number, body, self.tracker.list_comments(dup.number))
+        writer.close(dup.number, "not_planned")
+
+    # -- repairing the lists ------------------------------------------------------
+
+    def sync(self, support: IssueTracker, *, dry_run: bool, workers: int = 4) -> list[SyncChange]:
+        """Rebuild every open gap issue's list from the tickets' own triage comments.
+
+        Tickets: the support repository's issues with a `billing:` label. An entry keeps
+        its stored revenue (sync reads no Stripe); a ticket that is new to the list gets
+        none. Entries of other support repositories are left as they are.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        gaps = self.open_gaps()
+        tickets = [
+            i
+            for i in support.list_issues(labels=[], state="all")
+            if any(x.startswith(CASE_PREFIX) for x in i.labels)
+        ]
+        with ThreadPoolExecutor(max(1, workers)) as pool:
+            comments = list(pool.map(lambda i: support.list_comments(i.number), tickets))
+        hits: dict[str, list[IssueSnapshot]] = {}
+        for issue, thread in zip(tickets, comments, strict=True):
+            bot = find_bot_comment(thread, issue.author)
+            state = decode_state(bot.body) if bot else None
+            for ref in state.gaps if state else []:
+                if not ref.closed:
+                    hits.setdefault(ref.key, []).append(issue)
+        writer = BacklogWriter(self.tracker, dry_run)
+        here = self.support_repository.lower()
+        changes: list[SyncChange] = []
+        for gap in gaps:
+            stored = {t.ident: t for t in gap.tickets}
+            rebuilt = [t for t in gap.tickets if t.repository.lower() != here]
+            for issue in hits.get(gap.key, []):
+                old = stored.get((here, issue.number))
+                rebuilt.append(
+                    LinkedTicket(
+                        repository=old.repository if old else self.support_repository,
+                        number=issue.number,
+                        title=issue.title.strip()[:MAX_TITLE],
+                        revenue=dict(old.revenue) if old else {},
+                    )
+                )
+            rebuilt = sort_tickets(rebuilt)
+            body = render_gap_issue(gap.key, rebuilt)
+            new_ids = {t.ident for t in rebuilt}
+            added = [t.reference for t in rebuilt if t.ident not in stored]
+            removed = [t.reference for t in gap.tickets if t.ident not in new_ids]
+            if body == gap.issue.body:
+                status = "unchanged"
+            else:
+                writer.edit_body(gap.number, body)
+                status = "would_rewrite" if dry_run else "rewritten"
+            changes.append(SyncChange(gap.key, gap.number, added, removed, status))
+        self.would_write.extend(writer.would_write)
+        return changes
+
+
+__all__ = [
+    "GAP_LABEL",
+    "Backlog",
+    "BacklogWriter",
+    "GapIssue",
+    "LinkedTicket",
+    "SyncChange",
+    "as_gap_issue",
+    "decode_tickets",
+    "encode_tickets",
+    "gap_key_of",
+    "gap_title",
+    "pick",
+    "render_gap_issue",
+    "revenue_at_risk",
+    "sort_tickets",
+    "total_revenue",
+]

@@ -1,0 +1,232 @@
+"""`billingops init`: the files a support repository needs, planned, shown, then written.
+
+Nothing is written unless every file can be: a different existing file without
+`--force`, a directory that is not a git repository or cannot be written, each stops the
+whole run with one line (exit 2) before the first write.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from billingops import __version__
+from billingops.errors import BadInput
+from billingops.templates_path import template_file
+
+FORM_PATH = ".github/ISSUE_TEMPLATE/billing.yml"
+WORKFLOW_PATH = ".github/workflows/billingops.yml"
+CONFIG_PATH = ".github/billingops.yml"
+REPORT_PATH = ".github/workflows/billingops-report.yml"
+
+# Placeholders a person must replace; the caller workflow is not zizmor-clean until the
+# ref is a commit SHA (on purpose: an unpinned reusable workflow can change under you).
+REF_PLACEHOLDER = "REPLACE-WITH-A-COMMIT-SHA"
+WORKFLOW_REPO_PLACEHOLDER = "OWNER/billingops"
+DEFAULT_ENVIRONMENT = "billing-approvals"
+DEFAULT_SPEC = f"billingops=={__version__}"
+
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_ENVIRONMENT = re.compile(r"^[A-Za-z0-9_.-]{1,255}$")
+# A pip requirement without spaces or shell/YAML metacharacters (it lands in YAML and a
+# quoted shell word).
+_SPEC = re.compile(r"^[A-Za-z0-9_.\-\[\],=<>!~]+$")
+
+
+class Status(StrEnum):
+    create = "create"
+    unchanged = "unchanged"
+    overwrite = "overwrite"
+    conflict = "conflict"
+
+
+@dataclass(frozen=True)
+class Options:
+    ref: str | None = None
+    workflow_repo: str = WORKFLOW_REPO_PLACEHOLDER
+    spec: str = DEFAULT_SPEC
+    environment: str = DEFAULT_ENVIRONMENT
+    with_report: bool = False
+    report_issue: int | None = None
+
+    def validate(self) -> None:
+        if self.ref is not None and not _SHA.match(self.ref):
+            raise BadInput(
+                f"--ref must be a full 40-character commit SHA of {self.workflow_repo}, "
+                f"got {self.ref!r}: tags and branches can move (git rev-parse TAG^{{commit}})"
+            )
+        if not _REPO.match(self.workflow_repo):
+            raise BadInput(f"--workflow-repo must be owner/name, got {self.workflow_repo!r}")
+        if not _SPEC.match(self.spec):
+            raise BadInput(
+                f"--spec must be a pip requirement like billingops==1.2.3, got {self.spec!r}"
+            )
+        if not _ENVIRONMENT.match(self.environment):
+            raise BadInput(
+                f"--environment must be a GitHub Environment name, got {self.environment!r}"
+            )
+        if self.report_issue is not None and self.report_issue < 1:
+            raise BadInput("--report-issue must be an issue number (1 or more)")
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    path: str  # relative to the repository root, POSIX separators
+    content: str
+    status: Status
+    why: str  # what the file is for
+
+
+def _jinja_render(name: str, **values: object) -> str:
+    import jinja2
+
+    # The files are GitHub workflows full of `${{ }}`: billingops' own placeholders use
+    # `[[ ]]` / `[% %]` so GitHub's expressions pass through untouched.
+    env = jinja2.Environment(
+        variable_start_string="[[",
+        variable_end_string="]]",
+        block_start_string="[%",
+        block_end_string="%]",
+        comment_start_string="[#",
+        comment_end_string="#]",
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,  # YAML, not HTML; every value is validated by `Options.validate`
+    )
+    return env.from_string(template_file(f"repo/{name}").read_text(encoding="utf-8")).render(
+        **values
+    )
+
+
+def render_files(options: Options) -> list[tuple[str, str, str]]:
+    """(path, content, what it is for) of every file init writes, in order."""
+    options.validate()
+    values = {
+        "ref": options.ref or REF_PLACEHOLDER,
+        "workflow_repo": options.workflow_repo,
+        "spec": options.spec,
+        "environment": options.environment,
+        "report_issue": options.report_issue,
+    }
+    files = [
+        (
+            FORM_PATH,
+            template_file("repo/billing.yml").read_text(encoding="utf-8"),
+            "the billing issue form",
+        ),
+        (WORKFLOW_PATH, _jinja_render("workflow.yml.j2", **values), "the workflow"),
+        (
+            CONFIG_PATH,
+            template_file("repo/config.yml").read_text(encoding="utf-8"),
+            "the config, every default commented",
+        ),
+    ]
+    if options.with_report or options.report_issue is not None:
+        files.append(
+            (REPORT_PATH, _jinja_render("report-workflow.yml.j2", **values), "the weekly report")
+        )
+    return files
+
+
+def repository_root(path: Path) -> Path:
+    """`path` itself when it is the root of a git repository (a `.git` directory, or the
+    `.git` file of a worktree or submodule); otherwise one clear error."""
+    path = path.expanduser()
+    if not path.exists():
+        raise BadInput(f"{path} does not exist: create the repository first (git init {path})")
+    if not path.is_dir():
+        raise BadInput(f"{path} is not a directory")
+    path = path.resolve()
+    if (path / ".git").exists():
+        return path
+    for parent in path.parents:
+        if (parent / ".git").exists():
+            raise BadInput(
+                f"{path} is inside the git repository {parent}, not at its root: "
+                f"run billingops init {parent}"
+            )
+    raise BadInput(
+        f"{path} is not a git repository: run it in your support repository's clone "
+        f"(or git init {path} first)"
+    )
+
+
+def plan(root: Path, options: Options, *, force: bool = False) -> list[PlannedFile]:
+    planned = []
+    for rel, content, why in render_files(options):
+        target = root / rel
+        if not target.exists():
+            status = Status.create
+        elif not target.is_file():
+            raise BadInput(f"{rel} exists and is not a file: move it away, then run init again")
+        else:
+            try:
+                existing = target.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                existing = None
+            if existing == content:
+                status = Status.unchanged
+            else:
+                status = Status.overwrite if force else Status.conflict
+        planned.append(PlannedFile(rel, content, status, why))
+    return planned
+
+
+def check_conflicts(planned: list[PlannedFile]) -> None:
+    conflicts = [p.path for p in planned if p.status is Status.conflict]
+    if not conflicts:
+        return
+    if FORM_PATH in conflicts:
+        what = f"{FORM_PATH} already exists and differs from billingops' issue form"
+    else:
+        verb = "exists and differs" if len(conflicts) == 1 else "exist and differ"
+        what = f"{', '.join(conflicts)} already {verb}"
+    raise BadInput(
+        f"{what}: keep yours, or run again with --force to overwrite "
+        "(--dry-run shows what would be written)"
+    )
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def check_writable(root: Path, planned: list[PlannedFile]) -> None:
+    for p in planned:
+        if p.status is Status.unchanged:
+            continue
+        target = root / p.path
+        where = target if target.exists() else _nearest_existing(target.parent)
+        if not os.access(where, os.W_OK):
+            raise BadInput(
+                f"cannot write {p.path}: {where} is read-only; run init in a clone you can "
+                "write to (or fix its permissions)"
+            )
+
+
+def write(root: Path, planned: list[PlannedFile]) -> list[PlannedFile]:
+    """Write what changed (create / overwrite); returns the files written."""
+    written = []
+    for p in planned:
+        if p.status not in (Status.create, Status.overwrite):
+            continue
+        target = root / p.path
+        tmp = target.with_name(f".{target.name}.billingops-tmp")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(p.content, encoding="utf-8")
+            os.replace(tmp, target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise BadInput(
+                f"cannot write {p.path}: {exc.strerror or exc}; run init in a clone you can "
+                "write to (or fix its permissions)"
+            ) from None
+        written.append(p)
+    return written
