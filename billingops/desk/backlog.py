@@ -58,7 +58,7 @@ from billingops.config import Config
 from billingops.core.gaps import Gap, GapKey
 from billingops.core.markers import decode_state
 from billingops.core.plan import monthly
-from billingops.core.render import environment
+from billingops.core.render import _tidy, environment
 from billingops.desk.thread import find_bot_comment
 from billingops.models.billing import BillingState
 from billingops.models.decision import GapRef
@@ -194,8 +194,6 @@ def render_gap_issue(key: str, tickets: Iterable[LinkedTicket]) -> str:
 
 
 def _render(template: str, ctx: dict[str, object]) -> str:
-    from billingops.core.render import _tidy
-
     return _tidy(environment().get_template(template).render(ctx))
 
 

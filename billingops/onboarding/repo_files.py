@@ -7,6 +7,7 @@ whole run with one line (exit 2) before the first write.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import dataclass
@@ -223,7 +224,8 @@ def write(root: Path, planned: list[PlannedFile]) -> list[PlannedFile]:
             tmp.write_text(p.content, encoding="utf-8")
             os.replace(tmp, target)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
             raise BadInput(
                 f"cannot write {p.path}: {exc.strerror or exc}; run init in a clone you can "
                 "write to (or fix its permissions)"
