@@ -9,7 +9,7 @@ import click
 
 # Add a module's name here when its command works end to end (the README test checks
 # that every registered command is documented).
-COMMAND_MODULES: list[str] = ["demo"]
+COMMAND_MODULES: list[str] = ["demo", "gaps"]
 
 
 def register(group: click.Group) -> None:

@@ -158,8 +158,9 @@ def command(ctx: click.Context, as_json: bool, markdown: bool, sync: bool, dry_r
     else:
         _table(repository, rows)
     for c in changes or []:
-        detail = ", ".join(
-            [f"+{x}" for x in c.added] + [f"-{x}" for x in c.removed]
-        ) or "no ticket added or removed"
+        detail = (
+            ", ".join([f"+{x}" for x in c.added] + [f"-{x}" for x in c.removed])
+            or "no ticket added or removed"
+        )
         click.echo(f"billingops: sync #{c.issue} gap:{c.key}: {c.status} ({detail})", err=True)
     return ExitStatus.OK

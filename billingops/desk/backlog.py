@@ -45,7 +45,7 @@ import binascii
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
@@ -193,7 +193,7 @@ def render_gap_issue(key: str, tickets: Iterable[LinkedTicket]) -> str:
     return _render("gap_issue.md.j2", ctx)
 
 
-def _render(template: str, ctx: dict[str, object]) -> str:
+def _render(template: str, ctx: Mapping[str, object]) -> str:
     return _tidy(environment().get_template(template).render(ctx))
 
 

@@ -53,3 +53,35 @@ def test_no_identifier_asks_for_one(world: World) -> None:
     assert "needs-info" in world.fake.labels_of(number)
     [comment] = world.fake.comments_of(number)
     assert "email" in comment.lower()
+
+
+def test_unknown_stripe_id_asks_for_info_and_never_guesses(world: World) -> None:
+    number = world.fake.add_issue(
+        "refund", "My customer id is cus_DoesNotExist99 please refund", author="customer"
+    )
+    result = world.triage(number)
+    assert result.action == "needs_info"
+    assert result.resolution is not None and not result.resolution.found
+    assert result.plan is None
+
+
+def test_deleted_customer_is_not_acted_on(world: World) -> None:
+    number, _ = world.file("deleted_customer")
+    result = world.triage(number)
+    assert result.action in ("needs_info", "triage")
+    if result.plan is not None:
+        assert all(s.needs is None for s in result.plan.steps)
+
+
+def test_identifiers_of_two_different_people_need_a_human(world: World) -> None:
+    a = world.sandbox.seed("healthy_single")
+    b = world.sandbox.seed("team_seats")
+    ids = [a.customers[0], b.customers[0]]
+    number = world.fake.add_issue("refund", f"ids: {ids[0]} and {ids[1]}", author="customer")
+    result = world.triage(number)
+    assert result.classification is not None
+    assert result.classification.case.value == "needs_human"
+    assert result.plan is not None and all(s.needs is None for s in result.plan.steps)
+    [comment] = world.bot_comments(number)
+    # Nobody's billing is shown when we cannot tell who the ticket is about.
+    assert "| Subscription |" not in comment
