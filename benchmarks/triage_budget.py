@@ -262,12 +262,12 @@ def bench() -> Iterator[Bench]:
         yield Bench(server.base_url, fake, stripe_proxy, github_proxy, log)
 
 
-_ISSUE_NUMBER = re.compile(r"/issues/\d+")
+_ISSUE_NUMBER = re.compile(r"/(issues|comments)/\d+")
 
 
 def _normal(request: str) -> str:
     """A request without the per-run issue number and query."""
-    return _ISSUE_NUMBER.sub("/issues/N", request.split("?", 1)[0])
+    return _ISSUE_NUMBER.sub(r"/\1/N", request.split("?", 1)[0])
 
 
 def _label(e: ProxiedRequest) -> str:

@@ -353,6 +353,8 @@ def render_triage(
         "cancel_steps": [v for v in views if v.step.kind is StepKind.cancel_subscription],
         "gaps": gaps,
         "gap_refs": refs,
+        # A backlog in another repository needs a cross-repository reference.
+        "backlog_prefix": config.backlog_repository or "",
         "login_url": state.portal.login_url or config.portal.login_url,
         "sensitive": _sensitive(ticket),
     }

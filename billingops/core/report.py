@@ -70,7 +70,7 @@ CONVERSION_METHOD = (
     "Limits: a price changed in place on one subscription (monthly item swapped for a "
     "yearly one) is not seen, because only the current price is listed; a yearly plan of "
     "another product, or a change of email between the two, is not matched; and a "
-    "customer deleted since is missing from Stripe's list."
+    "customer deleted since is missing from the Stripe list."
 )
 MRR_NOTE = (
     "MRR counts active, past-due and unpaid subscriptions (not trials), annual plans per "
@@ -425,6 +425,10 @@ class ReportBuilder:
                 currency=key[4],
                 unit_amount=sub.unit_amount,
             )
+        # One price has one amount; older data may disagree: keep the same answer in any order.
+        acc.unit_amount = min(acc.unit_amount, sub.unit_amount)
+        if item.plan_name and (acc.plan_name is None or item.plan_name < acc.plan_name):
+            acc.plan_name = item.plan_name
         acc.live += 1
         acc.trialing += sub.status == "trialing"
         acc.seats += sub.quantity

@@ -23,12 +23,12 @@ Two tickets racing (deterministic)
 GitHub has no conditional create, so two runs can both see no issue and both create one.
 After creating, a run lists again. The issue kept is the *oldest open one* (lowest number,
 as GitHub numbers in creation order); a run whose own new issue is not the kept one adds its
-tickets to the kept one, comments `Duplicate of #N` on its own issue (found by marker, so
-once) and closes it (`not_planned`). A run that created nothing but finds several open
-issues for one key (an earlier run died half-way) does the same for the newer ones. The
-run that created the kept issue leaves the others to their creators, so the duplicate's
-comment is written once. If every issue of a key is closed, the one closed last is the
-gap's issue.
+tickets to the kept one, comments `Duplicate of #N` on its own issue (found by marker) and
+closes it (`not_planned`). Only an issue's creator closes it, so the comment is written
+once. A run that created nothing but finds several open issues for one key (an earlier run
+died half-way) links to the oldest and copies the others' tickets into it, without closing
+them; `billingops gaps --sync` closes such leftovers. If every issue of a key is closed,
+the one closed last is the gap's issue.
 
 Two runs appending to the same list at the same moment can lose one entry (GitHub has no
 conditional update for issues); the ticket's comment still links the gap, and
@@ -304,6 +304,7 @@ class SyncChange:
     added: list[str]
     removed: list[str]
     status: str  # unchanged, rewritten, would_rewrite
+    closed: list[int] = field(default_factory=list)  # duplicates closed (or that would be)
 
 
 class Backlog:
@@ -323,21 +324,37 @@ class Backlog:
 
     # -- finding ------------------------------------------------------------------
 
-    def find(self, key: str) -> list[GapIssue]:
-        """Every issue of the key (labeled `gap:<key>` with its marker), any state."""
-        listed = self.tracker.list_issues(labels=[f"{KEY_PREFIX}{key}"], state="all")
-        return [g for g in (as_gap_issue(i, key) for i in listed) if g is not None]
+    def find(self, key: str, listing: Iterable[IssueSnapshot] | None = None) -> list[GapIssue]:
+        """Every issue of the key (labeled `gap:<key>` with its marker), any state; from
+        `listing` (see `prefetch`) when given, else one listing request."""
+        if listing is None:
+            listing = self.tracker.list_issues(labels=[f"{KEY_PREFIX}{key}"], state="all")
+        return [g for g in (as_gap_issue(i, key) for i in listing) if g is not None]
+
+    def prefetch(self) -> list[IssueSnapshot]:
+        """Every gap issue of every key (label `product-gap`, any state) in one request, for
+        `link(listing=...)`: a triage can read it together with its other first reads,
+        before it knows which gaps the ticket shows."""
+        return self.tracker.list_issues(labels=[GAP_LABEL], state="all")
 
     def open_gaps(self) -> list[GapIssue]:
         """The open gap issues, one per key (duplicates left open by a crash are skipped)."""
+        return [kept for kept, _ in self._open_groups()]
+
+    def _open_groups(self) -> list[tuple[GapIssue, list[GapIssue]]]:
+        """(kept, open duplicates) per key, in issue order."""
         listed = self.tracker.list_issues(labels=[GAP_LABEL], state="open")
         by_key: dict[str, list[GapIssue]] = {}
         for issue in listed:
             g = as_gap_issue(issue)
             if g is not None:
                 by_key.setdefault(g.key, []).append(g)
-        kept = [pick(found)[0] for found in by_key.values()]
-        return sorted((g for g in kept if g is not None), key=lambda g: g.number)
+        groups = []
+        for found in by_key.values():
+            kept, duplicates = pick(found)
+            if kept is not None:
+                groups.append((kept, duplicates))
+        return sorted(groups, key=lambda kd: kd[0].number)
 
     # -- linking a ticket ---------------------------------------------------------
 
@@ -350,12 +367,14 @@ class Backlog:
         *,
         dry_run: bool,
         linked: Iterable[GapRef] = (),
+        listing: list[IssueSnapshot] | None = None,
     ) -> list[GapRef]:
         """Link the ticket to one backlog issue per gap; refs in the order of `gaps`.
 
         `linked`: the refs of the ticket's previous triage comment. They only spare a
         request: a ticket already told that a gap was closed does not look for its
-        "seen again" comment again.
+        "seen again" comment again. `listing`: the result of `prefetch()`, used instead of
+        the first listing of each key (the listing after a create is always fresh).
         """
         writer = BacklogWriter(self.tracker, dry_run)
         entry = LinkedTicket(
@@ -372,14 +391,19 @@ class Backlog:
             if key in done:
                 continue
             done.add(key)
-            refs.append(self._link_one(key, entry, writer, before.get(key)))
+            refs.append(self._link_one(key, entry, writer, before.get(key), listing))
         self.would_write.extend(writer.would_write)
         return refs
 
     def _link_one(
-        self, key: str, entry: LinkedTicket, writer: BacklogWriter, before: GapRef | None
+        self,
+        key: str,
+        entry: LinkedTicket,
+        writer: BacklogWriter,
+        before: GapRef | None,
+        listing: list[IssueSnapshot] | None,
     ) -> GapRef:
-        found = self.find(key)
+        found = self.find(key, listing)
         created: IssueSnapshot | None = None
         if not found:
             created = writer.create(
@@ -405,15 +429,13 @@ class Backlog:
                 )
                 writer.comment_once(kept.number, body, self.tracker.list_comments(kept.number))
             return GapRef(key=key, issue=kept.number, closed=True)
-        if created is not None:
-            # Only our own issue is ours to fold: its creator closes each duplicate.
-            duplicates = [d for d in duplicates if d.number == created.number]
         tickets = [*kept.tickets, *(t for d in duplicates for t in d.tickets), entry]
         merged = sort_tickets(tickets)
         if [t.ident for t in merged] != [t.ident for t in kept.tickets] or not kept.list_ok:
             writer.edit_body(kept.number, render_gap_issue(key, merged))
         for dup in duplicates:
-            self._close_duplicate(dup, kept.number, writer)
+            if created is not None and dup.number == created.number:
+                self._close_duplicate(dup, kept.number, writer)  # only its creator closes it
         return GapRef(key=key, issue=kept.number)
 
     def _close_duplicate(self, dup: GapIssue, canonical: int, writer: BacklogWriter) -> None:
@@ -431,11 +453,12 @@ class Backlog:
 
         Tickets: the support repository's issues with a `billing:` label. An entry keeps
         its stored revenue (sync reads no Stripe); a ticket that is new to the list gets
-        none. Entries of other support repositories are left as they are.
+        none. Entries of other support repositories are left as they are. Open duplicates
+        of a gap (a run that died half-way) are closed, pointing to the kept issue.
         """
         from concurrent.futures import ThreadPoolExecutor
 
-        gaps = self.open_gaps()
+        groups = self._open_groups()
         tickets = [
             i
             for i in support.list_issues(labels=[], state="all")
@@ -453,9 +476,11 @@ class Backlog:
         writer = BacklogWriter(self.tracker, dry_run)
         here = self.support_repository.lower()
         changes: list[SyncChange] = []
-        for gap in gaps:
-            stored = {t.ident: t for t in gap.tickets}
-            rebuilt = [t for t in gap.tickets if t.repository.lower() != here]
+        for gap, duplicates in groups:
+            stored: dict[tuple[str, int], LinkedTicket] = {}
+            for t in [*gap.tickets, *(t for d in duplicates for t in d.tickets)]:
+                stored.setdefault(t.ident, t)
+            rebuilt = [t for t in stored.values() if t.repository.lower() != here]
             for issue in hits.get(gap.key, []):
                 old = stored.get((here, issue.number))
                 rebuilt.append(
@@ -469,14 +494,18 @@ class Backlog:
             rebuilt = sort_tickets(rebuilt)
             body = render_gap_issue(gap.key, rebuilt)
             new_ids = {t.ident for t in rebuilt}
-            added = [t.reference for t in rebuilt if t.ident not in stored]
+            old_ids = {t.ident for t in gap.tickets}
+            added = [t.reference for t in rebuilt if t.ident not in old_ids]
             removed = [t.reference for t in gap.tickets if t.ident not in new_ids]
             if body == gap.issue.body:
                 status = "unchanged"
             else:
                 writer.edit_body(gap.number, body)
                 status = "would_rewrite" if dry_run else "rewritten"
-            changes.append(SyncChange(gap.key, gap.number, added, removed, status))
+            for dup in duplicates:
+                self._close_duplicate(dup, gap.number, writer)
+            closed = [d.number for d in duplicates]
+            changes.append(SyncChange(gap.key, gap.number, added, removed, status, closed))
         self.would_write.extend(writer.would_write)
         return changes
 

@@ -18,12 +18,14 @@ from billingops.config import Config
 from billingops.core import effects
 from billingops.core.approval import Verdict, check_approval, labelers
 from billingops.core.classify import classify
+from billingops.core.gaps import detect_gaps, merge_portal
 from billingops.core.intake import parse_issue
 from billingops.core.markers import State, decode_state
 from billingops.core.money import format_money
 from billingops.core.plan import make_plan
 from billingops.core.render import render_needs_info, render_notice, render_triage
 from billingops.core.resolve import resolve
+from billingops.desk.backlog import Backlog, revenue_at_risk
 from billingops.desk.thread import DONE_LABEL, Writer, case_labels, find_bot_comment
 from billingops.errors import OperationalError
 from billingops.models.billing import BillingState, Resolution
@@ -31,6 +33,7 @@ from billingops.models.decision import (
     Approval,
     Classification,
     Executed,
+    GapRef,
     Plan,
     Step,
     StepKind,
@@ -100,7 +103,13 @@ class Desk:
     def _ref(self, number: int) -> str:
         return effects.issue_ref(self.repository, number)
 
-    def _render(self, a: Assessment, previous: State | None, executed: list[Executed]) -> str:
+    def _render(
+        self,
+        a: Assessment,
+        previous: State | None,
+        executed: list[Executed],
+        gap_refs: list[GapRef] | None = None,
+    ) -> str:
         if a.plan is None or a.classification is None:
             return render_needs_info(a.ticket, self.config, resolution=a.resolution)
         same_plan = previous is not None and previous.plan_hash == a.plan.hash
@@ -112,7 +121,9 @@ class Desk:
             a.classification,
             a.plan,
             self.config,
-            gap_refs=list(previous.gaps) if previous else None,
+            gap_refs=gap_refs
+            if gap_refs is not None
+            else (list(previous.gaps) if previous else None),
             executed=executed if same_plan else [],
             planned_at=planned_at,
         )
@@ -122,12 +133,28 @@ class Desk:
     def triage(self, issue: Mapping[str, Any], *, dry_run: bool = False) -> RunResult:
         ticket = parse_issue(issue, self.repository)
         comments_f = self._pool.submit(self.tracker.list_comments, ticket.number)
+        backlog = Backlog(self.tracker, self.config, self.repository)
+        listing_f = self._pool.submit(backlog.prefetch)  # with the first reads (SPEC §8)
         a = self.assess(ticket)
         comments = comments_f.result()
         existing = find_bot_comment(comments, ticket.author)
         previous = decode_state(existing.body) if existing else None
         kept = list(previous.executed) if previous else []
-        body = self._render(a, previous, kept)
+        gap_refs: list[GapRef] = []
+        if a.classification is not None and a.plan is not None:
+            gaps = detect_gaps(
+                ticket, a.state, a.classification, merge_portal(a.state.portal, self.config)
+            )
+            gap_refs = backlog.link(
+                ticket.number,
+                ticket.title,
+                gaps,
+                revenue_at_risk(a.state),
+                dry_run=dry_run,
+                linked=previous.gaps if previous else (),
+                listing=listing_f.result(),
+            )
+        body = self._render(a, previous, kept, gap_refs)
         writer = Writer(self.tracker, dry_run)
         add, remove = case_labels(
             ticket.labels,
@@ -144,9 +171,9 @@ class Desk:
             resolution=a.resolution,
             classification=a.classification,
             plan=a.plan,
-            gaps=list(decode_state(body).gaps) if decode_state(body) else [],  # type: ignore[union-attr]
+            gaps=gap_refs,
             reason=_triage_reason(a),
-            would_write=writer.would_write,
+            would_write=[*backlog.would_write, *writer.would_write],
         )
 
     # -- apply --------------------------------------------------------------------------

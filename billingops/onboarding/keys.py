@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-_KEY = re.compile(r"^(sk|rk|pk)_(test|live)_[A-Za-z0-9]+$")
+_KEY = re.compile(r"^(sk|rk|pk)_(test|live)_[A-Za-z0-9_]+$")
 
 # The Stripe Dashboard's names for a restricted key's permissions.
 TRIAGE_PERMISSIONS = (

@@ -328,6 +328,11 @@ class FakeGitHub:
                 (e["event"], e.get("label", {}).get("name", ""), e["actor"]) for e in issue.events
             ]
 
+    def label_specs(self, *, repo: str | None = None) -> dict[str, tuple[str, str | None]]:
+        """The repository's labels: name -> (colour, description)."""
+        with self._lock:
+            return {x.name: (x.color, x.description) for x in self._repo(repo).labels.values()}
+
     def issue_json(self, number: int, *, repo: str | None = None) -> Json:
         with self._lock:
             r = self._repo(repo)

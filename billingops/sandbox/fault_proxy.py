@@ -64,6 +64,7 @@ class Seen:
     method: str
     path: str
     fault: str | None
+    key: str | None = None  # the Idempotency-Key header, if any
 
 
 def _is_loopback(host: str) -> bool:
@@ -129,10 +130,10 @@ class FaultProxy:
             self._count = 0
             self.seen = []
 
-    def reset(self) -> None:
-        """No fault; the request count starts again."""
+    def reset(self, *, only: str | None = None) -> None:
+        """No fault; the request count starts again (counting only `only`, if given)."""
         with self._lock:
-            self._kind, self._at, self._times, self._only = None, 0, 0, None
+            self._kind, self._at, self._times, self._only = None, 0, 0, only
             self._count = 0
             self.seen = []
 
@@ -147,7 +148,7 @@ class FaultProxy:
         with self._lock:
             return [s for s in self.seen if s.fault]
 
-    def _decide(self, method: str, path: str) -> str | None:
+    def _decide(self, method: str, path: str, key: str | None = None) -> str | None:
         with self._lock:
             if self._only is not None and not fnmatch.fnmatchcase(f"{method} {path}", self._only):
                 return None
@@ -156,7 +157,7 @@ class FaultProxy:
             fault = None
             if self._kind is not None and self._at <= n < self._at + self._times:
                 fault = self._kind
-            self.seen.append(Seen(n, method, path.split("?", 1)[0], fault))
+            self.seen.append(Seen(n, method, path.split("?", 1)[0], fault, key))
             return fault
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -221,7 +222,7 @@ def _make_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             headers = {k: v for k, v in self.headers.items()}
-            fault = proxy._decide(self.command, self.path)
+            fault = proxy._decide(self.command, self.path, self.headers.get("Idempotency-Key"))
             if fault in ("429", "500", "502", "503"):
                 status = int(fault)
                 extra = [("Retry-After", str(proxy.retry_after))] if status == 429 else []

@@ -227,7 +227,9 @@ class ListServer:
         top = hi - 1  # newest first: descending index
         if after:
             top = min(top, int(after.rsplit("_", 1)[-1]) - 1)
-        expand = frozenset(query.get("expand[]", []) + query.get("expand", []))
+        expand = frozenset(
+            v for k, vs in query.items() if k == "expand" or k.startswith("expand[") for v in vs
+        )
         indices = range(top, max(lo, top - limit + 1) - 1, -1) if top >= lo else range(0)
         data = [subscription(i, expand=expand) for i in indices]
         with self._lock:

@@ -271,3 +271,15 @@ def test_inert_never_lets_structure_through(text: str) -> None:
     assert not re.search(r"[\u202a-\u202e\u2066-\u2069\u200b-\u200f]", out)
     assert not re.search(r"^\s*(#|>|[-+*] |\d+[.)])", out, re.MULTILINE)
     assert len(out) < 400 * 12
+
+
+def test_gap_links_say_when_a_gap_was_marked_fixed_and_cross_repositories() -> None:
+    from billingops.config import Config
+    from billingops.models.decision import GapRef
+
+    t = ticket("charged twice")
+    refs = [GapRef(key="no_duplicate_guard", issue=7, closed=True)]
+    out = render(t, dup_state(), gap_refs=refs)
+    assert "→ #7 (marked fixed" in out
+    out = render(t, dup_state(), Config(backlog_repository="acme/product"), gap_refs=refs)
+    assert "→ acme/product#7" in out

@@ -85,6 +85,24 @@ def bot_states(world: World, number: int) -> list[Any]:
     return [decode_state(b) for b in world.bot_comments(number)]
 
 
+SECTIONS = (
+    "### CUSTOMER",
+    "### BILLING STATE",
+    "### DECISION",
+    "### ACTION",
+    "### FOLLOW-UP",
+    "### PRODUCT GAP",
+)
+
+
+def whole(body: str) -> bool:
+    """A complete triage comment: the marker decodes and every section is there, in order."""
+    if decode_state(body) is None or not body.endswith("\n"):
+        return False
+    at = [body.find("\n" + s) for s in SECTIONS]
+    return all(i >= 0 for i in at) and at == sorted(at)
+
+
 # ---------------------------------------------------------------- rendered-text invariants
 
 _ZWSP_ENTITY = "&#8203;"
@@ -95,6 +113,7 @@ _BOT_HEADINGS = {
     "### CUSTOMER",
     "### BILLING STATE",
     "### DECISION",
+    "### ACTION",
     "### FOLLOW-UP",
     "### PRODUCT GAP",
 }

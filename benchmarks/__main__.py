@@ -1,0 +1,122 @@
+"""`python -m benchmarks`: run the SPEC §8 benchmarks and write benchmarks/RESULTS.md."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmarks import machine, startup, triage_budget
+
+HERE = Path(__file__).resolve().parent
+REPORT_SCALE = HERE / "report_scale.py"
+ANALYSIS = HERE / "ANALYSIS.md"  # hand-written reading of the figures, appended as is
+COMMAND = ".venv/bin/python -m benchmarks"
+
+
+def _progress(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def report_scale_section(quick: bool) -> list[str]:
+    """The report-scale benchmark is its own script (benchmarks/report_scale.py); its
+    output is included as it prints it, when the script is there."""
+    command = [sys.executable, "-m", "benchmarks.report_scale", *(["--quick"] if quick else [])]
+    shown = " ".join([".venv/bin/python", *command[1:]])
+    if not REPORT_SCALE.exists():
+        return [
+            "## Report scale (SPEC §8)",
+            "",
+            f"TODO: not measured yet; run `{shown}` (benchmarks/report_scale.py) and add "
+            "its results here.",
+            "",
+        ]
+    _progress(f"report scale: {shlex.join(command)}")
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=HERE.parent)
+    if done.returncode != 0:
+        return [
+            "## Report scale (SPEC §8)",
+            "",
+            f"TODO: `{shown}` failed (exit {done.returncode}); stderr ends with:",
+            "",
+            "```",
+            *done.stderr.strip().splitlines()[-15:],
+            "```",
+            "",
+        ]
+    return [done.stdout.rstrip(), ""]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--only", choices=("triage", "startup", "report"), action="append")
+    parser.add_argument("--runs", type=int, default=7, help="triage runs per configuration")
+    parser.add_argument("--startup-runs", type=int, default=20)
+    parser.add_argument("--latency-ms", type=float, default=100.0)
+    parser.add_argument(
+        "--quick", action="store_true", help="2 runs each, 50 ms: a smoke run, not a result"
+    )
+    parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.runs, args.startup_runs, args.latency_ms = 2, 2, 50.0
+    only = set(args.only or ("triage", "startup", "report"))
+
+    load_before = machine.load()
+    sections: list[str] = []
+    verdicts: list[str] = []
+    if "triage" in only:
+        triage = triage_budget.run(
+            runs=args.runs, latency=args.latency_ms / 1000, progress=_progress
+        )
+        sections.append(triage_budget.markdown(triage))
+        missed = [what for what, ok, _ in triage_budget.verdicts(triage) if not ok]
+        verdicts += [f"- Triage: **missed**: {what}" for what in missed] or [
+            "- Triage budget: every target met"
+        ]
+    if "startup" in only:
+        start = startup.run(runs=args.startup_runs, progress=_progress)
+        sections.append(startup.markdown(start))
+        help_ok = start.timings[1].median < startup.TARGET_HELP
+        lazy = not any(i.heavy for i in start.imports)
+        verdicts.append(
+            f"- Start-up: `--help` {start.timings[1].median * 1000:.0f} ms "
+            f"({'met' if help_ok else '**missed**'}); no stripe/github import: "
+            f"{'met' if lazy else '**missed**'}"
+        )
+    if "report" in only:
+        sections.append("\n".join(report_scale_section(args.quick)))
+
+    text = "\n".join(
+        [
+            "# billingops benchmark results",
+            "",
+            f"Produced by `{COMMAND}`"
+            + (" --quick (a smoke run: too few runs to be a result)" if args.quick else "")
+            + f" (options: `{shlex.join(argv if argv is not None else sys.argv[1:])}`).",
+            "Nothing here runs in the test suite; everything is on loopback.",
+            "",
+            "## Machine",
+            "",
+            *machine.describe(),
+            f"- Load average before the benchmarks (1/5/15 min): {load_before}",
+            "",
+            "## Summary",
+            "",
+            *verdicts,
+            "",
+            "\n".join(sections),
+            ANALYSIS.read_text("utf-8") if ANALYSIS.exists() else "",
+        ]
+    )
+    args.output.write_text(text, "utf-8")
+    _progress(f"wrote {args.output}")
+    print("\n".join(verdicts))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

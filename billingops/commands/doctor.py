@@ -1,0 +1,36 @@
+"""`billingops doctor`: check keys, labels, permissions, portal and config, each with
+its fix. Exit 0 only when every check passes (warnings are not failures)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from billingops.commands.common import json_option
+from billingops.errors import ExitStatus
+
+
+@click.command("doctor")
+@click.option(
+    "--fix", is_flag=True, help="Create the missing labels (the only thing doctor writes)."
+)
+@json_option
+@click.pass_context
+def command(ctx: click.Context, fix: bool, as_json: bool) -> ExitStatus:
+    """Check the Stripe key (type, mode, what it can read), the GitHub token, the labels,
+    the billing portal and the config. Never prints a key."""
+    from billingops.onboarding import checks, doctor
+
+    results = doctor.run(ctx.obj["env"], Path.cwd(), fix=fix)
+    if as_json:
+        click.echo(checks.render_json(results))
+    else:
+        for line in checks.render_lines(results):
+            click.echo(line)
+    status = checks.exit_status(results)
+    failed = sum(1 for c in results if c.status is checks.Status.fail)
+    warned = sum(1 for c in results if c.status is checks.Status.warn)
+    verdict = "all checks pass" if status is ExitStatus.OK else f"{failed} check(s) failed"
+    click.echo(f"billingops: doctor: {verdict} ({warned} warning(s))", err=True)
+    return status

@@ -1,0 +1,127 @@
+"""`billingops init`: write the issue form, the workflow and the config into a support
+repository (and, optionally, the weekly report workflow)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from billingops.commands.common import dry_run_option
+from billingops.errors import ExitStatus
+from billingops.onboarding.repo_files import (
+    DEFAULT_ENVIRONMENT,
+    DEFAULT_SPEC,
+    REF_PLACEHOLDER,
+    WORKFLOW_REPO_PLACEHOLDER,
+    Options,
+    Status,
+    check_conflicts,
+    check_writable,
+    plan,
+    repository_root,
+    write,
+)
+
+_VERB = {
+    Status.create: "create",
+    Status.unchanged: "unchanged",
+    Status.overwrite: "overwrite",
+    Status.conflict: "differs",
+}
+
+
+@click.command("init")
+@click.argument("path", default=".", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite files that exist and differ.")
+@click.option("--with-report", is_flag=True, help="Also write the weekly report workflow.")
+@click.option(
+    "--report-issue",
+    type=int,
+    metavar="N",
+    help="Post the weekly report on issue N (implies --with-report; default: job summary).",
+)
+@click.option(
+    "--ref",
+    metavar="SHA",
+    help=f"Commit SHA of the reusable workflow to pin (default: {REF_PLACEHOLDER}, to replace).",
+)
+@click.option(
+    "--workflow-repo",
+    default=WORKFLOW_REPO_PLACEHOLDER,
+    show_default=True,
+    metavar="OWNER/NAME",
+    help="Repository that holds billingops' reusable workflow.",
+)
+@click.option(
+    "--spec",
+    default=DEFAULT_SPEC,
+    show_default=True,
+    help="pip requirement the workflow installs.",
+)
+@click.option(
+    "--environment",
+    default=DEFAULT_ENVIRONMENT,
+    show_default=True,
+    help="GitHub Environment that holds STRIPE_WRITE_KEY (add required reviewers).",
+)
+@dry_run_option
+def command(
+    path: Path,
+    force: bool,
+    with_report: bool,
+    report_issue: int | None,
+    ref: str | None,
+    workflow_repo: str,
+    spec: str,
+    environment: str,
+    dry_run: bool,
+) -> ExitStatus:
+    """Write the billing issue form, the workflow and the commented config into the git
+    repository at PATH (default: here). Shows what it writes; never overwrites a file that
+    differs without --force."""
+    options = Options(
+        ref=ref,
+        workflow_repo=workflow_repo,
+        spec=spec,
+        environment=environment,
+        with_report=with_report,
+        report_issue=report_issue,
+    )
+    options.validate()
+    root = repository_root(path)
+    planned = plan(root, options, force=force)
+    for p in planned:
+        click.echo(f"{_VERB[p.status]:>9}  {p.path}  ({p.why})")
+    if dry_run:
+        for p in planned:
+            if p.status is not Status.unchanged:
+                click.echo(f"\n--- {p.path} ({_VERB[p.status]})")
+                click.echo(p.content, nl=False)
+        check_conflicts(planned)
+        click.echo("billingops: dry run: nothing written", err=True)
+        return ExitStatus.OK
+    check_conflicts(planned)
+    check_writable(root, planned)
+    written = write(root, planned)
+    if written:
+        click.echo(f"billingops: wrote {len(written)} file(s) in {root}", err=True)
+    else:
+        click.echo("billingops: nothing to write: every file is up to date", err=True)
+    _next_steps(options)
+    return ExitStatus.OK
+
+
+def _next_steps(options: Options) -> None:
+    if options.ref is None or options.workflow_repo == WORKFLOW_REPO_PLACEHOLDER:
+        click.echo(
+            "billingops: warning: pin the reusable workflow: edit .github/workflows/"
+            f"billingops.yml (replace {WORKFLOW_REPO_PLACEHOLDER} / {REF_PLACEHOLDER}) "
+            "or run init again with --workflow-repo and --ref SHA --force",
+            err=True,
+        )
+    click.echo(
+        "Next: add the secret STRIPE_READ_KEY (a read-only restricted key), create the "
+        f"Environment {options.environment} with required reviewers and its secret "
+        "STRIPE_WRITE_KEY, commit the files, then run billingops doctor --fix."
+    )

@@ -1,0 +1,330 @@
+"""`billingops doctor`: every check of a support repository's set-up, with the fix.
+
+Reads only, except with `fix=True` (creates missing labels). The Stripe key is never
+printed: at most its type (`rk_test`). Stripe's four read probes run concurrently, and
+the Stripe and GitHub halves run side by side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from billingops.config import Config, Environment, load_config
+from billingops.errors import BillingopsError, ConfigError, NotFound, OperationalError
+from billingops.onboarding import portal
+from billingops.onboarding.checks import Check, fail, passed, skip, warn
+from billingops.onboarding.keys import classify, permissions_line
+from billingops.onboarding.labels import required_labels
+
+if TYPE_CHECKING:
+    from billingops._billing.stripe_gateway import StripeGateway
+    from billingops._tracker.github_gateway import GitHubGateway
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+READ_RESOURCES = ("customers", "subscriptions", "invoices", "charges")
+
+
+def is_loopback(url: str | None) -> bool:
+    return bool(url) and (urlsplit(url or "").hostname or "") in _LOOPBACK
+
+
+def stripe_gateway(env: Environment) -> StripeGateway:
+    from billingops._billing.stripe_gateway import StripeGateway
+
+    assert env.stripe_api_key is not None
+    return StripeGateway(env.stripe_api_key.get_secret_value(), api_base=env.stripe_api_base)
+
+
+def github_gateway(env: Environment) -> GitHubGateway:
+    from billingops._tracker.github_gateway import GitHubGateway
+
+    assert env.github_token is not None and env.github_repository is not None
+    # GitHub asks integrators to space writes by a second; a loopback API is a local
+    # stand-in (tests, the demo) that does not need it.
+    spacing = None if is_loopback(env.github_api_url) else 1.0
+    return GitHubGateway(
+        env.github_token.get_secret_value(),
+        env.github_repository,
+        env.github_api_url,
+        seconds_between_writes=spacing,
+    )
+
+
+def config_check(env: Environment, cwd: Path) -> tuple[Check, Config]:
+    path = env.billingops_config
+    resolved = Path(path) if Path(path).is_absolute() else cwd / path
+    try:
+        config = load_config(path, cwd=cwd)
+    except ConfigError as exc:
+        return fail("config", str(exc), f"fix {path} (or delete it: defaults apply)"), Config()
+    if not resolved.is_file():
+        return (
+            passed("config", f"config: no {path}, defaults apply", "billingops init writes one"),
+            config,
+        )
+    return passed("config", f"config: {path} is valid"), config
+
+
+# ---------------------------------------------------------------------------------- Stripe
+
+
+def stripe_checks(env: Environment, config: Config) -> list[Check]:
+    if env.stripe_api_key is None or not env.stripe_api_key.get_secret_value().strip():
+        return [
+            fail(
+                "stripe.key",
+                "Stripe key: STRIPE_API_KEY is not set",
+                "set STRIPE_API_KEY to a restricted key (rk_test_... first); " + permissions_line(),
+            ),
+            skip("stripe.read", "Stripe reads: not checked (no key)"),
+            skip("stripe.portal", "billing portal: not checked (no key)"),
+        ]
+    shape = classify(env.stripe_api_key.get_secret_value())
+    out = [passed("stripe.key", "Stripe key: present")]
+    if shape.kind == "publishable":
+        out.append(
+            fail(
+                "stripe.key.type",
+                f"Stripe key type: publishable ({shape.label}), it cannot read billing data",
+                "use a restricted key (rk_) instead; " + permissions_line(),
+            )
+        )
+    elif shape.kind in ("webhook", "unknown"):
+        what = "a webhook signing secret" if shape.kind == "webhook" else "not a Stripe API key"
+        out.append(
+            fail(
+                "stripe.key.type",
+                f"Stripe key type: {what}",
+                "set STRIPE_API_KEY to a restricted key (rk_test_... / rk_live_...); "
+                + permissions_line(),
+            )
+        )
+    elif shape.kind == "secret":
+        out.append(
+            warn(
+                "stripe.key.type",
+                f"Stripe key type: secret ({shape.label}), full access to the account",
+                "prefer restricted keys: " + permissions_line(),
+            )
+        )
+    else:
+        out.append(
+            passed(
+                "stripe.key.type",
+                f"Stripe key type: restricted ({shape.label})",
+                permissions_line(),
+            )
+        )
+    if shape.mode is not None:
+        note = None
+        if shape.mode == "live" and config.stripe_rate_limit_per_second <= 25:
+            note = "live mode allows 100 requests/s: stripe_rate_limit_per_second may go up"
+        out.append(passed("stripe.key.mode", f"Stripe mode: {shape.mode}", note))
+    if shape.kind not in ("secret", "restricted"):
+        out.append(skip("stripe.read", "Stripe reads: not checked (the key cannot be used)"))
+        out.append(skip("stripe.portal", "billing portal: not checked (the key cannot be used)"))
+        return out
+    return out + _stripe_probes(env, config)
+
+
+def _stripe_probes(env: Environment, config: Config) -> list[Check]:
+    from billingops._billing.stripe_gateway import KeyProbe
+
+    where = env.stripe_api_base or "api.stripe.com"
+    try:
+        gateway = stripe_gateway(env)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            reads = pool.submit(gateway.probe_reads)
+            configs = pool.submit(_portal_or_problem, gateway)
+            probes: dict[str, KeyProbe] = reads.result()
+            portal_result = configs.result()
+    except BillingopsError as exc:
+        return [fail("stripe.read", f"Stripe: {exc}", "check STRIPE_API_KEY and STRIPE_API_BASE")]
+    kinds = {p.kind for p in probes.values()}
+    if kinds == {"auth"}:
+        return [
+            fail(
+                "stripe.read",
+                "Stripe rejected the key (401): revoked, rolled or mistyped",
+                "create a new restricted key in the Dashboard (Developers > API keys) and "
+                "update the secret STRIPE_API_KEY / STRIPE_READ_KEY",
+            ),
+            skip("stripe.portal", "billing portal: not checked (the key was rejected)"),
+        ]
+    if kinds == {"unreachable"}:
+        return [
+            fail(
+                "stripe.read",
+                f"Stripe: cannot connect to {where} (connection refused or no network)",
+                "check the network (proxy, firewall) and STRIPE_API_BASE, then run doctor again",
+                operational=True,
+            ),
+            skip("stripe.portal", "billing portal: not checked (Stripe unreachable)"),
+        ]
+    out = []
+    for resource in READ_RESOURCES:
+        probe = probes[resource]
+        if probe.ok:
+            out.append(passed(f"stripe.read.{resource}", f"Stripe key can read {resource}"))
+        elif probe.kind == "permission":
+            out.append(
+                fail(
+                    f"stripe.read.{resource}",
+                    f"Stripe key cannot read {resource} (403)",
+                    f"grant the restricted key {resource.capitalize()}: Read",
+                )
+            )
+        else:
+            out.append(
+                fail(
+                    f"stripe.read.{resource}",
+                    f"Stripe: reading {resource} failed: {probe.detail}",
+                    "run doctor again; if it persists, check status.stripe.com",
+                    operational=probe.kind in ("unreachable", "rate_limited", "error"),
+                )
+            )
+    if isinstance(portal_result, BillingopsError):
+        out.append(_portal_problem(portal_result, config))
+    else:
+        out.append(portal.summary(portal_result, config.portal))
+    return out
+
+
+def _portal_or_problem(gateway: StripeGateway) -> list[dict[str, Any]] | BillingopsError:
+    from billingops._billing.stripe_gateway import KeyProblem
+
+    try:
+        return gateway.portal_configurations()
+    except KeyProblem as exc:
+        return exc
+
+
+def _portal_problem(problem: BillingopsError, config: Config) -> Check:
+    kind = getattr(problem, "kind", "error")
+    if kind == "unavailable":
+        return portal.unknown(config.portal)
+    if kind == "permission":
+        return portal.unknown(
+            config.portal,
+            "grant the key Customer portal: Read, or set portal.* in .github/billingops.yml",
+        )
+    if kind in ("auth", "unreachable"):
+        return skip("stripe.portal", "billing portal: not checked")
+    return warn(
+        "stripe.portal",
+        f"billing portal: could not be read ({problem})",
+        "run billingops portal validate",
+    )
+
+
+# ---------------------------------------------------------------------------------- GitHub
+
+
+def github_checks(env: Environment, config: Config, *, fix: bool) -> list[Check]:
+    missing = [
+        name
+        for name, value in (
+            ("GITHUB_TOKEN", env.github_token),
+            ("GITHUB_REPOSITORY", env.github_repository),
+        )
+        if not value
+    ]
+    if missing:
+        return [
+            fail(
+                "github.token",
+                f"GitHub: {' and '.join(missing)} not set",
+                "in Actions they are set for you; locally export GITHUB_TOKEN (a fine-grained "
+                "token with Issues: Read and write) and GITHUB_REPOSITORY=owner/name",
+            ),
+            skip("github.labels", "labels: not checked"),
+        ]
+    try:
+        gh = github_gateway(env)
+    except BillingopsError as exc:
+        return [fail("github.token", f"GitHub: {exc}", "fix the variable it names")]
+    repo = env.github_repository
+    out: list[Check] = []
+    try:
+        gh.probe_read_issues()
+    except BillingopsError as exc:
+        out.append(_github_failure("github.read", f"cannot read issues of {repo}", exc))
+        out.append(skip("github.write", "GitHub write access: not checked"))
+        out.append(skip("github.labels", "labels: not checked"))
+        return out
+    out.append(passed("github.read", f"GitHub token can read issues of {repo}"))
+    try:
+        gh.probe_write_issues()
+        out.append(
+            passed("github.write", "GitHub token can write comments and labels (nothing written)")
+        )
+    except BillingopsError as exc:
+        out.append(_github_failure("github.write", "cannot write comments or labels", exc))
+    out.append(_labels(gh, config, fix=fix))
+    return out
+
+
+def _github_failure(id: str, what: str, exc: BillingopsError) -> Check:
+    text = str(exc)
+    if "(401" in text:
+        return fail(id, f"GitHub rejected the token (401): {what}", "renew GITHUB_TOKEN")
+    if isinstance(exc, NotFound) or "(403" in text:
+        return fail(
+            id,
+            f"GitHub: {what} ({'404' if isinstance(exc, NotFound) else '403'})",
+            "give the token Issues: Read and write on the repository (in Actions: "
+            "permissions: issues: write); check GITHUB_REPOSITORY",
+        )
+    return fail(
+        id,
+        text,
+        "check the network and GITHUB_API_URL, then run doctor again",
+        operational=isinstance(exc, OperationalError),
+    )
+
+
+def _labels(gh: GitHubGateway, config: Config, *, fix: bool) -> Check:
+    wanted = required_labels(config)
+    try:
+        have = {x["name"].lower() for x in gh.list_labels()}
+    except BillingopsError as exc:
+        return _github_failure("github.labels", "cannot list labels", exc)
+    missing = [spec for spec in wanted if spec.name.lower() not in have]
+    if not missing:
+        return passed("github.labels", f"labels: all {len(wanted)} present")
+    names = ", ".join(s.name for s in missing)
+    if not fix:
+        return fail(
+            "github.labels",
+            f"labels: {len(missing)} missing: {names}",
+            "run billingops doctor --fix to create them (with colours and descriptions)",
+        )
+    failed: list[str] = []
+    for spec in missing:
+        try:
+            gh.ensure_label(spec.name, color=spec.color, description=spec.description)
+        except BillingopsError as exc:
+            failed.append(f"{spec.name} ({exc})")
+    if failed:
+        return fail(
+            "github.labels",
+            f"labels: could not create {len(failed)}: {'; '.join(failed)}",
+            "give the token Issues: Read and write, then run billingops doctor --fix again",
+        )
+    return passed("github.labels", f"labels: created {len(missing)}: {names}")
+
+
+# ---------------------------------------------------------------------------------- all
+
+
+def run(env_map: Mapping[str, str], cwd: Path, *, fix: bool = False) -> list[Check]:
+    env = Environment.from_mapping(env_map)
+    config_line, config = config_check(env, cwd)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        stripe = pool.submit(stripe_checks, env, config)
+        github = pool.submit(github_checks, env, config, fix=fix)
+        return [config_line, *stripe.result(), *github.result()]

@@ -1,0 +1,52 @@
+"""Smoke test of the benchmark harness (benchmarks/): it runs end to end on a tiny input.
+
+No timing assertion: only that the harness runs and counts what it should.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+
+from billingops.sandbox.fake_github import FakeGitHub
+from billingops.sandbox.stripe_server import localstripe_installed
+
+benchmarks = pytest.importorskip("benchmarks.triage_budget", reason="benchmarks/ not present")
+proxy = pytest.importorskip("benchmarks.latency_proxy")
+startup = pytest.importorskip("benchmarks.startup")
+
+
+def test_proxy_relays_and_logs(loopback_only: None) -> None:
+    with FakeGitHub("acme/support") as fake, proxy.LatencyProxy(fake.url, name="github") as p:
+        number = fake.add_issue("t", "b", author="customer")
+        with urllib.request.urlopen(f"{p.url}/repos/acme/support/issues/{number}") as resp:
+            assert json.load(resp)["number"] == number
+        [entry] = p.log.entries
+        assert (entry.upstream, entry.method, entry.status) == ("github", "GET", 200)
+        assert proxy.waves(p.log.entries) == [[entry]]
+
+
+@pytest.mark.sandbox
+@pytest.mark.skipif(not localstripe_installed(), reason="localstripe is not installed")
+def test_triage_budget_runs_on_one_scenario() -> None:
+    report = benchmarks.run(
+        runs=1,
+        latency=0.01,
+        plan=(("duplicate_subscriptions", "first"),),
+        shapes=("sandbox",),
+    )
+    desk = report.cell("duplicate_subscriptions", "first", "sandbox", "desk")
+    naive = report.cell("duplicate_subscriptions", "first", "sandbox", "naive")
+    assert desk is not None and naive is not None
+    assert desk.counts("stripe") == naive.counts("stripe") == [3]
+    assert desk.counts("github") == naive.counts("github") == [3]
+    assert desk.typical.outcome == "triage/duplicate_subscription"
+    assert "## Triage budget" in benchmarks.markdown(report)
+
+
+def test_startup_runs_once() -> None:
+    report = startup.run(runs=1)
+    assert [i.heavy for i in report.imports] == [[], []]
+    assert "## Start-up" in startup.markdown(report)

@@ -1,0 +1,306 @@
+"""`billingops doctor`: against localstripe and the fake GitHub; each bad input gives one
+clear line and its fix; the key is never printed."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from billingops.cli import main
+from billingops.config import Config
+from billingops.errors import ExitStatus
+from billingops.onboarding.labels import required_labels
+from billingops.onboarding.portal import UNKNOWN
+from billingops.sandbox.fake_github import FakeGitHub
+from tests.commands.test_init import PINNED, git_repo
+from tests.plugins.github import TEST_TOKEN
+from tests.plugins.sandbox import Sandbox
+
+pytestmark = pytest.mark.sandbox
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (connection refused: "no network")."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def env_for(sandbox: Sandbox, fake: FakeGitHub, **over: str) -> dict[str, str]:
+    env = {
+        "STRIPE_API_KEY": sandbox.api_key,
+        "STRIPE_API_BASE": sandbox.base_url,
+        "GITHUB_TOKEN": TEST_TOKEN,
+        "GITHUB_API_URL": fake.url,
+        "GITHUB_REPOSITORY": fake.repository,
+        "BILLINGOPS_CONFIG": "/nonexistent/billingops.yml",
+    }
+    return env | over
+
+
+def doctor(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], *args: str
+) -> tuple[ExitStatus, str, str]:
+    status = main(["doctor", *args], env)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def line(out: str, text: str) -> str:
+    """The one output line containing `text`, and its fix line if any."""
+    lines = out.splitlines()
+    (i,) = [n for n, x in enumerate(lines) if text in x]
+    fix = lines[i + 1] if i + 1 < len(lines) and lines[i + 1].startswith("       ") else ""
+    return lines[i] + "\n" + fix
+
+
+def seed_labels(fake: FakeGitHub) -> None:
+    for spec in required_labels(Config()):
+        fake.add_label(spec.name, spec.color, spec.description)
+
+
+@pytest.fixture
+def world(stripe_sandbox: Sandbox, fake_github: FakeGitHub) -> tuple[Sandbox, FakeGitHub]:
+    return stripe_sandbox, fake_github
+
+
+def test_init_then_doctor_fix_ends_green(
+    world: tuple[Sandbox, FakeGitHub], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandbox, fake = world
+    repo = git_repo(tmp_path / "support")
+    assert main(["init", str(repo), *PINNED], {}) is ExitStatus.OK
+    capsys.readouterr()
+    env = env_for(sandbox, fake, BILLINGOPS_CONFIG=str(repo / ".github" / "billingops.yml"))
+
+    status, out, _ = doctor(capsys, env)
+    assert status is ExitStatus.BAD_INPUT  # the labels are missing
+    assert "[FAIL] labels: 12 missing: billing, needs-info, billing:duplicate_subscription" in out
+    assert "billingops doctor --fix" in line(out, "labels:")
+
+    status, out, err = doctor(capsys, env, "--fix")
+    assert status is ExitStatus.OK, out
+    assert "all checks pass" in err
+    assert "[FAIL]" not in out and "[skip]" not in out
+    assert "[pass] labels: created 12" in out
+    assert "[pass] config: /" in out and "is valid" in out
+    for resource in ("customers", "subscriptions", "invoices", "charges"):
+        assert f"[pass] Stripe key can read {resource}" in out
+    assert "[pass] GitHub token can read issues of acme/support" in out
+    assert "[pass] GitHub token can write comments and labels (nothing written)" in out
+    # localstripe has no portal API: a warning, not a failure.
+    assert f"[warn] billing portal: {UNKNOWN}" in out
+    assert "[warn] Stripe key type: secret (sk_test)" in out
+
+    labels = fake.label_specs()
+    assert len(labels) == 12
+    color, description = labels["approve-refund"]
+    assert color == "b60205" and "maintainers only" in (description or "")
+    assert all(description for _, description in labels.values())
+    assert fake.numbers() == []  # doctor wrote no issue, no comment
+
+    status, out, _ = doctor(capsys, env)  # green without --fix now
+    assert status is ExitStatus.OK
+    assert "[pass] labels: all 12 present" in out
+
+
+def test_json_is_one_object(
+    world: tuple[Sandbox, FakeGitHub], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandbox, fake = world
+    seed_labels(fake)
+    status, out, _ = doctor(capsys, env_for(sandbox, fake), "--json")
+    data = json.loads(out)
+    assert status is ExitStatus.OK and data["ok"] is True
+    ids = [c["id"] for c in data["checks"]]
+    assert ids[:4] == ["config", "stripe.key", "stripe.key.type", "stripe.key.mode"]
+    assert {"stripe.read.charges", "stripe.portal", "github.write", "github.labels"} <= set(ids)
+    portal = next(c for c in data["checks"] if c["id"] == "stripe.portal")
+    assert portal["status"] == "warn" and "portal.*" in portal["summary"]
+
+
+def test_the_key_is_never_printed(
+    world: tuple[Sandbox, FakeGitHub], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandbox, fake = world
+    for args in ((), ("--json",)):
+        _, out, err = doctor(capsys, env_for(sandbox, fake), *args)
+        secret = sandbox.api_key.removeprefix("sk_test_")
+        assert secret not in out + err
+        assert TEST_TOKEN not in out + err
+
+
+def test_revoked_key(world: tuple[Sandbox, FakeGitHub], capsys: pytest.CaptureFixture[str]) -> None:
+    sandbox, fake = world
+    seed_labels(fake)
+    # localstripe answers 401 to any key it does not accept, as Stripe does to a revoked one.
+    key = "rk_test_51RevokedKeyAbc123"
+    status, out, err = doctor(capsys, env_for(sandbox, fake, STRIPE_API_KEY=key))
+    assert status is ExitStatus.BAD_INPUT
+    found = line(out, "Stripe rejected the key")
+    assert "[FAIL] Stripe rejected the key (401): revoked, rolled or mistyped" in found
+    assert "fix: create a new restricted key" in found
+    assert "[pass] Stripe key type: restricted (rk_test)" in out
+    assert "Stripe key can read" not in out  # one line, not four
+    assert "RevokedKeyAbc123" not in out + err
+
+
+def test_no_network(world: tuple[Sandbox, FakeGitHub], capsys: pytest.CaptureFixture[str]) -> None:
+    sandbox, fake = world
+    seed_labels(fake)
+    base = f"http://127.0.0.1:{closed_port()}"
+    status, out, _ = doctor(capsys, env_for(sandbox, fake, STRIPE_API_BASE=base))
+    assert status is ExitStatus.OPERATIONAL  # only the network failed
+    found = line(out, "cannot connect")
+    assert f"[FAIL] Stripe: cannot connect to {base} (connection refused or no network)" in found
+    assert "fix: check the network" in found
+    assert "[skip] billing portal: not checked (Stripe unreachable)" in out
+
+
+def test_github_unreachable(
+    world: tuple[Sandbox, FakeGitHub], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandbox, fake = world
+    url = f"http://127.0.0.1:{closed_port()}"
+    status, out, _ = doctor(capsys, env_for(sandbox, fake, GITHUB_API_URL=url))
+    assert status is ExitStatus.OPERATIONAL
+    found = line(out, "GitHub: read issues")
+    assert f"cannot reach {url}" in found and "fix: check the network" in found
+
+
+@pytest.mark.parametrize(
+    ("key", "summary"),
+    [
+        ("pk_test_51Publishable0key", "publishable (pk_test), it cannot read billing data"),
+        ("whsec_abc123", "a webhook signing secret"),
+        ("not-a-key", "not a Stripe API key"),
+    ],
+)
+def test_wrong_key_type(
+    world: tuple[Sandbox, FakeGitHub], capsys: pytest.CaptureFixture[str], key: str, summary: str
+) -> None:
+    sandbox, fake = world
+    seed_labels(fake)
+    status, out, err = doctor(capsys, env_for(sandbox, fake, STRIPE_API_KEY=key))
+    assert status is ExitStatus.BAD_INPUT
+    found = line(out, "Stripe key type:")
+    assert f"[FAIL] Stripe key type: {summary}" in found
+    assert "fix: " in found and "restricted key" in found and "Refunds: Write" in found
+    assert key not in out + err
+    assert "[skip] Stripe reads: not checked (the key cannot be used)" in out
+
+
+def test_missing_key(world: tuple[Sandbox, FakeGitHub], capsys: pytest.CaptureFixture[str]) -> None:
+    sandbox, fake = world
+    env = env_for(sandbox, fake)
+    del env["STRIPE_API_KEY"]
+    status, out, _ = doctor(capsys, env)
+    assert status is ExitStatus.BAD_INPUT
+    assert "fix: set STRIPE_API_KEY to a restricted key" in line(out, "STRIPE_API_KEY is not set")
+
+
+def test_restricted_key_is_recommended_with_its_permissions() -> None:
+    from billingops.onboarding.keys import classify, permissions_line
+
+    assert classify("rk_live_abc").label == "rk_live"
+    assert classify("sk_test_abc") == ("secret", "test", "sk_test")
+    text = permissions_line()
+    for perm in ("Customers: Read", "Subscriptions: Read", "Invoices: Read", "Charges: Read"):
+        assert perm in text
+    assert "Refunds: Write" in text and "Subscriptions: Write" in text
+
+
+def test_github_token_rejected(
+    world: tuple[Sandbox, FakeGitHub], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandbox, fake = world
+    status, out, err = doctor(capsys, env_for(sandbox, fake, GITHUB_TOKEN="ghp_" + "x" * 36))
+    assert status is ExitStatus.BAD_INPUT
+    assert "fix: renew GITHUB_TOKEN" in line(out, "GitHub rejected the token (401)")
+    assert "x" * 36 not in out + err
+
+
+def test_github_token_that_cannot_write(
+    world: tuple[Sandbox, FakeGitHub], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandbox, fake = world
+    seed_labels(fake)
+    fake.fail_next("POST", "/repos/*/labels", 403, message="Resource not accessible by integration")
+    status, out, _ = doctor(capsys, env_for(sandbox, fake))
+    assert status is ExitStatus.BAD_INPUT
+    found = line(out, "cannot write comments or labels")
+    assert "[FAIL] GitHub: cannot write comments or labels (403)" in found
+    assert "issues: write" in found
+    assert fake.count("POST") == 1  # the probe; never retried, nothing created
+
+
+def test_write_probe_creates_nothing(
+    world: tuple[Sandbox, FakeGitHub], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandbox, fake = world
+    doctor(capsys, env_for(sandbox, fake))  # no --fix
+    assert fake.label_specs() == {}
+
+
+def test_invalid_config(
+    world: tuple[Sandbox, FakeGitHub], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandbox, fake = world
+    seed_labels(fake)
+    config = tmp_path / "billingops.yml"
+    config.write_text("allowed_roles: []\n")
+    status, out, _ = doctor(capsys, env_for(sandbox, fake, BILLINGOPS_CONFIG=str(config)))
+    assert status is ExitStatus.BAD_INPUT
+    found = line(out, "invalid config")
+    assert "allowed_roles" in found and "fix: fix " in found
+
+
+def test_custom_approval_labels_are_checked(
+    world: tuple[Sandbox, FakeGitHub], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandbox, fake = world
+    seed_labels(fake)
+    config = tmp_path / "billingops.yml"
+    config.write_text("approval_labels: {refund: ok-refund, cancel: approve-cancel}\n")
+    status, out, _ = doctor(capsys, env_for(sandbox, fake, BILLINGOPS_CONFIG=str(config)))
+    assert status is ExitStatus.BAD_INPUT
+    assert "labels: 1 missing: ok-refund" in out
+
+
+def _portal(**features: Any) -> dict[str, Any]:
+    base = {
+        "subscription_cancel": {"enabled": True, "mode": "at_period_end"},
+        "invoice_history": {"enabled": True},
+        "payment_method_update": {"enabled": True},
+    }
+    return {
+        "id": "bpc_1",
+        "active": True,
+        "is_default": True,
+        "features": base | features,
+        "login_page": {"enabled": True, "url": "https://billing.stripe.com/p/login/test_1"},
+    }
+
+
+def test_portal_summary_from_a_configuration() -> None:
+    from billingops.config import PortalSettings
+    from billingops.onboarding import portal
+    from billingops.onboarding.checks import Status
+
+    ok = portal.summary([_portal()], PortalSettings())
+    assert ok.status is Status.passed
+    assert ok.summary == (
+        "billing portal: cancellation yes, invoice history yes, payment-method update yes, "
+        "plan switching no"
+    )
+    no_cancel = portal.summary([_portal(subscription_cancel={"enabled": False})], PortalSettings())
+    assert no_cancel.status is Status.warn and "enable cancellation" in (no_cancel.fix or "")
+    none = portal.summary([], PortalSettings())
+    assert none.status is Status.fail and "billingops portal create" in (none.fix or "")
+    told = portal.unknown(PortalSettings(allows_cancellation=True, allows_invoice_history=False))
+    assert told.status is Status.passed
+    assert told.summary == "billing portal: from the config: cancellation yes, invoice history no"

@@ -1,0 +1,244 @@
+"""`billingops init`: the files a support repository needs, shown, never clobbered."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from billingops.cli import main
+from billingops.config import Config, parse_config
+from billingops.errors import ExitStatus
+from billingops.onboarding import repo_files
+from tests.test_workflows import check_schema, zizmor_findings
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+PINNED = ["--workflow-repo", "acme/billingops", "--ref", SHA]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def git_repo(path: Path) -> Path:
+    """A fresh repository (`git init` when git is installed; its `.git` otherwise)."""
+    path.mkdir(parents=True, exist_ok=True)
+    git = shutil.which("git")
+    if git:
+        subprocess.run([git, "init", "-q", str(path)], check=True)
+    else:
+        (path / ".git").mkdir()
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[ExitStatus, str, str]:
+    status = main(list(args), {})
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return git_repo(tmp_path / "support")
+
+
+def test_fresh_repository_gets_form_workflow_and_config(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = run(capsys, "init", str(repo), *PINNED)
+    assert status is ExitStatus.OK
+    for path in (repo_files.FORM_PATH, repo_files.WORKFLOW_PATH, repo_files.CONFIG_PATH):
+        assert f"create  {path}" in out
+        assert (repo / path).is_file()
+    assert not (repo / repo_files.REPORT_PATH).exists()
+    form = (repo / repo_files.FORM_PATH).read_text()
+    assert form == (ROOT / "templates" / "repo" / "billing.yml").read_text()
+    workflow = yaml.safe_load((repo / repo_files.WORKFLOW_PATH).read_text())
+    job = workflow["jobs"]["billing"]
+    assert job["uses"] == f"acme/billingops/.github/workflows/billingops-reusable.yml@{SHA}"
+    assert workflow["permissions"] == {}
+    assert job["permissions"] == {"contents": "read", "issues": "write"}
+    assert job["secrets"] == {
+        "STRIPE_READ_KEY": "${{ secrets.STRIPE_READ_KEY }}",
+        "STRIPE_WRITE_KEY": "${{ secrets.STRIPE_WRITE_KEY }}",
+    }
+    assert workflow["concurrency"]["group"] == "billingops-issue-${{ github.event.issue.number }}"
+
+
+def test_every_file_validates_and_is_zizmor_clean(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "init", str(repo), "--with-report", *PINNED)[0] is ExitStatus.OK
+    workflows = sorted((repo / ".github" / "workflows").glob("*.yml"))
+    assert [p.name for p in workflows] == ["billingops-report.yml", "billingops.yml"]
+    check_schema("vendor.github-workflows", *workflows)
+    check_schema("vendor.github-issue-forms", repo / repo_files.FORM_PATH)
+    assert zizmor_findings(repo / ".github" / "workflows") == ""
+
+
+def test_report_posted_on_an_issue(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "init", str(repo), "--report-issue", "12", *PINNED)[0] is ExitStatus.OK
+    path = repo / repo_files.REPORT_PATH
+    report = yaml.safe_load(path.read_text())
+    job = report["jobs"]["report"]
+    assert job["permissions"] == {"contents": "read", "issues": "write"}
+    assert job["steps"][-1]["run"] == "billingops report --format markdown --post 12"
+    assert "schedule" in report[True]
+    check_schema("vendor.github-workflows", path)
+    assert zizmor_findings(repo / ".github" / "workflows") == ""
+
+
+def test_report_in_the_job_summary_needs_no_write(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "init", str(repo), "--with-report", *PINNED)
+    job = yaml.safe_load((repo / repo_files.REPORT_PATH).read_text())["jobs"]["report"]
+    assert job["permissions"] == {"contents": "read"}
+    assert "GITHUB_STEP_SUMMARY" in job["steps"][-1]["run"]
+
+
+def test_config_is_the_defaults_and_documents_every_key(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "init", str(repo), *PINNED)
+    text = (repo / repo_files.CONFIG_PATH).read_text()
+    assert parse_config(text) == Config()
+    lines = text.splitlines()
+    for name, field in Config.model_fields.items():
+        at = next(i for i, line in enumerate(lines) if line.startswith(f"{name}:"))
+        assert lines[at - 1].startswith("#"), f"{name} has no comment"
+        sub = getattr(field.annotation, "model_fields", {})
+        for key in sub:
+            assert f"  {key}:" in text, f"{name}.{key} is missing"
+
+
+def test_without_ref_a_clear_placeholder_that_zizmor_flags(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, err = run(capsys, "init", str(repo))
+    assert status is ExitStatus.OK
+    text = (repo / repo_files.WORKFLOW_PATH).read_text()
+    assert (
+        "OWNER/billingops/.github/workflows/billingops-reusable.yml@REPLACE-WITH-A-COMMIT-SHA"
+        in text
+    )
+    assert "pin the reusable workflow" in err
+    check_schema("vendor.github-workflows", repo / repo_files.WORKFLOW_PATH)
+    assert "unpinned-uses" in zizmor_findings(repo / ".github" / "workflows")
+
+
+def test_second_run_is_unchanged(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "init", str(repo), *PINNED)
+    status, out, err = run(capsys, "init", str(repo), *PINNED)
+    assert status is ExitStatus.OK
+    assert out.count("unchanged") == 3
+    assert "nothing to write" in err
+
+
+def test_existing_different_form_is_refused(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    form = repo / repo_files.FORM_PATH
+    form.parent.mkdir(parents=True)
+    form.write_text("name: Our own form\n")
+    status, out, err = run(capsys, "init", str(repo), *PINNED)
+    assert status is ExitStatus.BAD_INPUT
+    assert "differs" in out
+    (line,) = err.strip().splitlines()
+    assert "billing.yml already exists and differs" in line and "--force" in line
+    assert form.read_text() == "name: Our own form\n"
+    assert not (repo / repo_files.WORKFLOW_PATH).exists()  # nothing written at all
+
+
+def test_force_overwrites(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    form = repo / repo_files.FORM_PATH
+    form.parent.mkdir(parents=True)
+    form.write_text("name: Our own form\n")
+    status, out, _ = run(capsys, "init", str(repo), "--force", *PINNED)
+    assert status is ExitStatus.OK
+    assert f"overwrite  {repo_files.FORM_PATH}" in out
+    assert form.read_text().startswith("name: Billing question")
+
+
+def test_dry_run_shows_and_writes_nothing(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "init", str(repo), "--dry-run", *PINNED)
+    assert status is ExitStatus.OK
+    assert f"--- {repo_files.WORKFLOW_PATH} (create)" in out
+    assert "billingops-reusable.yml@" + SHA in out
+    assert "nothing written" in err
+    assert not (repo / ".github").exists()
+
+
+def test_not_a_git_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run(capsys, "init", str(tmp_path))
+    assert status is ExitStatus.BAD_INPUT
+    (line,) = err.strip().splitlines()
+    assert "is not a git repository" in line and "git init" in line
+    assert not (tmp_path / ".github").exists()
+
+
+def test_inside_a_repository_but_not_its_root(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "docs").mkdir()
+    status, _, err = run(capsys, "init", str(repo / "docs"))
+    assert status is ExitStatus.BAD_INPUT
+    assert f"run billingops init {repo}" in err
+
+
+def test_missing_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run(capsys, "init", str(tmp_path / "nope"))
+    assert status is ExitStatus.BAD_INPUT
+    assert "does not exist" in err
+
+
+def test_read_only_directory(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    if os.geteuid() == 0:  # root writes anywhere: let the permission bits decide
+        monkeypatch.setattr(
+            repo_files.os,
+            "access",
+            lambda p, mode: not (mode & os.W_OK) or bool(os.stat(p).st_mode & stat.S_IWUSR),
+        )
+    try:
+        status, _, err = run(capsys, "init", str(repo), *PINNED)
+    finally:
+        repo.chmod(stat.S_IRWXU)
+    assert status is ExitStatus.BAD_INPUT
+    (line,) = err.strip().splitlines()
+    assert "is read-only" in line and "cannot write" in line
+    assert not (repo / ".github").exists()
+
+
+def test_write_failure_is_one_line(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(self: Path, *args: object, **kwargs: object) -> int:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "write_text", refuse)
+    status, _, err = run(capsys, "init", str(repo), *PINNED)
+    assert status is ExitStatus.BAD_INPUT
+    (line,) = err.strip().splitlines()
+    assert "cannot write .github/ISSUE_TEMPLATE/billing.yml: Permission denied" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--ref", "v1"], "--ref must be a full 40-character commit SHA"),
+        (["--ref", "main"], "tags and branches can move"),
+        (["--workflow-repo", "nope"], "--workflow-repo must be owner/name"),
+        (["--spec", "billingops; rm -rf /"], "--spec must be a pip requirement"),
+        (["--report-issue", "0"], "--report-issue must be an issue number"),
+    ],
+)
+def test_bad_options(
+    repo: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    status, _, err = run(capsys, "init", str(repo), *args)
+    assert status is ExitStatus.BAD_INPUT
+    assert message in err
+    assert not (repo / ".github").exists()

@@ -1,0 +1,111 @@
+"""The support audit's pure part: one issue's facts, and the sums over many."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from billingops._tracker.interface import Comment, IssueSnapshot, LabelEvent
+from billingops.core.audit import (
+    NEEDS_INFO,
+    UNTRIAGED,
+    IssueFacts,
+    build_audit,
+    human_duration,
+    issue_facts,
+)
+from billingops.core.markers import encode_state, state_for
+from billingops.models.decision import Approval, Case, Executed, GapRef, Plan, Step, StepKind
+
+T0 = 1_714_521_600
+BOT = "github-actions[bot]"
+
+
+def _plan() -> Plan:
+    return Plan(
+        steps=[
+            Step(kind=StepKind.cancel_subscription, target="sub_2", at_period_end=False,
+                 needs=Approval.cancel),  # fmt: skip
+            Step(kind=StepKind.refund, target="ch_2", amount=2000, currency="usd",
+                 needs=Approval.refund),  # fmt: skip
+        ],
+        hash="abc",
+    )
+
+
+def _comment(body: str, *, at: int, author: str = BOT, id: int = 1) -> Comment:
+    return Comment(id=id, body=body + "\n## Billing triage", author=author, created_at=at)
+
+
+def test_a_triaged_refunded_issue() -> None:
+    executed = [
+        Executed(kind=StepKind.cancel_subscription, target="sub_2", status="done"),
+        Executed(kind=StepKind.refund, target="ch_2", status="done", stripe_id="re_1",
+                 amount=2000, currency="usd"),  # fmt: skip
+    ]
+    marker = encode_state(
+        state_for(Case.duplicate_subscription, _plan(), executed=executed,
+                  gaps=[GapRef(key="no_duplicate_guard", issue=9)])  # fmt: skip
+    )
+    issue = IssueSnapshot(number=4, author="carol", state="closed", created_at=T0,
+                          closed_at=T0 + 7200, labels=["billing", "billing:done"])  # fmt: skip
+    events = [
+        LabelEvent(event="labeled", label="billing", actor="carol", created_at=T0),
+        LabelEvent(event="labeled", label="billing:duplicate_subscription", actor=BOT,
+                   created_at=T0 + 60),  # fmt: skip
+        LabelEvent(event="labeled", label="billing:done", actor=BOT, created_at=T0 + 3600),
+    ]
+    look_alike = _comment(marker, at=T0 + 1, author="carol", id=0)  # the author's copy
+    f = issue_facts(issue, [look_alike, _comment(marker, at=T0 + 60, id=5)], events)
+    assert f.case == "duplicate_subscription"
+    assert (f.first_response_at, f.first_triage_at, f.done_at) == (T0 + 60, T0 + 60, T0 + 3600)
+    assert f.closed_at == T0 + 7200
+    assert (f.refunds, f.refunded, f.cancellations) == (1, {"usd": 2000}, 1)
+    assert f.gaps == ["no_duplicate_guard"]
+
+
+def test_needs_info_and_untriaged() -> None:
+    issue = IssueSnapshot(number=5, author="x", created_at=T0)
+    needs = encode_state(state_for(None, None))
+    assert issue_facts(issue, [_comment(needs, at=T0 + 5)], []).case == NEEDS_INFO
+    f = issue_facts(issue, [Comment(id=1, body="hello", author="maya")], [])
+    assert (f.case, f.first_response_at, f.first_triage_at) == (UNTRIAGED, None, None)
+
+
+facts = st.builds(
+    IssueFacts,
+    number=st.integers(1, 10_000),
+    state=st.sampled_from(["open", "closed"]),
+    case=st.sampled_from([*(c.value for c in Case), NEEDS_INFO, UNTRIAGED]),
+    created_at=st.just(T0),
+    first_response_at=st.none() | st.integers(T0, T0 + 10**6),
+    done_at=st.none() | st.integers(T0, T0 + 10**7),
+    refunds=st.integers(0, 3),
+    refunded=st.dictionaries(st.sampled_from(["usd", "eur", "jpy"]), st.integers(0, 10**6)),
+    cancellations=st.integers(0, 2),
+    gaps=st.lists(st.sampled_from(["no_billing_portal", "no_duplicate_guard"]), unique=True),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(facts, max_size=30))
+def test_audit_totals_are_the_sum_of_their_parts(items: list[IssueFacts]) -> None:
+    a = build_audit("acme/support", items)
+    assert a.issues == len(items) == a.open + a.closed == sum(c.total for c in a.cases)
+    assert a.refunds == sum(f.refunds for f in items)
+    for cur, total in a.refunded.items():
+        assert total == sum(f.refunded.get(cur, 0) for f in items)
+    durations = {d.measure: d for d in a.durations}
+    assert durations["first_response"].measured == sum(
+        f.first_response_at is not None for f in items
+    )
+    for d in a.durations:
+        if d.measured:
+            assert d.median is not None and d.p90 is not None and d.max is not None
+            assert d.median <= d.max and d.p90 <= d.max
+
+
+def test_human_duration() -> None:
+    assert [human_duration(s) for s in (None, 600, 3 * 3600, 5 * 86400)] == [
+        "—", "10 min", "3.0 h", "5.0 days",
+    ]  # fmt: skip
