@@ -1113,7 +1113,10 @@ def report_customer_emails(
     emails: dict[str, str] = {}
     params: dict[str, Any] = {"limit": REPORT_PAGE_SIZE}
     while True:
-        page = _get_list(gateway, "/v1/customers", params, limiter, stats)
+        try:
+            page = _get_list(gateway, "/v1/customers", params, limiter, stats)
+        except NotFound:
+            return emails
         data = [c for c in _data(page) if isinstance(c, Mapping) and c.get("id")]
         for c in data:
             if isinstance(c.get("email"), str) and not c.get("deleted"):

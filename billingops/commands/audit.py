@@ -39,7 +39,7 @@ def collect(tracker: IssueTracker, *, label: str, top_gaps: int) -> Audit:
     return build_audit(tracker.repository, facts, top_gaps=top_gaps)
 
 
-@click.command()
+@click.command("audit")
 @format_option
 @post_option
 @click.option("--label", default="billing", show_default=True, help="Label of billing issues.")

@@ -169,7 +169,7 @@ class _Progress:
             self._progress.__exit__(None, None, None)
 
 
-@click.command()
+@click.command("report")
 @format_option
 @post_option
 @click.option(

@@ -3,7 +3,7 @@
 localstripe is too slow to seed 100k subscriptions, so the report's concurrent listing is
 tested and benchmarked against this: `GET /v1/subscriptions` (with `status`, `limit`,
 `starting_after`, `created[gte]`, `created[lt]`, `expand[]` for `data.customer` and
-`data.latest_invoice`) and `GET /v1/products`, answered from *generated* objects. Object
+`data.latest_invoice`), `GET /v1/customers` and `GET /v1/products`, answered from *generated* objects. Object
 `i` is a pure function of `i`, and the list is ordered newest first (descending `i`), so
 the server holds no objects: 100k subscriptions cost no memory here either.
 
@@ -237,6 +237,20 @@ class ListServer:
         more = bool(data) and indices[-1] > lo
         return {"object": "list", "url": "/v1/subscriptions", "has_more": more, "data": data}
 
+    def list_customers(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        """Customer `j` owns subscriptions 2j and 2j+1 (compat reads emails this way)."""
+        limit = max(1, min(int((query.get("limit") or ["10"])[-1]), 100))
+        top = (self.count + 1) // 2 - 1
+        after = (query.get("starting_after") or [None])[-1]
+        if after:
+            top = min(top, int(after.rsplit("_", 1)[-1]) - 1)
+        indices = range(top, max(0, top - limit + 1) - 1, -1) if top >= 0 else range(0)
+        data = [
+            subscription(2 * j, expand=frozenset({"data.customer"}))["customer"] for j in indices
+        ]
+        more = bool(data) and indices[-1] > 0
+        return {"object": "list", "url": "/v1/customers", "has_more": more, "data": data}
+
     def list_products(self) -> dict[str, Any]:
         data = [{"id": pid, "object": "product", "name": name} for pid, name in PRODUCTS]
         return {"object": "list", "url": "/v1/products", "has_more": False, "data": data}
@@ -266,6 +280,8 @@ def _make_handler(server: ListServer) -> type[BaseHTTPRequestHandler]:
                 return
             if url.path == "/v1/subscriptions":
                 self._send(200, server.list_subscriptions(query))
+            elif url.path == "/v1/customers":
+                self._send(200, server.list_customers(query))
             elif url.path == "/v1/products":
                 self._send(200, server.list_products())
             else:
