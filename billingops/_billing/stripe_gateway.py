@@ -562,14 +562,18 @@ class StripeGateway:
         return [c.to_dict() for c in page.data]
 
     def _by_email(self, email: str) -> list[str]:
+        # The list filter is exact and case-sensitive; search is not, but lags about a
+        # minute. So: the email as given (fresh customers) and search (any letter case);
+        # the lower-cased list only where the account has no Search API.
         found: list[dict[str, Any]] = []
         tasks: list[Callable[[], list[dict[str, Any]]]] = [
-            partial(self._list_customers, {"email": v, "limit": 100})
-            for v in _dedupe([email, email.lower()])
+            partial(self._list_customers, {"email": email, "limit": 100}),
+            partial(self._search_customers, f"email:{_quote(email)}"),
         ]
-        tasks.append(partial(self._search_customers, f"email:{_quote(email)}"))
         for batch in self._concurrently(tasks):
             found += batch
+        if not self._search and email.lower() != email:
+            found += self._list_customers({"email": email.lower(), "limit": 100})
         wanted = email.casefold()
         ids = [
             self._remember(c)
@@ -918,6 +922,8 @@ REPORT_EXPAND = ("data.customer", "data.latest_invoice")
 STRIPE_EPOCH = 1_293_840_000  # 2011-01-01: no Stripe object is older
 REPORT_MAX_ATTEMPTS = 8  # per page, 429s and transient failures together
 REPORT_MAX_BACKOFF = 30.0
+REPORT_HEADROOM = 0.95  # pace at this share of the configured rate limit
+REPORT_QUEUED_PAGES = 2  # pages read but not yet aggregated (+1 per worker in flight)
 REPORT_SPLIT_PAGES = 4  # split a range only when its rest looks like this many pages
 
 
@@ -925,6 +931,8 @@ class RateLimiter:
     """Paces requests shared by threads: at most `rate` per second, evenly spaced (a token
     bucket holding one token), so no one-second window ever sees more than `rate` sent.
 
+    The pace is `headroom` (95%) of the limit: a thread that wakes late lands its request
+    in the next second, next to punctual ones, and the margin absorbs that instead of a 429.
     After a 429 the pace drops by a quarter (`throttled`); each accepted request wins back
     1% of the ceiling (`accepted`). Another client on the same account then pushes us down
     to what is left instead of into a storm of 429s.
@@ -934,13 +942,14 @@ class RateLimiter:
         self,
         rate: float,
         *,
+        headroom: float = REPORT_HEADROOM,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be positive")
-        self.ceiling = float(rate)
-        self.rate = float(rate)
+        if rate <= 0 or not 0 < headroom <= 1:
+            raise ValueError("rate and headroom must be positive, headroom at most 1")
+        self.ceiling = float(rate) * headroom
+        self.rate = self.ceiling
         self._clock = clock
         self._sleep = sleep
         self._next = float("-inf")
@@ -1026,8 +1035,6 @@ def _get_list(
 ) -> dict[str, Any]:
     """One GET through the limiter; 429 and transient failures retried here (the SDK's own
     retries are off, so every attempt is paced)."""
-    import json
-
     s = gateway._stripe
 
     def attempt_all() -> dict[str, Any]:
@@ -1053,7 +1060,7 @@ def _get_list(
                 sleep(_retry_after(exc, attempt))
                 continue
             limiter.accepted()
-            body: dict[str, Any] = json.loads(resp.body)
+            body: dict[str, Any] = resp.data  # parsed once, by the SDK
             return body
 
     result: dict[str, Any] = gateway._call(f"list {path.rsplit('/', 1)[-1]}", attempt_all)
@@ -1138,7 +1145,8 @@ def iter_report_subscriptions(
     on_page: Callable[[ListingStats], None] | None = None,
 ) -> Iterator[Listed]:
     """Every subscription (all statuses) created in [since, until), in no particular
-    order, each exactly once. Memory is bounded: at most `workers` pages wait to be read."""
+    order, each exactly once. Memory is bounded: one page per worker plus
+    REPORT_QUEUED_PAGES wait to be aggregated."""
     import queue
 
     stats = stats or ListingStats()
@@ -1148,7 +1156,7 @@ def iter_report_subscriptions(
     hi = until if until is not None else int(gateway._clock()) + 1
     compat = gateway.compat
     tasks: queue.Queue[tuple[int, int, str | None] | None] = queue.Queue()
-    out: queue.Queue[Any] = queue.Queue(maxsize=workers)
+    out: queue.Queue[Any] = queue.Queue(maxsize=REPORT_QUEUED_PAGES)
     stop = threading.Event()
     done = object()
     lock = threading.Lock()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 from billingops._tracker.interface import Comment, IssueTracker
 from billingops.core.markers import is_bot_comment
@@ -83,7 +85,15 @@ class Writer:
                     f"--- would label #{number}: add {add or '-'}, remove {remove or '-'} ---"
                 )
             return
+        # Independent writes, so issued together: one round trip however many labels.
+        calls: list[Callable[[], None]] = [
+            partial(self.tracker.remove_label, number, name) for name in remove
+        ]
         if add:
-            self.tracker.add_labels(number, add)
-        for name in remove:
-            self.tracker.remove_label(number, name)
+            calls.append(partial(self.tracker.add_labels, number, add))
+        if len(calls) == 1:
+            calls[0]()
+        elif calls:
+            with ThreadPoolExecutor(len(calls)) as pool:
+                for future in [pool.submit(call) for call in calls]:
+                    future.result()
