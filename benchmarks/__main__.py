@@ -50,6 +50,10 @@ def report_scale_section(quick: bool) -> list[str]:
     return [done.stdout.rstrip(), ""]
 
 
+def _options(argv: Sequence[str]) -> str:
+    return f" with `{shlex.join(argv)}`" if argv else " (default options)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--only", choices=("triage", "startup", "report"), action="append")
@@ -96,7 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "",
             f"Produced by `{COMMAND}`"
             + (" --quick (a smoke run: too few runs to be a result)" if args.quick else "")
-            + f" (options: `{shlex.join(argv if argv is not None else sys.argv[1:])}`).",
+            + _options(argv if argv is not None else sys.argv[1:])
+            + ".",
             "Nothing here runs in the test suite; everything is on loopback.",
             "",
             "## Machine",

@@ -3,9 +3,10 @@
 localstripe is too slow to seed 100k subscriptions, so the report's concurrent listing is
 tested and benchmarked against this: `GET /v1/subscriptions` (with `status`, `limit`,
 `starting_after`, `created[gte]`, `created[lt]`, `expand[]` for `data.customer` and
-`data.latest_invoice`), `GET /v1/customers` and `GET /v1/products`, answered from *generated* objects. Object
-`i` is a pure function of `i`, and the list is ordered newest first (descending `i`), so
-the server holds no objects: 100k subscriptions cost no memory here either.
+`data.latest_invoice`), `GET /v1/customers` and `GET /v1/products`, answered from
+*generated* objects. Object `i` is a pure function of `i`, and the list is ordered newest
+first (descending `i`), so the server holds no objects: 100k subscriptions cost no memory
+here either.
 
 `created` is shared by three consecutive objects (ties, as real checkouts have), so a
 client that pages by `created` alone and not by cursor would drop or repeat objects.
@@ -210,6 +211,16 @@ class ListServer:
             best = max(best, i - j + 1)
         return best
 
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            accepted, rejected = len(self.accepted), self.rejected
+        return {
+            "accepted": accepted,
+            "rejected": rejected,
+            "max_in_window": self.max_in_window(),
+            "served_objects": self.served_objects,
+        }
+
     # -- answers --------------------------------------------------------------------------
 
     def list_subscriptions(self, query: dict[str, list[str]]) -> dict[str, Any]:
@@ -241,7 +252,7 @@ class ListServer:
         """Customer `j` owns subscriptions 2j and 2j+1 (compat reads emails this way)."""
         limit = max(1, min(int((query.get("limit") or ["10"])[-1]), 100))
         top = (self.count + 1) // 2 - 1
-        after = (query.get("starting_after") or [None])[-1]
+        after = (query.get("starting_after") or [""])[-1]
         if after:
             top = min(top, int(after.rsplit("_", 1)[-1]) - 1)
         indices = range(top, max(0, top - limit + 1) - 1, -1) if top >= 0 else range(0)
@@ -265,6 +276,9 @@ def _make_handler(server: ListServer) -> type[BaseHTTPRequestHandler]:
             query: dict[str, list[str]] = {}
             for k, v in parse_qsl(url.query, keep_blank_values=True):
                 query.setdefault(k, []).append(v)
+            if url.path == "/_stats":  # not an API call: never rate limited
+                self._send(200, server.stats())
+                return
             if not server.admit():
                 self._send(
                     429,
@@ -304,3 +318,19 @@ def _make_handler(server: ListServer) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m billingops.sandbox.list_server COUNT [RATE]`: serve until killed; the
+    first line on stdout is the base URL. `GET /_stats` answers the counters."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    rate = float(args[1]) if len(args) > 1 else None
+    with ListServer(int(args[0]), rate_limit=rate) as server:
+        print(server.base_url, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

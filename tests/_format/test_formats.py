@@ -20,8 +20,11 @@ def _report() -> Report:
     evil = 'Pro"] ; %%{init}%% <script>@everyone'
     items = [
         Listed(sub=sub("sub_1", "cus_1"), email="a@example.com", plan_name=evil),
-        Listed(sub=sub("sub_2", "cus_1", started=NOW - 10 * DAY + 3 * MIN), email="a@example.com",
-               plan_name=evil),  # fmt: skip
+        Listed(
+            sub=sub("sub_2", "cus_1", started=NOW - 10 * DAY + 3 * MIN),
+            email="a@example.com",
+            plan_name=evil,
+        ),
         Listed(sub=sub("sub_3", "cus_2", interval="year", amount=24000, currency="jpy")),
         Listed(sub=sub("sub_4", "cus_3", status="trialing", trial_end=NOW + DAY)),
         Listed(sub=sub("sub_5", "cus_4", status="past_due"), latest_invoice_failed=True),

@@ -83,9 +83,11 @@ def test_compat_lists_in_one_range() -> None:
 
 
 def test_a_limit_that_never_lifts_is_an_operational_error() -> None:
-    with ListServer(10, rate_limit=0, retry_after=0) as server:
-        with pytest.raises(OperationalError, match="rate limit"):
-            _list(server, 1000)
+    with (
+        ListServer(10, rate_limit=0, retry_after=0) as server,
+        pytest.raises(OperationalError, match="rate limit"),
+    ):
+        _list(server, 1000)
 
 
 def test_rate_limiter_spaces_requests() -> None:
@@ -96,7 +98,7 @@ def test_rate_limiter_spaces_requests() -> None:
         slept.append(s)
         now[0] += s
 
-    limiter = RateLimiter(10, clock=lambda: now[0], sleep=sleep)
+    limiter = RateLimiter(10, headroom=1.0, clock=lambda: now[0], sleep=sleep)
     for _ in range(5):
         limiter.acquire()
     assert now[0] == pytest.approx(0.4)
@@ -104,6 +106,7 @@ def test_rate_limiter_spaces_requests() -> None:
     assert limiter.rate == pytest.approx(7.5)
     limiter.accepted()
     assert limiter.rate == pytest.approx(7.6)
+    assert RateLimiter(100).rate == pytest.approx(95)  # a margin under the limit
 
 
 # --- the sandbox account --------------------------------------------------------------------
@@ -219,8 +222,12 @@ def test_post_edits_its_own_comment_in_place(
     env: dict[str, str], fake: FakeGitHub, capsys: pytest.CaptureFixture[str]
 ) -> None:
     number = fake.add_issue("Weekly billing report", "", author="maya")
-    env = {**env, "GITHUB_TOKEN": TEST_TOKEN, "GITHUB_API_URL": fake.url,
-           "GITHUB_REPOSITORY": "acme/ops"}  # fmt: skip
+    env = {
+        **env,
+        "GITHUB_TOKEN": TEST_TOKEN,
+        "GITHUB_API_URL": fake.url,
+        "GITHUB_REPOSITORY": "acme/ops",
+    }
     args = ["report", "--format", "json", "--no-progress", "--post", str(number)]
     assert main(args, env) == ExitStatus.OK
     assert main(args, env) == ExitStatus.OK
@@ -232,6 +239,9 @@ def test_post_edits_its_own_comment_in_place(
 
 
 def test_bad_dates_exit_2(tmp_path: Path) -> None:
-    env = {"STRIPE_API_KEY": "sk_test_x", "STRIPE_API_BASE": "http://127.0.0.1:9",
-           "BILLINGOPS_CONFIG": str(tmp_path / "none.yml")}  # fmt: skip
+    env = {
+        "STRIPE_API_KEY": "sk_test_x",
+        "STRIPE_API_BASE": "http://127.0.0.1:9",
+        "BILLINGOPS_CONFIG": str(tmp_path / "none.yml"),
+    }
     assert main(["report", "--since", "last week"], env) == ExitStatus.BAD_INPUT

@@ -24,10 +24,19 @@ BOT = "github-actions[bot]"
 def _plan() -> Plan:
     return Plan(
         steps=[
-            Step(kind=StepKind.cancel_subscription, target="sub_2", at_period_end=False,
-                 needs=Approval.cancel),  # fmt: skip
-            Step(kind=StepKind.refund, target="ch_2", amount=2000, currency="usd",
-                 needs=Approval.refund),  # fmt: skip
+            Step(
+                kind=StepKind.cancel_subscription,
+                target="sub_2",
+                at_period_end=False,
+                needs=Approval.cancel,
+            ),
+            Step(
+                kind=StepKind.refund,
+                target="ch_2",
+                amount=2000,
+                currency="usd",
+                needs=Approval.refund,
+            ),
         ],
         hash="abc",
     )
@@ -40,19 +49,36 @@ def _comment(body: str, *, at: int, author: str = BOT, id: int = 1) -> Comment:
 def test_a_triaged_refunded_issue() -> None:
     executed = [
         Executed(kind=StepKind.cancel_subscription, target="sub_2", status="done"),
-        Executed(kind=StepKind.refund, target="ch_2", status="done", stripe_id="re_1",
-                 amount=2000, currency="usd"),  # fmt: skip
+        Executed(
+            kind=StepKind.refund,
+            target="ch_2",
+            status="done",
+            stripe_id="re_1",
+            amount=2000,
+            currency="usd",
+        ),
     ]
     marker = encode_state(
-        state_for(Case.duplicate_subscription, _plan(), executed=executed,
-                  gaps=[GapRef(key="no_duplicate_guard", issue=9)])  # fmt: skip
+        state_for(
+            Case.duplicate_subscription,
+            _plan(),
+            executed=executed,
+            gaps=[GapRef(key="no_duplicate_guard", issue=9)],
+        )
     )
-    issue = IssueSnapshot(number=4, author="carol", state="closed", created_at=T0,
-                          closed_at=T0 + 7200, labels=["billing", "billing:done"])  # fmt: skip
+    issue = IssueSnapshot(
+        number=4,
+        author="carol",
+        state="closed",
+        created_at=T0,
+        closed_at=T0 + 7200,
+        labels=["billing", "billing:done"],
+    )
     events = [
         LabelEvent(event="labeled", label="billing", actor="carol", created_at=T0),
-        LabelEvent(event="labeled", label="billing:duplicate_subscription", actor=BOT,
-                   created_at=T0 + 60),  # fmt: skip
+        LabelEvent(
+            event="labeled", label="billing:duplicate_subscription", actor=BOT, created_at=T0 + 60
+        ),
         LabelEvent(event="labeled", label="billing:done", actor=BOT, created_at=T0 + 3600),
     ]
     look_alike = _comment(marker, at=T0 + 1, author="carol", id=0)  # the author's copy
@@ -107,5 +133,8 @@ def test_audit_totals_are_the_sum_of_their_parts(items: list[IssueFacts]) -> Non
 
 def test_human_duration() -> None:
     assert [human_duration(s) for s in (None, 600, 3 * 3600, 5 * 86400)] == [
-        "—", "10 min", "3.0 h", "5.0 days",
-    ]  # fmt: skip
+        "—",
+        "10 min",
+        "3.0 h",
+        "5.0 days",
+    ]

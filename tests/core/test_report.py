@@ -142,7 +142,7 @@ def test_risk_and_lists_are_bounded() -> None:
     assert len(r.risk_shown) == 7
     assert {k.kind: k.subscriptions for k in r.risk}["past_due"] == 500
     assert {k.kind: k.subscriptions for k in r.risk}["failed_payment"] == 500
-    assert DEFAULT_TOP == ReportBuilder(as_of=NOW).top
+    assert ReportBuilder(as_of=NOW).top == DEFAULT_TOP
 
 
 def test_trial_ending_within_the_window_only() -> None:
@@ -197,13 +197,13 @@ def test_monthly_to_yearly_conversion() -> None:
     other_product = sub("sub_o", "cus_1", product="prod_x", interval="year", started=NOW - DAY)
     far = sub("sub_f", "cus_2", status="canceled", ended_at=NOW - 300 * DAY)
     far_yearly = sub("sub_fy", "cus_2", interval="year", started=NOW - 10 * DAY)
-    pending = sub(
-        "sub_p", "cus_3", cancel_at_period_end=True, current_period_end=NOW + 5 * DAY
-    )
+    pending = sub("sub_p", "cus_3", cancel_at_period_end=True, current_period_end=NOW + 5 * DAY)
     pending_yearly = sub("sub_py", "cus_3", interval="year", started=NOW - DAY)
     r = build(
-        [Listed(sub=s) for s in (ended, yearly, other_product, far, far_yearly, pending,
-                                  pending_yearly)]  # fmt: skip
+        [
+            Listed(sub=s)
+            for s in (ended, yearly, other_product, far, far_yearly, pending, pending_yearly)
+        ]
     ).build()
     assert r.conversions == 2
     assert r.conversions_pending == 1
