@@ -124,7 +124,7 @@ class Desk:
             gap_refs=gap_refs
             if gap_refs is not None
             else (list(previous.gaps) if previous else None),
-            executed=executed if same_plan else [],
+            executed=executed,  # what billingops did stays on record, whatever the plan
             planned_at=planned_at,
         )
 
@@ -230,7 +230,7 @@ class Desk:
 
         if a.plan is None or a.plan.hash != previous.plan_hash:
             new_hash = a.plan.hash if a.plan else "none"
-            body = self._render(a, previous, [])
+            body = self._render(a, previous, list(previous.executed))
             writer.comment(number, existing, body)
             for ap in present:
                 writer.notice(

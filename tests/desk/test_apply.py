@@ -220,3 +220,18 @@ def test_stripe_failure_half_way_then_rerun_completes(world: World, monkeypatch:
     }
     assert "billing:done" in world.fake.labels_of(number)
     assert len(refunds_of(world, step_of(plan, StepKind.refund).target)) == 1
+
+
+def test_drift_after_a_cancel_keeps_the_record_of_what_was_done(world: World) -> None:
+    number, plan = triaged(world)
+    world.fake.label_issue(number, "approve-cancel", actor=MAINTAINER)
+    world.apply(number)
+    refund = step_of(plan, StepKind.refund)
+    world.stripe.refund(charge_id=refund.target, amount=300, idempotency_key="hand", metadata={})
+    world.fake.label_issue(number, "approve-refund", actor=MAINTAINER)
+    assert world.apply(number).action == "refused"  # drift
+    recorded = state_of(world, number)
+    assert [(e.kind, e.status) for e in recorded.executed] == [
+        (StepKind.cancel_subscription, "done")
+    ]
+    assert "Done so far" in world.bot_comments(number)[0]
