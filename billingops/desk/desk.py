@@ -256,55 +256,9 @@ class Desk:
             )
 
         plan = a.plan
-        granted: list[Approval] = []
-        refusals: list[str] = []
-        for ap in present:
-            steps = [s for s in plan.steps if s.needs is ap]
-            if not steps:
-                self._refuse(
-                    writer,
-                    issue,
-                    comments,
-                    events,
-                    ap,
-                    f"the plan has no step that {labels[ap]} approves",
-                )
-                refusals.append(f"no step for {labels[ap]}")
-                continue
-            needs_two = ap is Approval.refund and any(
-                (s.amount or 0) > self.config.refund.second_approver_above for s in steps
-            )
-            check = check_approval(
-                labels[ap],
-                events,
-                roles,
-                self.config,
-                plan_posted_at=previous.planned_at,
-                needs_two=needs_two,
-            )
-            if check.verdict is Verdict.granted:
-                granted.append(ap)
-                continue
-            if check.verdict is Verdict.needs_second:
-                threshold = max(steps, key=lambda s: s.amount or 0)
-                writer.notice(
-                    number,
-                    comments,
-                    render_notice(
-                        "needs_second",
-                        key=f"second:{labels[ap]}:{_latest_id(events, labels[ap])}",
-                        label=labels[ap],
-                        reason=check.reason,
-                        config=self.config,
-                        threshold=format_money(
-                            self.config.refund.second_approver_above, threshold.currency or "usd"
-                        ),
-                    ),
-                )
-                writer.labels(number, [], [labels[ap]])
-            else:
-                self._refuse(writer, issue, comments, events, ap, check.reason)
-            refusals.append(check.reason)
+        granted, refusals = self._check_approvals(
+            writer, issue, comments, events, present, plan, roles, previous.planned_at
+        )
 
         if not granted:
             return base.model_copy(
@@ -367,6 +321,62 @@ class Desk:
         if failure:
             raise _Partial(result, failure)
         return result
+
+    def _check_approvals(
+        self,
+        writer: Writer,
+        issue: IssueSnapshot,
+        comments: list[Comment],
+        events: list[LabelEvent],
+        present: list[Approval],
+        plan: Plan,
+        roles: Mapping[str, str | None],
+        planned_at: int,
+    ) -> tuple[list[Approval], list[str]]:
+        """(approvals granted, refusal reasons). Each refused label is removed with a notice."""
+        labels = self.config.labels
+        number = issue.number
+        granted: list[Approval] = []
+        refusals: list[str] = []
+        for ap in present:
+            steps = [s for s in plan.steps if s.needs is ap]
+            if not steps:
+                self._refuse(
+                    writer, issue, comments, events, ap,
+                    f"the plan has no step that {labels[ap]} approves",
+                )  # fmt: skip
+                refusals.append(f"no step for {labels[ap]}")
+                continue
+            needs_two = ap is Approval.refund and any(
+                (s.amount or 0) > self.config.refund.second_approver_above for s in steps
+            )
+            check = check_approval(
+                labels[ap], events, roles, self.config, plan_posted_at=planned_at,
+                needs_two=needs_two,
+            )  # fmt: skip
+            if check.verdict is Verdict.granted:
+                granted.append(ap)
+                continue
+            if check.verdict is Verdict.needs_second:
+                biggest = max(steps, key=lambda s: s.amount or 0)
+                limit = self.config.refund.second_approver_above
+                writer.notice(
+                    number,
+                    comments,
+                    render_notice(
+                        "needs_second",
+                        key=f"second:{labels[ap]}:{_latest_id(events, labels[ap])}",
+                        label=labels[ap],
+                        reason=check.reason,
+                        config=self.config,
+                        threshold=format_money(limit, biggest.currency or "usd"),
+                    ),
+                )
+                writer.labels(number, [], [labels[ap]])
+            else:
+                self._refuse(writer, issue, comments, events, ap, check.reason)
+            refusals.append(check.reason)
+        return granted, refusals
 
     def _execute(
         self,
