@@ -63,7 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="2 runs each, 50 ms: a smoke run, not a result"
     )
-    parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="default: benchmarks/RESULTS.md; with --quick: standard output only",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.runs, args.startup_runs, args.latency_ms = 2, 2, 50.0
@@ -117,8 +121,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             ANALYSIS.read_text("utf-8") if ANALYSIS.exists() else "",
         ]
     )
-    args.output.write_text(text, "utf-8")
-    _progress(f"wrote {args.output}")
+    output = args.output or (None if args.quick else HERE / "RESULTS.md")
+    if output is None:
+        print(text)
+    else:
+        output.write_text(text, "utf-8")
+        _progress(f"wrote {output}")
     print("\n".join(verdicts))
     return 0
 

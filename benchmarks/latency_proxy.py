@@ -228,6 +228,12 @@ def _make_handler(proxy: LatencyProxy) -> type[BaseHTTPRequestHandler]:
                 )
             else:
                 status, out_headers, data = self._fetch(method, answer or path, headers, body)
+            # Logged before the client can see the answer: a log read right after the
+            # client's last response is complete, and `done` precedes any request the
+            # client sends in reaction to this one.
+            proxy.log.add(
+                ProxiedRequest(proxy.name, method, self.path, status, arrived, time.perf_counter())
+            )
             self.send_response(status)
             for k, v in out_headers:
                 if k.lower() not in _HOP_BY_HOP:
@@ -236,9 +242,6 @@ def _make_handler(proxy: LatencyProxy) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
             self.wfile.flush()
-            proxy.log.add(
-                ProxiedRequest(proxy.name, method, self.path, status, arrived, time.perf_counter())
-            )
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _relay
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -26,7 +26,9 @@ from billingops.commands.common import (
     json_option,
 )
 from billingops.errors import BadInput, BillingopsError, ExitStatus
-from billingops.models.result import RunResult
+
+if TYPE_CHECKING:
+    from billingops.models.result import RunResult
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -55,6 +57,8 @@ def handle(
     name = event_name or _wiring(ctx).env.github_event_name
     routing = route(name, event, _wiring(ctx).config.labels.values())
     if routing.route is Route.ignored:
+        from billingops.models.result import RunResult
+
         _emit(ctx, RunResult(action="ignored", reason=routing.reason), as_json)
         return ExitStatus.OK
 

@@ -4,17 +4,22 @@ contract on stdout, and the common options."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from billingops.errors import BillingopsError, ExitStatus
-from billingops.models.decision import Action
-from billingops.models.result import RunResult
-from billingops.wiring import Wiring, read_event, repository_of
+
+# pydantic models and settings load when a command runs, not for `--help` (SPEC §8).
+if TYPE_CHECKING:
+    from billingops.models.decision import Action
+    from billingops.models.result import RunResult
+    from billingops.wiring import Wiring
 
 
 def _wiring(ctx: click.Context) -> Wiring:
+    from billingops.wiring import Wiring
+
     wiring: Wiring | None = ctx.obj.get("wiring")
     if wiring is None:
         wiring = ctx.obj["wiring"] = Wiring.from_env(ctx.obj["env"])
@@ -33,6 +38,8 @@ def _emit(ctx: click.Context, result: RunResult, as_json: bool) -> None:
 
 
 def _failure(action: Action, issue: int | None, exc: BillingopsError) -> RunResult:
+    from billingops.models.result import RunResult
+
     return RunResult(action=action, issue=issue, reason=f"error: {exc}")
 
 
@@ -64,6 +71,8 @@ def _run_desk(
     number = issue.get("number") if isinstance(issue, dict) else None
     try:
         wiring = _wiring(ctx)
+        from billingops.wiring import repository_of
+
         repository = repository_of(event, wiring)
         desk = Desk(wiring.billing(), wiring.tracker(repository), wiring.config, repository)
         result: RunResult = work(desk)
@@ -89,6 +98,8 @@ def _labels(ctx: click.Context) -> Any:
 
 def _load_event(ctx: click.Context, path: str | None, as_json: bool) -> dict[str, Any]:
     try:
+        from billingops.wiring import read_event
+
         return read_event(path or _wiring(ctx).env.github_event_path)
     except BillingopsError as exc:
         if as_json:

@@ -2,11 +2,12 @@
 plan and currency, monthly vs yearly and conversions, seats, customers with several
 subscriptions (duplicate candidates vs teams), one email over several customers, churn risk.
 
-The listing streams (the SDK's 100 per page, aggregated on the fly, `core/report.py`) and
-is split into `created` ranges fetched concurrently within `stripe_rate_limit_per_second`
-(config), with backoff on 429. Only read access is needed (subscriptions, customers,
-invoices, products). `--post ISSUE` puts the Markdown on an issue, editing its own comment
-(found by a hidden marker) on later runs.
+The listing streams (the SDK's 100 per page, aggregated on the fly, `core/report.py`; the
+per-subscription join keys go to a temporary sqlite file, `billingops/report_store.py`, so
+memory stays flat) and is split into `created` ranges fetched concurrently within
+`stripe_rate_limit_per_second` (config), with backoff on 429. Only read access is needed
+(subscriptions, customers, invoices, products). `--post ISSUE` puts the Markdown on an
+issue, editing its own comment (found by a hidden marker) on later runs.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from billingops._billing.stripe_gateway import ListingStats, StripeGateway
     from billingops._tracker.interface import IssueTracker
     from billingops.core.report import Listed, Report
+    from billingops.core.report_keys import KeyStore
 
 FORMATS = ("terminal", "markdown", "json", "csv")
 
@@ -96,8 +98,10 @@ def build_report(
     since: int | None = None,
     until: int | None = None,
     on_page: Callable[[ListingStats], None] | None = None,
+    keys: KeyStore | None = None,
 ) -> tuple[Report, ListingStats]:
-    """List every subscription once and aggregate it as it streams."""
+    """List every subscription once and aggregate it as it streams. The join keys go to
+    `keys` if given, else to a temporary sqlite file deleted before returning."""
     from billingops._billing.stripe_gateway import (
         ListingStats,
         RateLimiter,
@@ -106,6 +110,23 @@ def build_report(
     )
     from billingops.core.report import ReportBuilder
 
+    if keys is None:
+        from billingops.report_store import SqliteKeys
+
+        with SqliteKeys() as store:
+            return build_report(
+                gateway,
+                rate_per_second=rate_per_second,
+                as_of=as_of,
+                trial_days=trial_days,
+                conversion_window_days=conversion_window_days,
+                top=top,
+                workers=workers,
+                since=since,
+                until=until,
+                on_page=on_page,
+                keys=store,
+            )
     stats = ListingStats()
     limiter = RateLimiter(rate_per_second)
     builder = ReportBuilder(
@@ -113,6 +134,7 @@ def build_report(
         trial_days=trial_days,
         conversion_window_days=conversion_window_days,
         top=top,
+        keys=keys,
     )
     products = report_products(gateway, limiter, stats)
     listed: Iterable[Listed] = iter_report_subscriptions(

@@ -54,9 +54,17 @@ _INVISIBLE = re.compile(
 # ASCII punctuation that means something in GitHub Markdown. `<`, `>`, `&`, quotes are left
 # to the HTML escape (a backslash before an entity would print the entity literally).
 _MD_PUNCT = re.compile(r"([\\`*_{}\[\]()#+\-.!|~=$^])")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
-_SECRET = re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]+|\bwhsec_[A-Za-z0-9]+")
-_LONG_NUMBER = re.compile(r"(?<!\w)(?:\d[ \-.]?){6,}\d(?!\w)")
+# Unicode-aware: IDN (bob@münchen.example) and homoglyph addresses are emails too. The
+# lookbehind and possessive runs keep it linear on long lines.
+_EMAIL = re.compile(r"(?<![\w.%+\-])[\w.%+\-]++@[\w\-]++(?:\.[\w\-]++)+")
+# No leading boundary and `_` in the tail, as in core.sensitive: a key glued to a word
+# (`me@example.compk_live_...`) is still a key, and no part of its tail is kept.
+_SECRET = re.compile(
+    r"(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9_]+|whsec_[A-Za-z0-9_]+"
+    r"|(?:gh[pousr]_|github_pat_)[A-Za-z0-9_]{20,}"  # GitHub tokens
+)
+# Separators as people type them between groups: "4242 - 4242", "4242/4242", "4242_4242".
+_LONG_NUMBER = re.compile(r"(?<!\w)(?:\d[ \-./_]{0,3}){6,}\d(?!\w)")
 _SAFE_ID = re.compile(r"[A-Za-z0-9_]{1,100}")
 
 
@@ -73,7 +81,13 @@ def mask_email(email: str | None) -> str:
 
 def _redact(text: str) -> str:
     text = _SECRET.sub("[secret removed]", text)
-    text = _EMAIL.sub(lambda m: mask_email(m.group(0)), text)
+    # Glued addresses (`a@x.comjane@y.com`): the first match's domain swallows the next
+    # local part, so mask again until nothing changes (bounded; usually one pass).
+    for _ in range(8):
+        masked = _EMAIL.sub(lambda m: mask_email(m.group(0)), text)
+        if masked == text:
+            break
+        text = masked
     return _LONG_NUMBER.sub("[number removed]", text)
 
 

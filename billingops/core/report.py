@@ -4,14 +4,19 @@
 
 - bounded aggregates: counters keyed by plan (price) and by status — they grow with the
   number of *plans*, not of subscriptions;
-- small per-customer keys for the joins that need them (several subscriptions, duplicates,
-  one email over several customers, monthly→yearly): ids, a 64-bit hash of the email
-  (never the email itself), start / end times and a few flags — never the objects;
-- bounded "top N" lists (heaps) for the rows it shows.
+- small per-subscription keys for the joins that need them (several subscriptions,
+  duplicates, one email over several customers, monthly→yearly): ids, a 64-bit hash of the
+  email (never the email itself), start / end times and a few flags — never the objects.
+  They go to a `KeyStore` (`core/report_keys.py`): in memory by default (tests), a temporary
+  sqlite file in `billingops report` (`billingops/report_store.py`), so memory stays flat;
+  the store hands back only the groups that matter, one at a time, at the end;
+- bounded "top N" lists for the rows it shows.
 
 Money: MRR is exact (`plan.monthly`, fractions) per plan, rounded once per plan (half-even,
-minor units); every per-currency total is the sum of the rounded plan rows, so each table
-adds up. Amounts of two currencies are never added: there is no cross-currency total.
+minor units); `monthly` is linear in the amount, so each plan (and risk row) sums integer
+amounts per status as they stream and converts once, in `build`; every per-currency total
+is the sum of the rounded plan rows, so each table adds up. Amounts of two currencies are
+never added: there is no cross-currency total.
 
 Everything is a function of the subscriptions given and `as_of` (no clock).
 """
@@ -20,11 +25,11 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
-from typing import Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -36,6 +41,7 @@ from billingops.core.anomalies import (
     started,
 )
 from billingops.core.plan import monthly
+from billingops.core.report_keys import InMemoryKeys, KeyStore, Member, MonthlyEnd, Yearly
 from billingops.models.billing import Subscription
 
 DEFAULT_TRIAL_DAYS = 7
@@ -264,12 +270,14 @@ def _bucket(quantity: int) -> str:
 
 
 # Compact per-subscription facts kept for the joins: (sub id, customer id, started,
-# quantity, flags). Flags: bit 0 team metadata, bit 1 annual, bit 2 several items.
+# quantity, flags), a `report_keys.Member`. Flags: bit 0 team metadata, bit 1 annual,
+# bit 2 several items.
 _Member = tuple[str, str, int, int, int]
 _TEAM, _ANNUAL, _ITEMS = 1, 2, 4
+_GROUP_ORDER: dict[str, int] = {"duplicate_candidate": 0, "needs_human": 1, "team": 2}
 
 
-def classify_group(members: list[_Member]) -> tuple[GroupKind, list[str]]:
+def classify_group(members: Sequence[_Member]) -> tuple[GroupKind, list[str]]:
     """The triage rules of `classify._duplicates`, on one group (no ticket text here):
     quantity > 1, seat/team metadata or started more than 48 h apart → team; otherwise an
     annual or multi-item extra needs a human; otherwise a duplicate candidate."""
@@ -288,6 +296,20 @@ def classify_group(members: list[_Member]) -> tuple[GroupKind, list[str]]:
     return "duplicate_candidate", ["quantity 1 each, no seat or team metadata, within 48 h"]
 
 
+def _per_month(amount: int, interval: str, interval_count: int, status: str = "active") -> Fraction:
+    """`plan.monthly` of a subscription of this amount, interval and status."""
+    return monthly(
+        Subscription(
+            id="",
+            customer_id="",
+            status=status,
+            unit_amount=amount,
+            interval=interval,
+            interval_count=interval_count,
+        )
+    )
+
+
 @dataclass
 class _PlanAcc:
     product_id: str
@@ -300,17 +322,30 @@ class _PlanAcc:
     live: int = 0
     trialing: int = 0
     seats: int = 0
-    mrr: Fraction = Fraction(0)
+    # Status → sum of amounts (unit amount × quantity): MRR is computed from it once.
+    amounts: dict[str, int] = field(default_factory=dict)
+
+    def mrr(self) -> Fraction:
+        return sum(
+            (
+                _per_month(a, self.interval, self.interval_count, st)
+                for st, a in self.amounts.items()
+            ),
+            Fraction(0),
+        )
 
 
-class _Top:
-    """The `n` smallest items by key: at most 2n held, whatever the stream's length."""
+T = TypeVar("T")
+
+
+class _Top(Generic[T]):
+    """The `n` items of smallest key: at most 2n held, whatever the stream's length."""
 
     def __init__(self, n: int) -> None:
         self.n = n
-        self._held: list[tuple[tuple[int, str], RiskItem]] = []
+        self._held: list[tuple[Any, T]] = []
 
-    def add(self, key: tuple[int, str], item: RiskItem) -> None:
+    def add(self, key: Any, item: T) -> None:
         if self.n <= 0:
             return
         self._held.append((key, item))
@@ -321,7 +356,7 @@ class _Top:
         self._held.sort(key=lambda kv: kv[0])
         del self._held[self.n :]
 
-    def items(self) -> list[RiskItem]:
+    def items(self) -> list[T]:
         self._trim()
         return [item for _, item in self._held]
 
@@ -330,7 +365,10 @@ class _Top:
 
 
 class ReportBuilder:
-    """Feed it every subscription once (`add`), then `build()` the report."""
+    """Feed it every subscription once (`add`), then `build()` the report.
+
+    `keys`: where the per-subscription join keys go (`InMemoryKeys` unless given; the
+    command passes a sqlite-backed store so memory stays flat)."""
 
     def __init__(
         self,
@@ -339,26 +377,22 @@ class ReportBuilder:
         trial_days: int = DEFAULT_TRIAL_DAYS,
         conversion_window_days: int = DEFAULT_CONVERSION_WINDOW_DAYS,
         top: int = DEFAULT_TOP,
+        keys: KeyStore | None = None,
     ) -> None:
         self.as_of = as_of
         self.trial_days = trial_days
         self.window_days = conversion_window_days
         self.top = top
+        self.keys: KeyStore = keys if keys is not None else InMemoryKeys()
         self.scanned = 0
         self._status: Counter[str] = Counter()
         self._plans: dict[tuple[str, str, str, int, str], _PlanAcc] = {}
         self._seats: Counter[str] = Counter()
         self._seat_totals: Counter[str] = Counter()
-        # Joins: small keys only.
-        self._live_per_customer: Counter[str] = Counter()
-        self._groups: dict[tuple[str | int, str], _Member | list[_Member]] = {}
-        self._email_first: dict[int, str] = {}  # email key → first customer id
-        self._email_more: dict[int, set[str]] = {}  # only for emails with 2+ customers
-        self._monthly_ends: dict[tuple[str | int, str], list[tuple[str, str, int, bool]]] = {}
-        self._yearly: dict[tuple[str | int, str], list[tuple[str, str, int]]] = {}
         self._risk_counts: Counter[RiskKind] = Counter()
-        self._risk_mrr: dict[tuple[RiskKind, str], Fraction] = {}
-        self._risk_top = _Top(top)
+        # (kind, currency, interval, interval count) → sum of amounts (potential MRR).
+        self._risk_amounts: Counter[tuple[RiskKind, str, str, int]] = Counter()
+        self._risk_top: _Top[tuple[RiskKind, Subscription, int | None]] = _Top(top)
 
     # -- ingest ---------------------------------------------------------------------------
 
@@ -372,43 +406,32 @@ class ReportBuilder:
         self.scanned += 1
         self._status[sub.status] += 1
         ekey = email_key(item.email)
-        person: str | int = ekey if ekey is not None else "customer:" + sub.customer_id
+        customer_id = sub.customer_id
+        person: str | int = ekey if ekey is not None else "customer:" + customer_id
         product = product_key(sub)
-        if ekey is not None and sub.customer_id:
-            self._note_email(ekey, sub.customer_id)
+        if ekey is not None and customer_id:
+            self.keys.add_email(ekey, customer_id)
         self._conversions_in(sub, person, product)
         self._risk_in(item)
         if not sub.live:
             return
-        self._plan_in(item)
+        self._plan_in(item, product)
         bucket = _bucket(sub.quantity)
         self._seats[bucket] += 1
         self._seat_totals[bucket] += sub.quantity
-        self._live_per_customer[sub.customer_id] += 1
         flags = (
-            (_TEAM if has_team_metadata(sub) else 0)
+            (_TEAM if sub.metadata and has_team_metadata(sub) else 0)
             | (_ANNUAL if sub.interval == "year" else 0)
             | (_ITEMS if sub.item_count > 1 else 0)
         )
-        member: _Member = (sub.id, sub.customer_id, started(sub), sub.quantity, flags)
-        key = (person, product)
-        held = self._groups.get(key)
-        if held is None:
-            self._groups[key] = member
-        elif isinstance(held, list):
-            held.append(member)
-        else:
-            self._groups[key] = [held, member]
+        self.keys.add_member(
+            person, product, Member(sub.id, customer_id, started(sub), sub.quantity, flags)
+        )
 
-    def _note_email(self, ekey: int, customer_id: str) -> None:
-        first = self._email_first.setdefault(ekey, customer_id)
-        if first != customer_id:
-            self._email_more.setdefault(ekey, {first}).add(customer_id)
-
-    def _plan_in(self, item: Listed) -> None:
+    def _plan_in(self, item: Listed, product: str) -> None:
         sub = item.sub
         key = (
-            product_key(sub),
+            product,
             sub.price_id or "(no price)",
             sub.interval,
             max(sub.interval_count, 1),
@@ -426,13 +449,14 @@ class ReportBuilder:
                 unit_amount=sub.unit_amount,
             )
         # One price has one amount; older data may disagree: keep the same answer in any order.
-        acc.unit_amount = min(acc.unit_amount, sub.unit_amount)
+        if sub.unit_amount < acc.unit_amount:
+            acc.unit_amount = sub.unit_amount
         if item.plan_name and (acc.plan_name is None or item.plan_name < acc.plan_name):
             acc.plan_name = item.plan_name
         acc.live += 1
         acc.trialing += sub.status == "trialing"
         acc.seats += sub.quantity
-        acc.mrr += monthly(sub)
+        acc.amounts[sub.status] = acc.amounts.get(sub.status, 0) + sub.amount
 
     def _conversions_in(self, sub: Subscription, person: str | int, product: str) -> None:
         if sub.interval == "month" and sub.interval_count == 1:
@@ -444,47 +468,37 @@ class ReportBuilder:
                 end = sub.cancel_at or sub.current_period_end
                 pending = True
             if end:
-                self._monthly_ends.setdefault((person, product), []).append(
-                    (sub.id, sub.customer_id, end, pending)
+                self.keys.add_monthly_end(
+                    person, product, MonthlyEnd(sub.id, sub.customer_id, end, pending)
                 )
         elif sub.interval == "year" and sub.status not in ("incomplete", "incomplete_expired"):
-            self._yearly.setdefault((person, product), []).append(
-                (sub.id, sub.customer_id, started(sub))
-            )
+            self.keys.add_yearly(person, product, Yearly(sub.id, sub.customer_id, started(sub)))
 
     def _risk_in(self, item: Listed) -> None:
         sub = item.sub
+        status = sub.status
         kinds: list[tuple[RiskKind, int | None]] = []
-        if sub.status in ("past_due", "unpaid", "incomplete"):
-            kinds.append((sub.status, sub.current_period_end))  # type: ignore[arg-type]
-        if sub.live and sub.cancel_at_period_end:
+        if status in ("past_due", "unpaid", "incomplete"):
+            kinds.append((status, sub.current_period_end))  # type: ignore[arg-type]
+        if sub.cancel_at_period_end and sub.live:
             kinds.append(("cancel_at_period_end", sub.cancel_at or sub.current_period_end))
-        horizon = self.as_of + self.trial_days * DAY
         if (
-            sub.status == "trialing"
+            status == "trialing"
             and sub.trial_end is not None
-            and self.as_of <= sub.trial_end <= horizon
+            and self.as_of <= sub.trial_end <= self.as_of + self.trial_days * DAY
         ):
             kinds.append(("trial_ending", sub.trial_end))
-        if sub.live and item.latest_invoice_failed:
+        if item.latest_invoice_failed and sub.live:
             kinds.append(("failed_payment", sub.current_period_end))
         if not kinds:
             return
-        value = potential_mrr(sub)
         cur = sub.currency.lower()
+        amount = sub.amount
         for kind, when in kinds:
             self._risk_counts[kind] += 1
-            self._risk_mrr[(kind, cur)] = self._risk_mrr.get((kind, cur), Fraction(0)) + value
-            risk = RiskItem(
-                kind=kind,
-                subscription_id=sub.id,
-                customer_id=sub.customer_id,
-                status=sub.status,
-                currency=cur,
-                mrr=round_minor(value),
-                when=when,
-            )
-            self._risk_top.add((RISK_KINDS.index(kind) * 10**12 + (when or 0), sub.id), risk)
+            self._risk_amounts[(kind, cur, sub.interval, sub.interval_count)] += amount
+            key = (RISK_KINDS.index(kind) * 10**12 + (when or 0), sub.id)
+            self._risk_top.add(key, (kind, sub, when))
 
     # -- results --------------------------------------------------------------------------
 
@@ -503,14 +517,19 @@ class ReportBuilder:
                 live=a.live,
                 trialing=a.trialing,
                 seats=a.seats,
-                mrr=round_minor(a.mrr),
+                mrr=round_minor(a.mrr()),
             )
             for a in self._plans.values()
         ]
         plans.sort(key=lambda p: (p.currency, -p.mrr, -p.live, p.product_id, p.price_id))
         several = self._several()
-        emails = sorted(sorted(ids) for ids in self._email_more.values())
-        conversions = self._conversions()
+        email_count, email_shown = self._email_groups()
+        conversions, pending, conversions_shown = self._conversions()
+        risk_mrr: dict[tuple[RiskKind, str], Fraction] = {}
+        for (kind, cur, interval, count), amount in self._risk_amounts.items():
+            risk_mrr[(kind, cur)] = risk_mrr.get((kind, cur), Fraction(0)) + _per_month(
+                amount, interval, count
+            )
         return Report(
             as_of=self.as_of,
             scanned=self.scanned,
@@ -525,17 +544,11 @@ class ReportBuilder:
                 if self._seats[b]
             ],
             several=several,
-            email_groups=len(emails),
-            email_groups_shown=[
-                EmailGroup(
-                    customer_ids=ids,
-                    live_subscriptions=sum(self._live_per_customer[c] for c in ids),
-                )
-                for ids in emails[: self.top]
-            ],
-            conversions=len(conversions),
-            conversions_pending=sum(c.pending for c in conversions),
-            conversions_shown=conversions[: self.top],
+            email_groups=email_count,
+            email_groups_shown=email_shown,
+            conversions=conversions,
+            conversions_pending=pending,
+            conversions_shown=conversions_shown,
             conversion_window_days=self.window_days,
             conversion_method=CONVERSION_METHOD.format(days=self.window_days),
             risk=[
@@ -544,44 +557,56 @@ class ReportBuilder:
                     subscriptions=self._risk_counts[k],
                     mrr={
                         cur: round_minor(v)
-                        for (kind, cur), v in sorted(self._risk_mrr.items())
+                        for (kind, cur), v in sorted(risk_mrr.items())
                         if kind == k
                     },
                 )
                 for k in RISK_KINDS
             ],
-            risk_shown=self._risk_top.items(),
+            risk_shown=[
+                RiskItem(
+                    kind=kind,
+                    subscription_id=sub.id,
+                    customer_id=sub.customer_id,
+                    status=sub.status,
+                    currency=sub.currency.lower(),
+                    mrr=round_minor(potential_mrr(sub)),
+                    when=when,
+                )
+                for kind, sub, when in self._risk_top.items()
+            ],
             trial_days=self.trial_days,
             notes=[MRR_NOTE],
         )
 
     def _several(self) -> Several:
-        per_customer = Counter(
-            "4+" if n >= 4 else str(n) for n in self._live_per_customer.values() if n > 1
-        )
+        per_customer: Counter[str] = Counter()
+        for n, holders in self.keys.customers_by_live_count().items():
+            if n > 1:
+                per_customer["4+" if n >= 4 else str(n)] += holders
         kinds: Counter[GroupKind] = Counter()
         cross = 0
-        shown: list[MultiGroup] = []
-        for (_, product), held in self._groups.items():
-            if not isinstance(held, list):
-                continue
+        top: _Top[tuple[GroupKind, str, list[Member], list[str], list[str]]] = _Top(self.top)
+        for product, held in self.keys.groups():
             kind, reasons = classify_group(held)
             kinds[kind] += 1
             members = sorted(held, key=lambda m: (m[2], m[0]))
             customers = sorted({m[1] for m in members})
             cross += len(customers) > 1
-            shown.append(
-                MultiGroup(
-                    kind=kind,
-                    product=product,
-                    customer_ids=customers,
-                    subscription_ids=[m[0] for m in members],
-                    span_seconds=members[-1][2] - members[0][2],
-                    reasons=reasons,
-                )
+            top.add(
+                (_GROUP_ORDER[kind], members[0][0]), (kind, product, members, customers, reasons)
             )
-        order: dict[str, int] = {"duplicate_candidate": 0, "needs_human": 1, "team": 2}
-        shown.sort(key=lambda g: (order[g.kind], g.subscription_ids[0]))
+        shown = [
+            MultiGroup(
+                kind=kind,
+                product=product,
+                customer_ids=customers,
+                subscription_ids=[m[0] for m in members],
+                span_seconds=members[-1][2] - members[0][2],
+                reasons=reasons,
+            )
+            for kind, product, members, customers, reasons in top.items()
+        ]
         return Several(
             customers=sum(per_customer.values()),
             by_count={k: per_customer[k] for k in ("2", "3", "4+") if per_customer[k]},
@@ -590,39 +615,53 @@ class ReportBuilder:
             team=kinds["team"],
             needs_human=kinds["needs_human"],
             cross_customer_groups=cross,
-            shown=shown[: self.top],
+            shown=shown,
         )
 
-    def _conversions(self) -> list[Conversion]:
+    def _email_groups(self) -> tuple[int, list[EmailGroup]]:
+        count = 0
+        top: _Top[list[str]] = _Top(self.top)
+        for ids in self.keys.email_groups():
+            count += 1
+            top.add(tuple(ids), ids)
+        shown = top.items()
+        live = self.keys.live_counts({c for ids in shown for c in ids})
+        return count, [
+            EmailGroup(customer_ids=ids, live_subscriptions=sum(live.get(c, 0) for c in ids))
+            for ids in shown
+        ]
+
+    def _conversions(self) -> tuple[int, int, list[Conversion]]:
+        """(conversions, of which pending, the first `top` newest first)."""
         window = self.window_days * DAY
-        out: list[Conversion] = []
-        for key, yearly in self._yearly.items():
-            ends = self._monthly_ends.get(key)
-            if not ends:
-                continue
+        count = pending = 0
+        top: _Top[Conversion] = _Top(self.top)
+        for product, yearly, ends in self.keys.conversion_candidates():
             used: set[str] = set()
-            for y_id, y_cus, y_start in sorted(yearly, key=lambda y: (y[2], y[0])):
+            for y in sorted(yearly, key=lambda y: (y.start, y.sub_id)):
                 best = min(
-                    (e for e in ends if e[0] not in used and abs(y_start - e[2]) <= window),
-                    key=lambda e: (abs(y_start - e[2]), e[0]),
+                    (e for e in ends if e.sub_id not in used and abs(y.start - e.end) <= window),
+                    key=lambda e: (abs(y.start - e.end), e.sub_id),
                     default=None,
                 )
                 if best is None:
                     continue
-                used.add(best[0])
-                out.append(
+                used.add(best.sub_id)
+                count += 1
+                pending += best.pending
+                top.add(
+                    (-y.start, y.sub_id),
                     Conversion(
-                        customer_ids=sorted({y_cus, best[1]}),
-                        product=key[1],
-                        monthly_id=best[0],
-                        yearly_id=y_id,
-                        monthly_end=best[2],
-                        yearly_start=y_start,
-                        pending=best[3],
-                    )
+                        customer_ids=sorted({y.customer_id, best.customer_id}),
+                        product=product,
+                        monthly_id=best.sub_id,
+                        yearly_id=y.sub_id,
+                        monthly_end=best.end,
+                        yearly_start=y.start,
+                        pending=best.pending,
+                    ),
                 )
-        out.sort(key=lambda c: (-c.yearly_start, c.yearly_id))
-        return out
+        return count, pending, top.items()
 
 
 def currency_totals(plans: Iterable[PlanRow]) -> list[CurrencyTotal]:

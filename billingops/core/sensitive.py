@@ -34,8 +34,11 @@ _SECRET = re.compile(
 )
 # A run of digits separated by single spaces or dashes. `\d` is Unicode-aware on purpose:
 # full-width (４２４２) and Arabic-Indic digits are card digits too, and int() reads them.
-_DIGIT_RUN = re.compile(r"\d++(?:[ \-]\d++)*+")
-_SEPARATORS = re.compile(r"[ \-]")
+# Groups are separated by one character as people type them ("4242 4242", "4242-4242",
+# "4242.4242", "4242/4242", "4242_4242") or an invisible one (a zero-width space hides
+# nothing: renderers drop it). Two separators in a row are short numbers, not a card.
+_DIGIT_RUN = re.compile(r"\d++(?:[ \-./_\u200b-\u200d\u2060\ufeff]\d++)*+")
+_GROUP = re.compile(r"\d++")
 
 _LOCAL = r"[A-Za-z0-9._%+\-]"
 # The lookbehind makes each attempt start at the beginning of a local part, so a long run
@@ -83,16 +86,13 @@ def _card_spans(text: str) -> Iterator[tuple[int, int]]:
         run = m.group()
         if len(run) < _CARD_MIN:
             continue
-        parts = _SEPARATORS.split(run)
+        groups = list(_GROUP.finditer(run))
+        parts = [g.group() for g in groups]
         values = list(map(int, "".join(parts)))
         if len(values) < _CARD_MIN:
             continue
         # Group boundaries as character offsets, and digits before each group.
-        starts: list[int] = []
-        pos = m.start()
-        for part in parts:
-            starts.append(pos)
-            pos += len(part) + 1
+        starts = [m.start() + g.start() for g in groups]
         before = list(accumulate((len(p) for p in parts), initial=0))
         # Prefix sums with even (resp. odd) positions doubled: the Luhn sum of any window
         # is then one subtraction, so a long run costs O(groups), not O(groups * 19).

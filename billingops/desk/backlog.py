@@ -358,6 +358,20 @@ class Backlog:
 
     # -- linking a ticket ---------------------------------------------------------
 
+    def expected_refs(self, gaps: list[Gap], listing: list[IssueSnapshot]) -> list[GapRef]:
+        """The refs `link` will return, read from the prefetched listing without a request,
+        so the ticket's comment can be written in the same round as the gap issues. A gap
+        with no issue yet has no number until `link` creates it."""
+        refs: list[GapRef] = []
+        for key in dict.fromkeys(GapKey(g.key).value for g in gaps):
+            kept, _ = pick(self.find(key, listing))
+            refs.append(
+                GapRef(key=key, issue=kept.number, closed=not kept.open)
+                if kept
+                else GapRef(key=key)
+            )
+        return refs
+
     def link(
         self,
         ticket_number: int,

@@ -140,20 +140,15 @@ class Desk:
         existing = find_bot_comment(comments, ticket.author)
         previous = decode_state(existing.body) if existing else None
         kept = list(previous.executed) if previous else []
-        gap_refs: list[GapRef] = []
-        if a.classification is not None and a.plan is not None:
-            gaps = detect_gaps(
+        gaps = (
+            detect_gaps(
                 ticket, a.state, a.classification, merge_portal(a.state.portal, self.config)
             )
-            gap_refs = backlog.link(
-                ticket.number,
-                ticket.title,
-                gaps,
-                revenue_at_risk(a.state),
-                dry_run=dry_run,
-                linked=previous.gaps if previous else (),
-                listing=listing_f.result(),
-            )
+            if a.classification is not None and a.plan is not None
+            else []
+        )
+        listing = listing_f.result()
+        gap_refs = backlog.expected_refs(gaps, listing)
         body = self._render(a, previous, kept, gap_refs)
         writer = Writer(self.tracker, dry_run)
         add, remove = case_labels(
@@ -161,10 +156,25 @@ class Desk:
             a.classification.case if a.classification and not a.needs_info else None,
             needs_info=a.needs_info,
         )
-        # The comment and the labels are independent writes: one round trip.
+        # Comment, labels and gap issues are independent writes: one round trip.
         labels_f = self._pool.submit(writer.labels, ticket.number, add, remove)
-        writer.comment(ticket.number, existing, body)
+        link_f = self._pool.submit(
+            backlog.link,
+            ticket.number,
+            ticket.title,
+            gaps,
+            revenue_at_risk(a.state),
+            dry_run=dry_run,
+            linked=previous.gaps if previous else (),
+            listing=listing,
+        )
+        written = writer.comment(ticket.number, existing, body)
         labels_f.result()
+        linked = link_f.result() if gaps else []
+        if linked != gap_refs:
+            # A gap issue was created just now (the first ticket ever to hit it): link to it.
+            gap_refs = linked
+            writer.comment(ticket.number, written, self._render(a, previous, kept, gap_refs))
         return RunResult(
             action="needs_info" if a.needs_info else "triage",
             issue=ticket.number,
