@@ -97,8 +97,10 @@ def test_reusable_workflow_shape() -> None:
     assert "STRIPE_WRITE_KEY" not in yaml.safe_dump(triage)
     assert "STRIPE_READ_KEY" not in yaml.safe_dump(apply)
     assert apply["environment"] == "${{ inputs.environment }}"
-    assert "billingops handle" in yaml.safe_dump(triage)
-    assert "billingops apply" in yaml.safe_dump(apply)
+    # The read-only job only triages; the write job routes and reconciles approvals.
+    assert "billingops triage --event" in yaml.safe_dump(triage)
+    assert "billingops handle" not in yaml.safe_dump(triage)
+    assert "billingops handle" in yaml.safe_dump(apply)
     for job in (triage, apply):
         setup = next(s for s in job["steps"] if "setup-python" in s.get("uses", ""))
         assert setup["with"]["cache"] == "pip"
