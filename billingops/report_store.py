@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import sqlite3
 
 BATCH_ROWS = 5_000  # buffered rows (all tables) before one executemany round
-CACHE_KIB = 8_192  # sqlite page cache (and sorter memory) per connection
+CACHE_KIB = 2_048  # sqlite page cache (and sorter memory) per connection
 _IN_CHUNK = 500  # ids per `IN (...)` query (well below sqlite's variable limit)
 _U64 = 1 << 64
 
@@ -72,12 +72,12 @@ _LIVE_HISTOGRAM = """
 SELECT n, COUNT(*) FROM (SELECT COUNT(*) AS n FROM members GROUP BY customer_id)
 WHERE n > 1 GROUP BY n
 """
+# One row per subscription, so a customer may repeat: MIN <> MAX means 2+ customers, and
+# the outer GROUP BY makes the pairs distinct (both walk the index, no pairwise scan).
 _EMAIL_GROUPS = """
 SELECT ekey, customer_id
-FROM emails AS e
-WHERE EXISTS (
-    SELECT 1 FROM emails AS o WHERE o.ekey = e.ekey AND o.customer_id <> e.customer_id
-)
+FROM emails
+WHERE ekey IN (SELECT ekey FROM emails GROUP BY ekey HAVING MIN(customer_id) <> MAX(customer_id))
 GROUP BY ekey, customer_id
 ORDER BY ekey, customer_id
 """

@@ -90,6 +90,30 @@ def test_a_limit_that_never_lifts_is_an_operational_error() -> None:
         _list(server, 1000)
 
 
+def test_the_sqlite_key_store_gives_the_in_memory_report_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from billingops.core.report_keys import InMemoryKeys
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)  # re-read TMPDIR
+    count = 1_500
+    kw: dict[str, Any] = {
+        "rate_per_second": 1000,
+        "as_of": created_of(count),
+        "trial_days": 7,
+        "conversion_window_days": 31,
+        "top": 5,
+    }
+    with ListServer(count) as server:
+        stored, stats = build_report(_gateway(server), **kw)  # the default: sqlite
+        memory, _ = build_report(_gateway(server), keys=InMemoryKeys(), **kw)
+    assert stored == memory
+    assert stored.scanned == stats.objects == count
+    assert stored.several.groups > 0 and stored.email_groups > 0 and stored.conversions > 0
+    assert list(tmp_path.iterdir()) == []  # the temporary database was deleted
+
+
 def test_rate_limiter_spaces_requests() -> None:
     now = [0.0]
     slept: list[float] = []
