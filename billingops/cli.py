@@ -37,8 +37,11 @@ if TYPE_CHECKING:
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Billing support desk on GitHub issues, backed by Stripe."""
+    from billingops.logs import configure
+
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    configure(debug)  # every log line passes the redaction filter, --debug included
 
 
 @cli.command()

@@ -21,7 +21,7 @@ import logging
 import re
 import sys
 import traceback
-from typing import IO, Any
+from typing import IO
 
 from billingops.core.sensitive import scrub
 
@@ -94,12 +94,6 @@ def configure(debug: bool, *, stream: IO[str] | None = None) -> logging.Handler:
 
 
 configure_logging = configure
-
-
-def _scrubbed_args(args: Any) -> Any:  # pragma: no cover - kept for callers formatting by hand
-    if isinstance(args, tuple):
-        return tuple(redact(str(a)) for a in args)
-    return redact(str(args))
 
 
 __all__ = ["RedactingFilter", "configure", "configure_logging", "redact"]

@@ -345,6 +345,14 @@ def redact(message: str) -> str:
 # The gateway
 
 
+class _RateLimited(OperationalError):
+    """A 429: the request was not processed, so `_call` may send it again."""
+
+    def __init__(self, message: str, cause: Exception) -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
 class StripeGateway:
     """`BillingSource` over the Stripe API (or a sandbox at `api_base`)."""
 
@@ -359,12 +367,20 @@ class StripeGateway:
         max_workers: int = 8,
         clock: Callable[[], float] = time.time,
         http_client: Any = None,
+        rate_limit_retries: int = 2,
+        max_retry_after: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not api_key:
             raise BadInput("STRIPE_API_KEY is not set")
         import stripe  # lazy: the SDK is heavy to import
 
         self._stripe: Any = stripe
+        # The SDK does not retry 429s. A rate-limited request was not processed, so it is
+        # safe to send again (our writes carry their own idempotency key either way).
+        self._rate_limit_retries = rate_limit_retries
+        self._max_retry_after = max_retry_after
+        self._sleep = sleep
         if http_client is None:
             http_client = stripe.new_default_http_client(timeout=timeout)
         self._http = http_client
@@ -397,6 +413,17 @@ class StripeGateway:
 
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
         """Run one SDK call; map its errors to ours with one clear line (never the key)."""
+        for attempt in range(self._rate_limit_retries + 1):
+            try:
+                return self._mapped(what, fn)
+            except _RateLimited as exc:
+                wait = _retry_after(exc.cause, attempt)
+                if attempt == self._rate_limit_retries or wait > self._max_retry_after:
+                    raise OperationalError(str(exc)) from None
+                self._sleep(wait)
+        raise AssertionError("unreachable")
+
+    def _mapped(self, what: str, fn: Callable[[], Any]) -> Any:
         s = self._stripe
         try:
             return fn()
@@ -408,8 +435,8 @@ class StripeGateway:
                 "customers, subscriptions, invoices and charges; writes need refunds and "
                 "subscriptions)"
             ) from None
-        except s.RateLimitError:
-            raise OperationalError(f"Stripe rate limit while trying to {what}") from None
+        except s.RateLimitError as exc:
+            raise _RateLimited(f"Stripe rate limit while trying to {what}", exc) from None
         except s.APIConnectionError:
             raise OperationalError(f"cannot reach Stripe to {what} (after retries)") from None
         except s.InvalidRequestError as exc:
@@ -421,6 +448,8 @@ class StripeGateway:
             status = getattr(exc, "http_status", None) or "?"
             if status == 404:  # e.g. an endpoint a sandbox does not have (non-JSON 404)
                 raise NotFound(f"Stripe: not found while trying to {what}") from None
+            if status == 200:  # the body was not valid JSON
+                raise OperationalError(f"Stripe sent an unreadable answer to {what}") from None
             raise OperationalError(
                 f"Stripe failed to {what} (HTTP {status}, after retries)"
             ) from None

@@ -136,7 +136,15 @@ def find_sensitive(text: str) -> list[Span]:
         else:
             kind = SensitiveKind.webhook_secret
         found.append(Span(m.start(), m.end(), kind))
-    found.extend(Span(s, e, SensitiveKind.card_number) for s, e in _card_spans(text))
+    # Cards are looked for around the keys, not through them: a key's last digits glued to
+    # a card ("sk_live_...c9" + "4242...") would otherwise make one longer, non-card run.
+    around = text
+    if found:
+        chars = list(text)
+        for span in found:
+            chars[span.start : span.end] = "\x00" * (span.end - span.start)
+        around = "".join(chars)
+    found.extend(Span(s, e, SensitiveKind.card_number) for s, e in _card_spans(around))
     found.sort(key=lambda s: (s.start, -s.end))
     merged: list[Span] = []
     for span in found:

@@ -323,7 +323,10 @@ class Desk:
             if all_needed and all((s.kind, s.target) in finished for s in all_needed)
             else []
         )
-        writer.labels(number, add, [labels[ap] for ap in done_with])
+        # `billing:done` before the approvals go: were it lost after they had gone, the next
+        # run would find no approval label and never add it (labels are written concurrently).
+        writer.labels(number, add, [])
+        writer.labels(number, [], [labels[ap] for ap in done_with])
         reason = _apply_reason(results, refusals)
         result = base.model_copy(
             update={"executed": results, "reason": reason, "would_write": writer.would_write}

@@ -6,7 +6,7 @@ at `proxy.url` and every request is forwarded to `upstream`, except the one(s) c
 
 | kind        | what the client sees                          | did the upstream see it? |
 |-------------|-----------------------------------------------|--------------------------|
-| `429`       | 429 with `Retry-After`, a rate-limit error    | no                       |
+| `429`       | 429 with `Retry-After`, a rate-limit error    | yes, by the gateway      |
 | `500`       | 500 with an `api_error` body                  | no                       |
 | `502`       | 502 with an error body                        | no                       |
 | `503`       | 503 with an `api_error` body                  | no                       |
@@ -26,6 +26,7 @@ threads are daemons. It binds 127.0.0.1 only and forwards only to a loopback ups
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import http.client
 import ipaddress
@@ -226,7 +227,9 @@ def _make_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if fault in ("429", "500", "502", "503"):
                 status = int(fault)
                 extra = [("Retry-After", str(proxy.retry_after))] if status == 429 else []
-                self._reply(status, [("Content-Type", "application/json"), *extra], _error_body(status))
+                self._reply(
+                    status, [("Content-Type", "application/json"), *extra], _error_body(status)
+                )
                 return
             try:
                 status, kept, data = proxy.forward(self.command, self.path, headers, body)
@@ -267,15 +270,11 @@ def _make_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
         def _abort(self) -> None:
             """Close with RST (SO_LINGER 0): the client sees a connection reset."""
             sock: Any = self.connection
-            try:
+            with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            except OSError:
-                pass
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 sock.close()
-            except OSError:
-                pass
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 

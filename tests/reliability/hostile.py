@@ -46,7 +46,9 @@ _SECRET = re.compile(
     r"|github_pat_[A-Za-z0-9_]{20,}"
 )
 _PREFIX = re.compile(r"^(?:(?:sk|rk|pk)_(?:live|test)_|whsec_|gh[pousr]_|github_pat_)")
-_EMAIL = re.compile(r"[\w.+%'-]+@[\w-]+(?:\.[\w-]+)+")
+# Unicode-aware (IDN and homoglyph addresses count); the lookbehind and possessive runs
+# keep it linear on a 1 MB line.
+_EMAIL = re.compile(r"(?<![\w.+%'-])[\w.+%'-]++@[\w-]++(?:\.[\w-]++)+")
 # Test card numbers used in the corpus and the fuzzer (all Luhn-valid).
 CARDS = (
     "4242424242424242",
@@ -58,6 +60,11 @@ CARDS = (
     "3530111333300000",
     "6111111111111116",
 )
+# A card as a reader finds it: its digits in order, at most three other characters between
+# two digits, not part of a longer digit run (the intake's rule: a group of more digits is
+# a reference number, not a card).
+_CARD_RE = {c: re.compile(r"(?<!\d)" + "[^0-9A-Za-z]{0,3}".join(c) + r"(?!\d)") for c in CARDS}
+KEY_TAIL = 20  # characters of a key's tail checked (every key in the corpus is longer)
 WINDOW = 12  # a secret counts as leaked when 12 of its characters in a row come back
 
 
@@ -74,10 +81,7 @@ class Body:
 
 def corpus() -> list[Body]:
     """Every hostile body: the files, and the large ones built from large.json."""
-    bodies = [
-        Body(p.stem, p.read_bytes().decode("utf-8"))
-        for p in sorted(CORPUS.glob("*.md"))
-    ]
+    bodies = [Body(p.stem, p.read_bytes().decode("utf-8")) for p in sorted(CORPUS.glob("*.md"))]
     spec = json.loads((CORPUS / "large.json").read_text(encoding="utf-8"))
     for item in spec["bodies"]:
         text = item["unit"] * int(item["times"]) + item.get("suffix", "")
@@ -105,8 +109,7 @@ def sensitive_in(*texts: str) -> Sensitive:
         for text in {raw, normalise(raw)}:
             found.secrets += _SECRET.findall(text)
             found.emails += [e for e in _EMAIL.findall(text) if len(e.split("@", 1)[0]) > 1]
-            digits = compact(text)
-            found.cards += [c for c in CARDS if c in digits]
+            found.cards += [c for c in CARDS if _CARD_RE[c].search(text)]
     found.secrets = sorted(set(found.secrets))
     found.cards = sorted(set(found.cards))
     found.emails = sorted(set(found.emails))
@@ -119,12 +122,16 @@ def leaks(rendered: str, found: Sensitive) -> list[str]:
     seen_compact = compact(seen)
     out = []
     for s in found.secrets:
-        tail = compact(_PREFIX.sub("", s))
+        # The key's own characters: text glued after it ("...dc9cancel") is not the key.
+        tail = compact(_PREFIX.sub("", s))[:KEY_TAIL]
         windows = {tail[i : i + WINDOW] for i in range(max(len(tail) - WINDOW + 1, 1))}
-        if s in seen or any(len(w) >= 8 and w in seen_compact for w in windows):
+        # A window of the key is evidence when it is not just digits or a common word
+        # (those can come back from elsewhere: an id in the title, an amount).
+        telling = [w for w in windows if len(w) >= 8 and sum(ch.isalpha() for ch in w) >= 3]
+        if s in seen or any(w in seen_compact for w in telling):
             out.append(f"secret {s[:12]}...")
     for c in found.cards:
-        if c in seen_compact:
+        if _CARD_RE[c].search(seen):
             out.append(f"card ...{c[-4:]}")
     lowered = seen.lower()
     for e in found.emails:

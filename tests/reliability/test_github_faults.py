@@ -26,7 +26,9 @@ from tests.reliability.test_cli_failures import cli_env, event_file, one_clean_l
 
 pytestmark = pytest.mark.sandbox
 
-SECONDARY = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+SECONDARY = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+)
 COMMENTS = "/repos/*/issues/*/comments"
 LABELS = "/repos/*/issues/*/labels"
 
@@ -181,7 +183,7 @@ def test_apply_with_a_github_write_fault_at_every_position(
             else:
                 proxy.reset(only=WRITES)
             first = attempt(lambda: world.desk(api_url=proxy.url).apply(number))
-            writes, injected = proxy.count, len(proxy.injected)
+            writes, injected, seen = proxy.count, len(proxy.injected), list(proxy.seen)
             assert first is None or isinstance(first, OperationalError), first
             proxy.reset()
             final = world.desk(api_url=proxy.url).apply(number)
@@ -200,7 +202,11 @@ def test_apply_with_a_github_write_fault_at_every_position(
                 refunds[0].id
             )
             labels = world.fake.labels_of(number)
-            assert "billing:done" in labels and "approve-refund" not in labels
+            assert "billing:done" in labels and "approve-refund" not in labels, (
+                at,
+                [(s.method, s.path, s.fault) for s in seen],
+                world.fake.events_of(number),
+            )
             return writes, injected
 
     positions, _ = run(0)

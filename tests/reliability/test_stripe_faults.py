@@ -22,7 +22,7 @@ import pytest
 from billingops.errors import BillingopsError
 from billingops.models.decision import StepKind
 from billingops.sandbox.fault_proxy import FAULT_KINDS, FaultProxy
-from tests.plugins.desk import ADMIN, MAINTAINER, World
+from tests.plugins.desk import ADMIN, World
 from tests.plugins.sandbox import Sandbox
 from tests.reliability._support import (
     bot_states,
@@ -37,9 +37,9 @@ pytestmark = pytest.mark.sandbox
 
 KINDS = (*FAULT_KINDS, "500-after")
 # One fault, two retries: these always come through on a retry.
-RETRIED = {"500", "503", "timeout", "reset", "500-after"}
-# The SDK does not retry a 429 (stripe-python 16 has no Retry-After handling) nor a body
-# it cannot parse: one clean line, and the re-run completes.
+RETRIED = {"429", "500", "503", "timeout", "reset", "500-after"}
+# A 429 is retried by the gateway after Retry-After (the SDK does not); a body that cannot
+# be parsed is not retried: one clean line, and the re-run completes.
 APPLY_SCENARIOS = ("duplicate_subscriptions", "product_failure")
 MAX_POSITIONS = 40  # a bound on the loop; a flow makes far fewer Stripe requests
 
@@ -81,7 +81,9 @@ def _keys_reused(proxy: FaultProxy) -> list[str]:
     return problems
 
 
-def _check_comment(world: World, number: int, where: str, outcome: Outcome, *, at_most: int) -> None:
+def _check_comment(
+    world: World, number: int, where: str, outcome: Outcome, *, at_most: int
+) -> None:
     states = bot_states(world, number)
     if len(states) > at_most:
         outcome.problems.append(f"{where}: {len(states)} bot comments")
@@ -103,7 +105,11 @@ def _triage_once(
         else:
             proxy.arm(kind, at=at)
         where = f"triage {kind}@{at}"
-        _run(lambda: desk_on(world, stripe_via(proxy.url)).triage(world.payload(number)), outcome, where)
+        _run(
+            lambda: desk_on(world, stripe_via(proxy.url)).triage(world.payload(number)),
+            outcome,
+            where,
+        )
         made = proxy.count
         outcome.problems += [f"{where}: {p}" for p in _keys_reused(proxy)]
         if kind is not None and not proxy.injected:
@@ -178,7 +184,7 @@ def _apply_once(
         number, _ = world.file(scenario)
         triaged = world.triage(number)
         plan = triaged.plan
-        assert plan is not None
+        assert plan is not None and triaged.resolution is not None
         customers = sorted(triaged.resolution.customer_ids)
         live_before = {s.id for s in direct.read_state(customers).subscriptions if s.live}
         labels = {s.needs for s in plan.steps if s.needs is not None}
@@ -209,9 +215,7 @@ def _apply_once(
         elif again.action not in ("apply", "ignored"):
             outcome.problems.append(f"{where}: the re-run was {again.action}: {again.reason}")
         _check_comment(world, number, where + " re-run", outcome, at_most=1)
-        return made, _double_actions(
-            world, number, plan, customers, live_before, outcome, where
-        )
+        return made, _double_actions(world, number, plan, customers, live_before, outcome, where)
 
 
 def _double_actions(
