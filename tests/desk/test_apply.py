@@ -12,7 +12,7 @@ from tests.plugins.desk import ADMIN, MAINTAINER, TRIAGER, World
 
 
 def triaged(world: World, scenario: str = "duplicate_subscriptions") -> tuple[int, Any]:
-    number, seeded = world.file(scenario)
+    number, _seeded = world.file(scenario)
     result = world.triage(number)
     assert result.plan is not None
     return number, result.plan
@@ -52,7 +52,7 @@ def test_approved_refund_and_cancel_execute_once(world: World) -> None:
     }
     [r] = refunds_of(world, refund.target)
     assert r.amount == refund.amount
-    assert r.metadata["billingops_issue"] == "acme/support#%d" % number
+    assert r.metadata["billingops_issue"] == f"acme/support#{number}"
     # Labels: approvals gone, done on.
     labels = world.fake.labels_of(number)
     assert "billing:done" in labels
@@ -77,7 +77,7 @@ def test_approved_refund_and_cancel_execute_once(world: World) -> None:
 
 
 def test_cancel_then_refund_later_is_not_drift(world: World) -> None:
-    number, plan = triaged(world)
+    number, _plan = triaged(world)
     world.fake.label_issue(number, "approve-cancel", actor=MAINTAINER)
     first = world.apply(number)
     assert [e.status for e in first.executed] == ["done"]
@@ -117,7 +117,7 @@ def test_label_before_any_plan_is_refused(world: World) -> None:
 
 def test_label_that_came_with_the_issue_approves_nothing(world: World) -> None:
     # The label predates the plan: the approver cannot have seen what they approved.
-    number, seeded = world.file("duplicate_subscriptions", labels=("billing", "approve-refund"))
+    number, _seeded = world.file("duplicate_subscriptions", labels=("billing", "approve-refund"))
     world.triage(number)
     result = world.apply(number)
     assert result.action == "refused"
@@ -146,7 +146,7 @@ def test_drift_executes_nothing_and_shows_the_new_plan(world: World) -> None:
 
 
 def test_no_step_for_the_label_is_refused(world: World) -> None:
-    number, plan = triaged(world, "past_due")  # failed payment: no refund, no cancel
+    number, _plan = triaged(world, "past_due")  # failed payment: no refund, no cancel
     world.fake.label_issue(number, "approve-refund", actor=ADMIN)
     result = world.apply(number)
     assert result.action == "refused"
@@ -192,7 +192,9 @@ def test_second_approver_above_the_threshold(world: World) -> None:
     assert len(refunds_of(world, refund.target)) == 1
 
 
-def test_stripe_failure_half_way_then_rerun_completes(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stripe_failure_half_way_then_rerun_completes(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     number, plan = triaged(world)
     world.fake.label_issue(number, "approve-cancel", actor=ADMIN)
     world.fake.label_issue(number, "approve-refund", actor=ADMIN)
