@@ -29,9 +29,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from urllib.parse import urlsplit
+
+from billingops.sandbox.loopback import ThreadedServer
 
 # Not forwarded in either direction (RFC 9110 §7.6.1), plus the framing we redo ourselves.
 _HOP_BY_HOP = frozenset(
@@ -133,8 +135,7 @@ class LatencyProxy:
         self.log = log if log is not None else ProxyLog()
         self.responder = responder
         self.timeout = timeout
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: ThreadedServer | None = None
 
     @property
     def url(self) -> str:
@@ -144,23 +145,13 @@ class LatencyProxy:
         return f"http://127.0.0.1:{port}{self.upstream_prefix}"
 
     def start(self) -> LatencyProxy:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._server = ThreadedServer(_make_handler(self))
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.close()
             self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     def __enter__(self) -> LatencyProxy:
         return self.start()

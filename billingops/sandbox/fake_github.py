@@ -29,9 +29,11 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+from billingops.sandbox.loopback import ThreadedServer
 
 Json = Any
 _EPOCH = datetime(2024, 5, 1, 9, 0, 0, tzinfo=UTC)  # logical clock start
@@ -165,32 +167,20 @@ class FakeGitHub:
         self._faults: list[_Fault] = []
         self._ids = {"issue": 0, "comment": 0, "event": 0, "label": 0}
         self._tick = 0
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: ThreadedServer | None = None
         self.add_repo(repository)
 
     # ----------------------------------------------------------------- lifecycle
 
     def start(self) -> FakeGitHub:
-        server = ThreadingHTTPServer((self._host, self._port), _make_handler(self))
-        server.daemon_threads = True
-        self._server = server
-        self._port = server.server_address[1]
-        # A short poll interval so that stop() returns at once (tests start one server each).
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._server = ThreadedServer(_make_handler(self), self._host, self._port)
+        self._port = self._server.port
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.close()
             self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     def __enter__(self) -> FakeGitHub:
         return self.start()

@@ -36,9 +36,11 @@ import struct
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
+
+from billingops.sandbox.loopback import ThreadedServer
 
 FAULT_KINDS = ("429", "500", "503", "timeout", "reset", "malformed")
 AFTER_KINDS = ("500-after", "502-after")
@@ -115,8 +117,7 @@ class FaultProxy:
         self._times = 0
         self._only: str | None = None
         self._count = 0
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: ThreadedServer | None = None
 
     # -- control ------------------------------------------------------------------------
 
@@ -164,23 +165,13 @@ class FaultProxy:
     # -- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> FaultProxy:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._server = ThreadedServer(_make_handler(self))
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.close()
             self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     def __enter__(self) -> FaultProxy:
         return self.start()

@@ -24,9 +24,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from billingops.sandbox.loopback import ThreadedServer
 
 START = 1_600_000_000  # 2020-09-13: the first object's `created`
 SPACING = 60  # seconds between checkouts (three objects share each `created`)
@@ -156,22 +158,17 @@ class ListServer:
         self.served_objects = 0
         self._window: deque[float] = deque()
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: ThreadedServer | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> ListServer:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._server = ThreadedServer(_make_handler(self))
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.close()
             self._server = None
 
     def __enter__(self) -> ListServer:
