@@ -31,6 +31,12 @@ if TYPE_CHECKING:
     from billingops.models.result import RunResult
 
 
+required_event_option = click.option(
+    "--event", "event_path", required=True, type=click.Path(dir_okay=False),
+    help="Event payload file.",
+)  # fmt: skip
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="billingops")
 @click.option("--debug", is_flag=True, help="Verbose logs on stderr (secrets stay redacted).")
@@ -80,13 +86,7 @@ def handle(
 
 
 @cli.command()
-@click.option(
-    "--event",
-    "event_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Event payload file.",
-)
+@required_event_option
 @dry_run_option
 @json_option
 @click.pass_context
@@ -101,13 +101,7 @@ def triage(ctx: click.Context, event_path: str, dry_run: bool, as_json: bool) ->
 
 
 @cli.command()
-@click.option(
-    "--event",
-    "event_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Event payload file.",
-)
+@required_event_option
 @dry_run_option
 @json_option
 @click.pass_context

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,7 +168,12 @@ class Desk:
             linked=previous.gaps if previous else (),
             listing=listing,
         )
-        written = writer.comment(ticket.number, existing, body)
+        try:
+            written = writer.comment(ticket.number, existing, body)
+        finally:
+            # Never leave a write running behind a failure: a re-run would race it.
+            pending: list[Future[Any]] = [labels_f, link_f]
+            wait(pending)
         labels_f.result()
         linked = link_f.result() if gaps else []
         if linked != gap_refs:
@@ -299,7 +304,10 @@ class Desk:
                     kind=step.kind, target=step.target, status="failed", reason=str(outcome)
                 )
             results.append(outcome)
-            if outcome.status in FINISHED or outcome.status == "failed":
+            record = executed.get((step.kind, step.target))
+            already_recorded = record is not None and record.status in FINISHED
+            # A record says what happened and when it first did: a rerun does not rewrite it.
+            if (outcome.status in FINISHED or outcome.status == "failed") and not already_recorded:
                 executed[(step.kind, step.target)] = outcome
                 # Recorded on the issue as each step completes (SPEC §5).
                 existing = (

@@ -68,12 +68,16 @@ def test_approved_refund_and_cancel_execute_once(world: World) -> None:
     assert "cannot be resumed" in comment
     assert "FOLLOW-UP" in comment
 
-    # Redelivered event, re-applied label, second run: nothing moves again.
+    # Redelivered event, re-applied label, second run: nothing moves again, and the
+    # record of what happened is not rewritten (no comment edit).
+    edits = world.fake.count("PATCH", "/repos/acme/support/issues/comments/*")
     for _ in range(3):
         world.fake.label_issue(number, "approve-refund", actor=ADMIN)
         again = world.apply(number)
         assert all(e.status == "already_done" for e in again.executed), again.executed
     assert len(refunds_of(world, refund.target)) == 1
+    assert world.fake.count("PATCH", "/repos/acme/support/issues/comments/*") == edits
+    assert {e.status for e in state_of(world, number).executed} == {"done"}
 
 
 def test_cancel_then_refund_later_is_not_drift(world: World) -> None:
