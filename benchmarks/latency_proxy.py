@@ -30,10 +30,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from types import TracebackType
 from urllib.parse import urlsplit
 
-from billingops.sandbox.loopback import ThreadedServer
+from billingops.sandbox.loopback import LoopbackService, ThreadedServer
 
 # Not forwarded in either direction (RFC 9110 §7.6.1), plus the framing we redo ourselves.
 _HOP_BY_HOP = frozenset(
@@ -111,7 +110,7 @@ Forward = Callable[[str, str], tuple[int, bytes]]
 Responder = Callable[[str, str, Forward], "Answer | str | None"]
 
 
-class LatencyProxy:
+class LatencyProxy(LoopbackService):
     """`with LatencyProxy(upstream_url, latency=0.1, name="stripe", log=log) as p: p.url`."""
 
     def __init__(
@@ -144,25 +143,8 @@ class LatencyProxy:
         port = self._server.server_address[1]
         return f"http://127.0.0.1:{port}{self.upstream_prefix}"
 
-    def start(self) -> LatencyProxy:
-        self._server = ThreadedServer(_make_handler(self))
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-
-    def __enter__(self) -> LatencyProxy:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _make_handler(self)
 
     def connect(self) -> http.client.HTTPConnection:
         return http.client.HTTPConnection(

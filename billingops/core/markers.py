@@ -124,15 +124,9 @@ def state_for(
     planned_at: int = 0,
 ) -> State:
     """The state to embed for a plan (None: a needs-info comment, nothing proposed)."""
+    # A record is the step without its `why` (StepRecord forbids any other difference).
     steps = [
-        StepRecord(
-            kind=s.kind,
-            target=s.target,
-            amount=s.amount,
-            currency=s.currency,
-            at_period_end=s.at_period_end,
-            needs=s.needs,
-        )
+        StepRecord.model_validate(s.model_dump(exclude={"why"}))
         for s in (plan.steps if plan else [])
     ]
     return State(

@@ -33,7 +33,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from billingops.sandbox.loopback import ThreadedServer
+from billingops.sandbox.loopback import LoopbackService, ThreadedServer
 
 Json = Any
 _EPOCH = datetime(2024, 5, 1, 9, 0, 0, tzinfo=UTC)  # logical clock start
@@ -130,7 +130,7 @@ class _Repo:
     collaborators: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
-class FakeGitHub:
+class FakeGitHub(LoopbackService):
     """The server and its state. Use as a context manager, or `start()` / `stop()`.
 
     `url` is the API base URL to give the gateway (`GITHUB_API_URL`). With `prefix="/api/v3"`
@@ -172,21 +172,8 @@ class FakeGitHub:
 
     # ----------------------------------------------------------------- lifecycle
 
-    def start(self) -> FakeGitHub:
-        self._server = ThreadedServer(_make_handler(self), self._host, self._port)
-        self._port = self._server.port
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-
-    def __enter__(self) -> FakeGitHub:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _make_handler(self)
 
     @property
     def port(self) -> int:

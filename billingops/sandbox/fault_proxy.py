@@ -40,7 +40,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
-from billingops.sandbox.loopback import ThreadedServer
+from billingops.sandbox.loopback import LoopbackService, ThreadedServer
 
 FAULT_KINDS = ("429", "500", "503", "timeout", "reset", "malformed")
 AFTER_KINDS = ("500-after", "502-after")
@@ -90,7 +90,7 @@ def _error_body(status: int) -> bytes:
     return json.dumps({"error": {"type": kind, "message": message}}).encode()
 
 
-class FaultProxy:
+class FaultProxy(LoopbackService):
     """Use as a context manager; `url` is the base URL to give the client."""
 
     def __init__(
@@ -164,20 +164,8 @@ class FaultProxy:
 
     # -- lifecycle ----------------------------------------------------------------------
 
-    def start(self) -> FaultProxy:
-        self._server = ThreadedServer(_make_handler(self))
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-
-    def __enter__(self) -> FaultProxy:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _make_handler(self)
 
     @property
     def url(self) -> str:

@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from billingops.sandbox.loopback import ThreadedServer
+from billingops.sandbox.loopback import LoopbackService, ThreadedServer
 
 START = 1_600_000_000  # 2020-09-13: the first object's `created`
 SPACING = 60  # seconds between checkouts (three objects share each `created`)
@@ -138,7 +138,7 @@ def _index_bounds(count: int, gte: int | None, lt: int | None) -> tuple[int, int
     return max(0, min(lo, count)), max(0, min(hi, count))
 
 
-class ListServer:
+class ListServer(LoopbackService):
     """`with ListServer(100_000, rate_limit=25) as server: server.base_url ...`"""
 
     def __init__(
@@ -162,20 +162,8 @@ class ListServer:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def start(self) -> ListServer:
-        self._server = ThreadedServer(_make_handler(self))
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-
-    def __enter__(self) -> ListServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _make_handler(self)
 
     @property
     def base_url(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 
 
 class ThreadedServer:
@@ -32,3 +33,31 @@ class ThreadedServer:
         self.server.shutdown()
         self.server.server_close()
         self._thread.join(timeout=5)
+
+
+class LoopbackService:
+    """start/stop and `with` for a stand-in served by a ThreadedServer; subclasses give the
+    request handler and may set `_host` / `_port` before starting."""
+
+    _server: ThreadedServer | None = None
+    _host: str = "127.0.0.1"
+    _port: int = 0
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        self._server = ThreadedServer(self._handler(), self._host, self._port)
+        self._port = self._server.port
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
