@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -30,8 +30,29 @@ class ApprovalLabels(_Strict):
 
 
 class RefundPolicy(_Strict):
-    # Minor units of the charge's currency; a refund above it needs two approvers.
-    second_approver_above: int = Field(default=50000, ge=0)
+    # Per currency, in that currency's minor units: when the plan's refunds in one currency
+    # together exceed it, two approvers are needed (SPEC §5a). `default` covers the rest.
+    second_approver_above: dict[str, int] = Field(default_factory=lambda: {"default": 50000})
+
+    @field_validator("second_approver_above", mode="before")
+    @classmethod
+    def _per_currency(cls, v: Any) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool):
+            return {"default": v}  # the older single-number form
+        return v
+
+    @field_validator("second_approver_above")
+    @classmethod
+    def _thresholds(cls, v: dict[str, int]) -> dict[str, int]:
+        out = {k.strip().lower(): n for k, n in v.items()}
+        if any(n < 0 for n in out.values()):
+            raise ValueError("thresholds must be >= 0")
+        out.setdefault("default", 50000)
+        return out
+
+    def threshold(self, currency: str) -> int:
+        t = self.second_approver_above
+        return t.get(currency.lower(), t["default"])
 
 
 class PortalSettings(_Strict):
@@ -50,17 +71,25 @@ class Config(_Strict):
     mask_email: bool = True
     github_username_metadata_key: str = "github_username"
     refund: RefundPolicy = Field(default_factory=RefundPolicy)
+    intake_label: str = "billing"
+    staff_roles: list[str] = Field(
+        default_factory=lambda: ["triage", "write", "maintain", "admin"]
+    )
+    verified_requester_label: str = "verified-requester"
+    forbid_self_approval: bool = True
+    ticket_audience: Literal["auto", "staff", "public"] = "auto"
+    private_repository: str | None = None
     portal: PortalSettings = Field(default_factory=PortalSettings)
     stripe_rate_limit_per_second: float = Field(default=25, gt=0)
 
-    @field_validator("backlog_repository")
+    @field_validator("backlog_repository", "private_repository")
     @classmethod
     def _owner_name(cls, v: str | None) -> str | None:
         if v is not None and (v.count("/") != 1 or not all(v.split("/"))):
             raise ValueError("must be owner/name")
         return v
 
-    @field_validator("allowed_roles")
+    @field_validator("allowed_roles", "staff_roles")
     @classmethod
     def _roles(cls, v: list[str]) -> list[str]:
         if not v or not all(isinstance(r, str) and r.strip() for r in v):

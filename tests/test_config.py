@@ -11,7 +11,7 @@ def test_missing_file_means_defaults(tmp_path: Path) -> None:
     assert cfg == Config()
     assert cfg.approval_labels.refund == "approve-refund"
     assert cfg.allowed_roles == ["admin", "maintain", "write"]
-    assert cfg.refund.second_approver_above == 50000
+    assert cfg.refund.second_approver_above == {"default": 50000}
 
 
 def test_partial_file_keeps_other_defaults() -> None:

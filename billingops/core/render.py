@@ -277,7 +277,7 @@ def _step_views(
                 label=config.labels[st.needs] if st.needs else None,
                 two_approvers=bool(
                     st.kind is StepKind.refund
-                    and (st.amount or 0) > config.refund.second_approver_above
+                    and (st.amount or 0) > config.refund.threshold(st.currency or 'usd')
                 ),
                 status=rec.status if rec else None,
                 stripe_id=rec.stripe_id if rec else None,

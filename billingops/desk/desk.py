@@ -369,7 +369,7 @@ class Desk:
                 refusals.append(f"no step for {labels[ap]}")
                 continue
             needs_two = ap is Approval.refund and any(
-                (s.amount or 0) > self.config.refund.second_approver_above for s in steps
+                (s.amount or 0) > self.config.refund.threshold(s.currency or 'usd') for s in steps
             )
             check = check_approval(
                 labels[ap], events, roles, self.config, plan_posted_at=planned_at,
@@ -380,7 +380,7 @@ class Desk:
                 continue
             if check.verdict is Verdict.needs_second:
                 biggest = max(steps, key=lambda s: s.amount or 0)
-                limit = self.config.refund.second_approver_above
+                limit = self.config.refund.threshold(biggest.currency or 'usd')
                 writer.notice(
                     number,
                     comments,
