@@ -295,7 +295,7 @@ def _gateways(b: Bench, shape: str, impl: str) -> tuple[StripeGateway, GitHubGat
 
 def _desk(b: Bench, stripe: StripeGateway, github: GitHubGateway, impl: str) -> Desk:
     extra: dict[str, Any] = {"_pool": InlineExecutor()} if impl == "naive" else {}
-    return Desk(stripe, github, Config(), b.fake.repository, clock=b.fake.clock, **extra)
+    return Desk(stripe, github, Config(), b.fake.repository, **extra)
 
 
 def _file(b: Bench, ticket: SuggestedTicket, flow: str) -> int:

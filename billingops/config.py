@@ -72,9 +72,7 @@ class Config(_Strict):
     github_username_metadata_key: str = "github_username"
     refund: RefundPolicy = Field(default_factory=RefundPolicy)
     intake_label: str = "billing"
-    staff_roles: list[str] = Field(
-        default_factory=lambda: ["triage", "write", "maintain", "admin"]
-    )
+    staff_roles: list[str] = Field(default_factory=lambda: ["triage", "write", "maintain", "admin"])
     verified_requester_label: str = "verified-requester"
     forbid_self_approval: bool = True
     ticket_audience: Literal["auto", "staff", "public"] = "auto"

@@ -29,8 +29,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from billingops._tracker.interface import Comment, IssueSnapshot, LabelEvent
 from billingops.errors import BadInput, BillingopsError, NotFound, OperationalError
+from billingops.models.issue import Comment, IssueSnapshot, LabelEvent, Thread
 
 if TYPE_CHECKING:
     from github import Github
@@ -41,6 +41,28 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATC
 _TOKEN_RE = re.compile(r"\b(gh[pousr]_[A-Za-z0-9_]+|github_pat_[A-Za-z0-9_]+)")
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+# One read of the thread (SPEC §5a): who the token acts as (`viewer`: REST `GET /user`
+# answers an installation token 403), when the ticket was last edited, and every comment
+# with its author and last editor (REST does not say who edited a comment).
+THREAD_QUERY = """query billingopsThread(
+  $owner: String!, $name: String!, $number: Int!, $after: String
+) {
+  viewer { login }
+  repository(owner: $owner, name: $name) {
+    issue(number: $number) {
+      lastEditedAt
+      comments(first: 100, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes {
+          databaseId body createdAt updatedAt lastEditedAt
+          author { __typename login }
+          editor { __typename login }
+        }
+      }
+    }
+  }
+}"""
+VIEWER_QUERY = "query billingopsViewer { viewer { login } }"
 
 
 class _RetryAfterTooLong(Exception):
@@ -52,7 +74,13 @@ class _RetryAfterTooLong(Exception):
         self.seconds = seconds
 
 
-def retry_policy(*, max_retries: int, backoff_factor: float, max_retry_after: float) -> Retry:
+def retry_policy(
+    *,
+    max_retries: int,
+    backoff_factor: float,
+    max_retry_after: float,
+    methods: frozenset[str] = IDEMPOTENT_METHODS,
+) -> Retry:
     """The urllib3 retry policy given to PyGithub (see the module docstring)."""
     from github import GithubRetry
 
@@ -70,7 +98,7 @@ def retry_policy(*, max_retries: int, backoff_factor: float, max_retry_after: fl
         status=max_retries,
         other=0,
         backoff_factor=backoff_factor,
-        allowed_methods=IDEMPOTENT_METHODS,  # POST is never retried once sent
+        allowed_methods=methods,  # POST is never retried once sent (but GraphQL reads)
         status_forcelist=[429, *range(500, 600)],  # GithubRetry adds 403 (rate limits only)
         raise_on_status=False,  # after the last retry, hand back the response: clear status
         respect_retry_after_header=True,
@@ -97,6 +125,7 @@ class GitHubGateway:
         seconds_between_writes: float | None = 1.0,
         per_page: int = 100,
         _client: Github | None = None,
+        _reads: Github | None = None,
     ) -> None:
         """`seconds_between_writes`: GitHub asks integrators to space writes by a second to
         avoid secondary rate limits; tests pass None."""
@@ -112,10 +141,12 @@ class GitHubGateway:
         self._token = token
         self._per_page = per_page
         self._path = "/repos/" + "/".join(quote(p, safe="") for p in repository.split("/"))
-        if _client is None:
+        self._me: str | None = None
+
+        def client(methods: frozenset[str], between_writes: float | None) -> Github:
             from github import Auth, Github
 
-            _client = Github(
+            return Github(
                 auth=Auth.Token(token),
                 base_url=api_url,
                 timeout=timeout,
@@ -123,14 +154,21 @@ class GitHubGateway:
                     max_retries=max_retries,
                     backoff_factor=backoff_factor,
                     max_retry_after=max_retry_after,
+                    methods=methods,
                 ),
                 per_page=per_page,
                 seconds_between_requests=None,
-                seconds_between_writes=seconds_between_writes,
+                seconds_between_writes=between_writes,
                 lazy=True,  # no request until data is needed (get_repo costs nothing)
                 user_agent="billingops",
             )
-        self._client = _client
+
+        self._client = _client or client(IDEMPOTENT_METHODS, seconds_between_writes)
+        # GraphQL queries are POSTs that only read: their own client retries them like a
+        # GET and does not space them like writes. Mutations never go through it.
+        self._reads = _reads or (
+            _client if _client is not None else client(IDEMPOTENT_METHODS | {"POST"}, None)
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], **options: Any) -> GitHubGateway:
@@ -153,6 +191,7 @@ class GitHubGateway:
             self.api_url,
             per_page=self._per_page,
             _client=self._client,
+            _reads=self._reads,
         )
 
     # ------------------------------------------------------------------ the port
@@ -166,6 +205,41 @@ class GitHubGateway:
             f"list comments of #{number}", f"{self._path}/issues/{number}/comments"
         )
         return [_comment(c) for c in items]
+
+    def read_thread(self, number: int) -> Thread:
+        owner, name = self.repository.split("/")
+        comments: list[Comment] = []
+        after: str | None = None
+        me, edited_at = "", 0
+        while True:
+            data = self._graphql(
+                f"read the thread of #{number}",
+                THREAD_QUERY,
+                {"owner": owner, "name": name, "number": number, "after": after},
+            )
+            me = _graphql_login(data.get("viewer"))
+            issue = ((data.get("repository") or {}).get("issue")) or None
+            if issue is None:
+                raise NotFound(self._line(f"GitHub: read the thread of #{number}: not found"))
+            edited_at = _ts(issue.get("lastEditedAt"))
+            page = issue.get("comments") or {}
+            comments.extend(_graphql_comment(n) for n in page.get("nodes") or [] if n)
+            info = page.get("pageInfo") or {}
+            if not info.get("hasNextPage") or not info.get("endCursor"):
+                break
+            after = str(info["endCursor"])
+        if not me:
+            raise OperationalError(self._line("GitHub: read the thread: no viewer login"))
+        self._me = me
+        return Thread(me=me, comments=comments, edited_at=edited_at)
+
+    def whoami(self) -> str:
+        if self._me is None:
+            me = _graphql_login(self._graphql("who am I", VIEWER_QUERY, {}).get("viewer"))
+            if not me:
+                raise OperationalError(self._line("GitHub: who am I: no viewer login"))
+            self._me = me
+        return self._me
 
     def create_comment(self, number: int, body: str) -> Comment:
         data = self._call(
@@ -324,6 +398,24 @@ class GitHubGateway:
 
     # ------------------------------------------------------------------ plumbing
 
+    def _graphql(self, what: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """A GraphQL read (its `data`); errors become the usual one-line errors. A POST, so
+        urllib3 does not retry it after sending; the next run reads again."""
+        with self._errors(what):
+            requester = self._reads.requester
+            _, data = requester.requestJsonAndCheck(
+                "POST", requester.graphql_url, input={"query": query, "variables": variables}
+            )
+            errors = data.get("errors") if isinstance(data, dict) else None
+            if errors:
+                kinds = {str(e.get("type", "")) for e in errors if isinstance(e, dict)}
+                if "NOT_FOUND" in kinds:
+                    raise NotFound(self._line(f"GitHub: {what}: not found"))
+                if "FORBIDDEN" in kinds:
+                    raise BadInput(self._line(f"GitHub: {what}: forbidden (GraphQL)"))
+                raise OperationalError(self._line(f"GitHub: {what}: GraphQL error"))
+            return dict((data or {}).get("data") or {})
+
     def _call(
         self,
         what: str,
@@ -468,6 +560,7 @@ def _issue(data: dict[str, Any]) -> IssueSnapshot:
         created_at=_ts(data.get("created_at")),
         closed_at=_ts(data["closed_at"]) if data.get("closed_at") else None,
         html_url=data.get("html_url") or "",
+        author_association=str(data.get("author_association") or ""),
     )
 
 
@@ -478,6 +571,30 @@ def _comment(data: dict[str, Any]) -> Comment:
         author=_login(data.get("user")),
         created_at=_ts(data.get("created_at")),
         updated_at=_ts(data.get("updated_at")),
+    )
+
+
+def _graphql_login(actor: Any) -> str:
+    """A GraphQL actor's login as REST spells it: GraphQL names the Actions bot
+    `github-actions` (a `Bot`), REST and events `github-actions[bot]`."""
+    if not isinstance(actor, dict):
+        return ""
+    login = str(actor.get("login") or "")
+    if actor.get("__typename") == "Bot" and login and not login.endswith("[bot]"):
+        login += "[bot]"
+    return login
+
+
+def _graphql_comment(node: dict[str, Any]) -> Comment:
+    edited = node.get("lastEditedAt")
+    return Comment(
+        id=int(node.get("databaseId") or 0),
+        body=node.get("body") or "",
+        author=_graphql_login(node.get("author")) or "ghost",
+        created_at=_ts(node.get("createdAt")),
+        updated_at=_ts(node.get("updatedAt")),
+        # A comment edited by an account since deleted has an editor we cannot name.
+        editor=(_graphql_login(node.get("editor")) or "ghost") if edited else None,
     )
 
 

@@ -4,44 +4,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from billingops.models.issue import Comment, IssueSnapshot, LabelEvent, Thread
 
-
-class IssueSnapshot(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    number: int
-    title: str = ""
-    body: str = ""
-    author: str = ""
-    labels: list[str] = Field(default_factory=list)
-    state: str = "open"  # open, closed
-    created_at: int = 0  # Unix seconds
-    closed_at: int | None = None
-    html_url: str = ""
-
-
-class Comment(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    id: int
-    body: str
-    author: str = ""
-    created_at: int = 0
-    updated_at: int = 0
-
-
-class LabelEvent(BaseModel):
-    """One `labeled` / `unlabeled` event from the issue's timeline."""
-
-    model_config = ConfigDict(frozen=True)
-
-    event: str  # labeled, unlabeled
-    label: str
-    actor: str
-    actor_type: str = "User"  # User, Bot
-    created_at: int = 0
-    id: int = 0
+__all__ = ["Comment", "IssueSnapshot", "IssueTracker", "LabelEvent", "Thread"]
 
 
 class IssueTracker(Protocol):
@@ -50,6 +15,16 @@ class IssueTracker(Protocol):
     def get_issue(self, number: int) -> IssueSnapshot: ...
 
     def list_comments(self, number: int) -> list[Comment]: ...
+
+    def read_thread(self, number: int) -> Thread:
+        """The issue's comments with their last editors, who this token acts as, and when
+        the ticket was last edited: one request."""
+        ...
+
+    def whoami(self) -> str:
+        """The login this token acts as, as GitHub says (an installation token has no
+        `GET /user`; GraphQL `viewer` answers for every kind of token)."""
+        ...
 
     def create_comment(self, number: int, body: str) -> Comment: ...
 

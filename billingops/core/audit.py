@@ -24,9 +24,9 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from billingops._tracker.interface import Comment, IssueSnapshot, LabelEvent
 from billingops.core.markers import decode_state, is_bot_comment
 from billingops.models.decision import StepKind
+from billingops.models.issue import Comment, IssueSnapshot, LabelEvent
 
 CASE_PREFIX = "billing:"
 DONE_LABEL = "billing:done"

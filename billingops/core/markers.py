@@ -9,8 +9,10 @@ The first line of every comment billingops writes is
   ticket text, so it cannot contain `<!--` at all.
 - The JSON is base64url: no `-->`, newline or Markdown in it can end the HTML comment or
   be altered by GitHub's rendering.
-- `sum` detects truncation or a hand edit; it is not a signature (the core holds no
-  secret). Only comments written by the bot's own account should be passed in.
+- `sum` detects truncation or a clumsy hand edit; it is not a signature (anyone can
+  recompute it). What makes the state trustworthy is who wrote it: only comments
+  authored by billingops' own account, and last edited by nobody else (GitHub's record),
+  are ever decoded (`desk/thread.py`).
 - `v1` is the format version; an unknown version decodes to None (a new triage).
 
 `decode_state` never raises: anything it does not fully understand is None.
@@ -64,10 +66,10 @@ class State(BaseModel):
     steps: list[StepRecord] = Field(default_factory=list)
     executed: list[Executed] = Field(default_factory=list)
     gaps: list[GapRef] = Field(default_factory=list)
-    # When this plan (this hash) was first posted, Unix seconds. An approval label applied
-    # before it cannot have approved this plan (SPEC §5). Kept while the hash is unchanged,
-    # so an unchanged re-triage writes the same bytes.
-    planned_at: int = 0
+    # How many times the plan changed after the comment was first posted. 0: this comment's
+    # creation posted the plan; N: the plan announcement N posted it (`announcement`), and
+    # GitHub's stamp on that comment is when approvers could first see it (SPEC §5a).
+    rev: int = Field(default=0, ge=0)
 
 
 def _digest(payload: str) -> str:
@@ -121,7 +123,7 @@ def state_for(
     *,
     executed: list[Executed] | None = None,
     gaps: list[GapRef] | None = None,
-    planned_at: int = 0,
+    rev: int = 0,
 ) -> State:
     """The state to embed for a plan (None: a needs-info comment, nothing proposed)."""
     # A record is the step without its `why` (StepRecord forbids any other difference).
@@ -136,5 +138,24 @@ def state_for(
         steps=steps,
         executed=list(executed or []),
         gaps=list(gaps or []),
-        planned_at=planned_at,
+        rev=rev,
     )
+
+
+# A plan that changes after it was posted is announced by a short new comment (an edit
+# notifies nobody); its first line names the revision and the plan.
+_ANNOUNCEMENT = re.compile(
+    r"<!-- billingops:plan rev=(?P<rev>[0-9]{1,6}) hash=(?P<hash>[0-9a-f]{1,64}) -->"
+)
+
+
+def announcement_line(rev: int, plan_hash: str) -> str:
+    return f"<!-- billingops:plan rev={rev} hash={plan_hash} -->"
+
+
+def decode_announcement(body: object) -> tuple[int, str] | None:
+    """(revision, plan hash) of a plan announcement's first line, or None."""
+    if not isinstance(body, str):
+        return None
+    m = _ANNOUNCEMENT.fullmatch(_first_line(body))
+    return (int(m["rev"]), m["hash"]) if m else None

@@ -33,7 +33,7 @@ from billingops.models.decision import (
     Step,
     StepKind,
 )
-from billingops.models.ticket import Ticket
+from billingops.models.ticket import Identity, Requester, Ticket
 
 HASH_LENGTH = 16
 # Periods per month; a year is 12 months, a week 52/12 per month, a day 365/12.
@@ -276,8 +276,9 @@ def revenue_impact(steps: list[Step], state: BillingState) -> RevenueImpact:
     )
 
 
-def plan_hash(steps: list[Step]) -> str:
-    """sha256 over what the plan would do; not the `why`, labels or timestamps."""
+def plan_hash(steps: list[Step], requester: Identity | None = None) -> str:
+    """sha256 over what the plan would do and for whom it was made (the requester's
+    identity, SPEC §5a); not the `why`, labels or timestamps."""
     doing = [
         {
             "kind": s.kind.value,
@@ -288,24 +289,77 @@ def plan_hash(steps: list[Step]) -> str:
         }
         for s in steps
     ]
-    canon = json.dumps({"v": 1, "steps": doing}, sort_keys=True, separators=(",", ":"))
+    data: dict[str, object] = {"v": 1, "steps": doing}
+    if requester is not None:
+        data["requester"] = requester.value
+    canon = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canon.encode()).hexdigest()[:HASH_LENGTH]
 
 
-def finish(case: Case, steps: list[Step], state: BillingState) -> Plan:
+def ends_last_subscription(steps: list[Step], state: BillingState) -> list[str]:
+    """Customers whose every live subscription the plan would cancel (now or at period end)."""
+    cancelled = {s.target for s in steps if s.kind is StepKind.cancel_subscription}
+    out: list[str] = []
+    for customer in sorted({s.customer_id for s in state.subscriptions if s.live}):
+        live = [s for s in state.subscriptions if s.live and s.customer_id == customer]
+        if all(s.id in cancelled for s in live):
+            out.append(customer)
+    return out
+
+
+def guard_requester(steps: list[Step], state: BillingState, requester: Requester) -> list[Step]:
+    """An unverified requester never gets a plan that ends a customer's last live
+    subscription (SPEC §5a): those cancel steps are left out, and the plan says so.
+    Cleaning up a duplicate that keeps one subscription live, and refunds, stay."""
+    if requester.identity is not Identity.unverified:
+        return steps
+    last = set(ends_last_subscription(steps, state))
+    if not last:
+        return steps
+    subs = {s.id: s.customer_id for s in state.subscriptions}
+    kept = [
+        s
+        for s in steps
+        if not (s.kind is StepKind.cancel_subscription and subs.get(s.target or "") in last)
+    ]
+    return [
+        *kept,
+        _none(
+            "not proposed: cancelling the customer's last subscription needs a verified "
+            "requester (the person asking has not been shown to own the account)"
+        ),
+    ]
+
+
+def finish(
+    case: Case, steps: list[Step], state: BillingState, requester: Requester | None = None
+) -> Plan:
     """Order, check and hash candidate steps into a Plan."""
+    if requester is not None:
+        steps = guard_requester(steps, state, requester)
     steps = sorted(steps, key=lambda s: _ORDER[s.kind])  # stable: builders' order within a kind
     broken = guardrail_violations(case, steps, state)
     if broken:
         steps = [_none("guardrail: " + "; ".join(broken))]
     if not steps:
         steps = [_none("nothing to do in Stripe")]
-    return Plan(steps=steps, impact=revenue_impact(steps, state), hash=plan_hash(steps))
+    identity = requester.identity if requester is not None else None
+    return Plan(
+        steps=steps,
+        impact=revenue_impact(steps, state),
+        hash=plan_hash(steps, identity),
+        requester=identity,
+    )
 
 
 def make_plan(
-    case: Case, ticket: Ticket, resolution: Resolution, state: BillingState, config: Config
+    case: Case,
+    ticket: Ticket,
+    resolution: Resolution,
+    state: BillingState,
+    config: Config,
+    requester: Requester | None = None,
 ) -> Plan:
     """The proposed plan for a classified ticket. Pure and deterministic."""
     del config  # approval label names are applied when printing (`Step.contract`)
-    return finish(case, _BUILDERS[case](ticket, resolution, state), state)
+    return finish(case, _BUILDERS[case](ticket, resolution, state), state, requester)

@@ -22,8 +22,9 @@ from markupsafe import Markup, escape
 
 from billingops.config import Config
 from billingops.core.anomalies import Anomaly, find_anomalies
+from billingops.core.approval import needs_second_approver
 from billingops.core.gaps import Gap, detect_gaps, merge_portal
-from billingops.core.markers import encode_state, state_for
+from billingops.core.markers import announcement_line, encode_state, state_for
 from billingops.core.money import format_money, format_totals
 from billingops.core.plan import revenue_impact
 from billingops.models.billing import BillingState, Charge, Resolution, Subscription
@@ -37,7 +38,7 @@ from billingops.models.decision import (
     Step,
     StepKind,
 )
-from billingops.models.ticket import SensitiveKind, Ticket
+from billingops.models.ticket import Requester, SensitiveKind, Ticket
 from billingops.templates_path import TEMPLATE_DIRS
 
 MAX_QUOTE = 400  # characters of ticket text quoted in a comment
@@ -261,6 +262,13 @@ def _step_views(
     subs: dict[str, Subscription] = {s.id: s for s in state.subscriptions}
     charges: dict[str, Charge] = {c.id: c for c in state.charges}
     done = {(e.kind, e.target): e for e in executed}
+    # The whole plan's refunds per currency against that currency's threshold (SPEC §5a).
+    two_in = set(
+        needs_second_approver(
+            [(s.currency or "", s.amount or 0) for s in plan.steps if s.kind is StepKind.refund],
+            config,
+        )
+    )
     views = []
     for n, st in enumerate(plan.steps, 1):
         sub = subs.get(st.target or "")
@@ -276,8 +284,7 @@ def _step_views(
                 full=bool(ch and st.amount == ch.amount),
                 label=config.labels[st.needs] if st.needs else None,
                 two_approvers=bool(
-                    st.kind is StepKind.refund
-                    and (st.amount or 0) > config.refund.threshold(st.currency or 'usd')
+                    st.kind is StepKind.refund and (st.currency or "").lower() in two_in
                 ),
                 status=rec.status if rec else None,
                 stripe_id=rec.stripe_id if rec else None,
@@ -317,7 +324,8 @@ def render_triage(
     gap_refs: list[GapRef] | None = None,
     executed: list[Executed] | None = None,
     anomalies: list[Anomaly] | None = None,
-    planned_at: int = 0,
+    requester: Requester | None = None,
+    rev: int = 0,
 ) -> str:
     """The operator handoff comment (SPEC §6), hidden state on its first line."""
     executed = list(executed or [])
@@ -332,7 +340,7 @@ def render_triage(
             plan,
             executed=executed,
             gaps=[refs.get(g.key.value) or GapRef(key=g.key.value) for g in gaps],
-            planned_at=planned_at,
+            rev=rev,
         )
     )
     customers = sorted(state.customers, key=lambda c: c.id)
@@ -371,6 +379,9 @@ def render_triage(
         "backlog_prefix": config.backlog_repository or "",
         "login_url": state.portal.login_url or config.portal.login_url,
         "sensitive": _sensitive(ticket),
+        "requester": requester,
+        "verify_label": config.verified_requester_label,
+        "metadata_key": config.github_username_metadata_key,
     }
     return _tidy(environment().get_template("triage_comment.md.j2").render(ctx))
 
@@ -388,6 +399,20 @@ def render_needs_info(
         "login_url": config.portal.login_url,
     }
     return _tidy(environment().get_template("needs_info_comment.md.j2").render(ctx))
+
+
+def render_plan_announcement(
+    rev: int, plan: Plan, old_hash: str, config: Config, *, labels_on: list[str]
+) -> str:
+    """The short new comment that announces a changed plan (an edit notifies nobody)."""
+    ctx = {
+        "marker": Markup(announcement_line(rev, plan.hash)),
+        "new_hash": plan.hash,
+        "old_hash": old_hash,
+        "labels_on": labels_on,
+        "roles": ", ".join(config.allowed_roles),
+    }
+    return _tidy(environment().get_template("plan_changed_comment.md.j2").render(ctx))
 
 
 def render_notice(

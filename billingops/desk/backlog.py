@@ -56,10 +56,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from billingops._tracker.interface import Comment, IssueSnapshot, IssueTracker
 from billingops.config import Config
 from billingops.core.gaps import Gap, GapKey
-from billingops.core.markers import decode_state
 from billingops.core.plan import monthly
 from billingops.core.render import _tidy, environment
-from billingops.desk.thread import find_bot_comment
+from billingops.desk.thread import find_bot_comment, trusted_state
 from billingops.models.billing import BillingState
 from billingops.models.decision import GapRef
 
@@ -479,11 +478,11 @@ class Backlog:
             if any(x.startswith(CASE_PREFIX) for x in i.labels)
         ]
         with ThreadPoolExecutor(max(1, workers)) as pool:
-            comments = list(pool.map(lambda i: support.list_comments(i.number), tickets))
+            threads = list(pool.map(lambda i: support.read_thread(i.number), tickets))
         hits: dict[str, list[IssueSnapshot]] = {}
-        for issue, thread in zip(tickets, comments, strict=True):
-            bot = find_bot_comment(thread, issue.author)
-            state = decode_state(bot.body) if bot else None
+        for issue, thread in zip(tickets, threads, strict=True):
+            # Only billingops' own, unaltered comment says which gaps a ticket hit.
+            state = trusted_state(find_bot_comment(thread.comments, thread.me), thread.me)
             for ref in state.gaps if state else []:
                 if not ref.closed:
                     hits.setdefault(ref.key, []).append(issue)

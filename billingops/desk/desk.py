@@ -1,32 +1,52 @@
-"""Triage and apply for one issue, level-triggered (SPEC §5).
+"""Triage and apply for one issue, level-triggered (SPEC §5, §5a).
 
-Round trips (SPEC §8): triage reads GitHub comments while Stripe looks the customer
-up (1), reads the billing state (2), then writes the comment and labels (3).
+Round trips (SPEC §8): triage reads the GitHub thread while Stripe looks the customer
+up (1), reads the billing state (2), then writes the comment and labels (3). A staff
+author's role, and the roles behind a `verified-requester` label, are read first when
+they matter (they decide whose login may identify a customer, and who is asking).
+
+Trust (SPEC §5a): the ticket is anyone's text. billingops reads state only from comments
+of its own account (GitHub's `viewer`), last edited by nobody else (GitHub's record), and
+decides "applied after the plan was posted" on GitHub's clock alone.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 from billingops._billing.interface import BillingSource
-from billingops._tracker.interface import Comment, IssueSnapshot, IssueTracker, LabelEvent
+from billingops._tracker.interface import IssueTracker
 from billingops.config import Config
 from billingops.core import effects
-from billingops.core.approval import Verdict, check_approval, labelers
+from billingops.core.approval import Verdict, check_approval, labelers, needs_second_approver
 from billingops.core.classify import classify
 from billingops.core.gaps import detect_gaps, merge_portal
 from billingops.core.intake import parse_issue
-from billingops.core.markers import State, decode_state
+from billingops.core.markers import State
 from billingops.core.money import format_money
 from billingops.core.plan import make_plan
-from billingops.core.render import render_needs_info, render_notice, render_triage
+from billingops.core.render import (
+    render_needs_info,
+    render_notice,
+    render_plan_announcement,
+    render_triage,
+)
+from billingops.core.requester import identify, is_staff, vouch_problem
 from billingops.core.resolve import resolve
 from billingops.desk.backlog import Backlog, revenue_at_risk
-from billingops.desk.thread import DONE_LABEL, Writer, case_labels, find_bot_comment
+from billingops.desk.thread import (
+    DONE_LABEL,
+    Writer,
+    case_labels,
+    find_bot_comment,
+    next_rev,
+    plan_posted_at,
+    trusted_state,
+    untouched,
+)
 from billingops.errors import OperationalError
 from billingops.models.billing import BillingState, Resolution
 from billingops.models.decision import (
@@ -38,10 +58,25 @@ from billingops.models.decision import (
     Step,
     StepKind,
 )
+from billingops.models.issue import Comment, IssueSnapshot, LabelEvent, Thread
 from billingops.models.result import RunResult
-from billingops.models.ticket import Ticket
+from billingops.models.ticket import Requester, Ticket
 
 FINISHED = ("done", "already_done")
+# GitHub's relation of an author to the repository; only these can hold a role worth a
+# lookup (anyone else is a customer, and costs no request).
+_MAYBE_STAFF = frozenset({"OWNER", "MEMBER", "COLLABORATOR", ""})
+
+
+@dataclass(frozen=True)
+class Asker:
+    """What GitHub says about the ticket's author: their role, and the verified-requester
+    label's standing (checked like an approval)."""
+
+    login: str
+    role: str | None = None
+    label_present: bool = False
+    label_problem: str | None = None
 
 
 @dataclass
@@ -53,6 +88,7 @@ class Assessment:
     state: BillingState  # as Stripe has it now (shown in the comment)
     classification: Classification | None = None
     plan: Plan | None = None
+    requester: Requester | None = None
 
     @property
     def needs_info(self) -> bool:
@@ -65,14 +101,18 @@ class Desk:
     tracker: IssueTracker
     config: Config
     repository: str
-    clock: Callable[[], float] = time.time
     _pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4))
 
     # -- reading ------------------------------------------------------------------------
 
-    def assess(self, ticket: Ticket) -> Assessment:
+    def assess(self, ticket: Ticket, asker: Asker | None = None) -> Assessment:
         """Resolve, read and decide. The plan is made on the state as it was before
         billingops' own writes on this issue, so executed steps never look like drift."""
+        asker = asker or Asker(ticket.author)
+        staff = is_staff(asker.role, self.config)
+        if not ticket.has_identifier and ticket.author and not staff:
+            # A customer filing for themselves: their own login, looked up in metadata.
+            ticket = ticket.model_copy(update={"github_username": ticket.author})
         if not ticket.has_identifier:
             return Assessment(ticket, Resolution(), BillingState())
         lookups = self.billing.lookup(
@@ -96,9 +136,50 @@ class Desk:
             else self.billing.read_state(list(resolution.customer_ids))
         )
         before = effects.without_own_effects(state, self._ref(ticket.number))
+        requester = identify(
+            ticket.author,
+            asker.role,
+            before,
+            self.config,
+            label_present=asker.label_present,
+            label_problem=asker.label_problem,
+        )
         classification = classify(ticket, resolution, before, self.config)
-        plan = make_plan(classification.case, ticket, resolution, before, self.config)
-        return Assessment(ticket, resolution, state, classification, plan)
+        plan = make_plan(classification.case, ticket, resolution, before, self.config, requester)
+        return Assessment(ticket, resolution, state, classification, plan, requester)
+
+    def _asker(
+        self,
+        ticket: Ticket,
+        association: str,
+        thread: Future[Thread] | None = None,
+        events: list[LabelEvent] | None = None,
+    ) -> Asker:
+        """The author's role (only when GitHub says they may hold one) and the standing of
+        the verified-requester label (only when it is on the issue)."""
+        role_f = (
+            self._pool.submit(self.tracker.role_of, ticket.author)
+            if ticket.author and association.upper() in _MAYBE_STAFF
+            else None
+        )
+        label = self.config.verified_requester_label
+        if label not in ticket.labels:
+            return Asker(ticket.author, role_f.result() if role_f else None)
+        events = events if events is not None else self.tracker.label_events(ticket.number)
+        roles = {
+            login: self.tracker.role_of(login)
+            for login in labelers(events, label)
+            if not login.endswith("[bot]")
+        }
+        edited_at = thread.result().edited_at if thread is not None else 0
+        problem = vouch_problem(
+            events,
+            roles,
+            self.config,
+            author=ticket.author,
+            ticket_version_at=max(edited_at, 0),
+        )
+        return Asker(ticket.author, role_f.result() if role_f else None, True, problem)
 
     def _ref(self, number: int) -> str:
         return effects.issue_ref(self.repository, number)
@@ -109,11 +190,11 @@ class Desk:
         previous: State | None,
         executed: list[Executed],
         gap_refs: list[GapRef] | None = None,
+        *,
+        rev: int = 0,
     ) -> str:
         if a.plan is None or a.classification is None:
             return render_needs_info(a.ticket, self.config, resolution=a.resolution)
-        same_plan = previous is not None and previous.plan_hash == a.plan.hash
-        planned_at = previous.planned_at if same_plan and previous else int(self.clock())
         return render_triage(
             a.ticket,
             a.resolution,
@@ -125,20 +206,62 @@ class Desk:
             if gap_refs is not None
             else (list(previous.gaps) if previous else None),
             executed=executed,  # what billingops did stays on record, whatever the plan
-            planned_at=planned_at,
+            requester=a.requester,
+            rev=rev,
+        )
+
+    def _revision(
+        self, thread: Thread, existing: Comment | None, previous: State | None, a: Assessment
+    ) -> tuple[int, bool]:
+        """(revision of the plan in the comment to write, whether to announce it).
+
+        A new comment posts its plan itself (revision 0). A plan that differs from the one
+        on record (or replaces state someone else altered) gets a fresh revision and a new
+        short comment, because an edit notifies nobody (SPEC §5a)."""
+        if a.plan is None or existing is None:
+            return 0, False
+        if previous is not None and previous.kind == "triage" and previous.plan_hash == a.plan.hash:
+            announced = plan_posted_at(thread, existing, previous) is not None
+            return previous.rev, not announced  # a lost announcement is posted now
+        return next_rev(thread, previous), True
+
+    def _announce(
+        self,
+        writer: Writer,
+        number: int,
+        thread: Thread,
+        rev: int,
+        plan: Plan,
+        old_hash: str,
+        labels_on: list[str],
+    ) -> None:
+        writer.notice(
+            number,
+            thread.comments,
+            render_plan_announcement(rev, plan, old_hash, self.config, labels_on=labels_on),
         )
 
     # -- triage -------------------------------------------------------------------------
 
     def triage(self, issue: Mapping[str, Any], *, dry_run: bool = False) -> RunResult:
         ticket = parse_issue(issue, self.repository)
-        comments_f = self._pool.submit(self.tracker.list_comments, ticket.number)
+        intake = self.config.intake_label
+        if intake not in ticket.labels:
+            # Not a billing ticket (SPEC §5a): no Stripe and no GitHub request at all.
+            return RunResult(
+                action="ignored",
+                issue=ticket.number,
+                reason=f"ignored: the issue has no {intake} label",
+            )
+        thread_f = self._pool.submit(self.tracker.read_thread, ticket.number)
         backlog = Backlog(self.tracker, self.config, self.repository)
         listing_f = self._pool.submit(backlog.prefetch)  # with the first reads (SPEC §8)
-        a = self.assess(ticket)
-        comments = comments_f.result()
-        existing = find_bot_comment(comments, ticket.author)
-        previous = decode_state(existing.body) if existing else None
+        association = str(issue.get("author_association") or "")
+        asker = self._asker(ticket, association, thread_f)
+        a = self.assess(ticket, asker)
+        thread = thread_f.result()
+        existing = find_bot_comment(thread.comments, thread.me)
+        previous = trusted_state(existing, thread.me)
         kept = list(previous.executed) if previous else []
         gaps = (
             detect_gaps(
@@ -149,7 +272,8 @@ class Desk:
         )
         listing = listing_f.result()
         gap_refs = backlog.expected_refs(gaps, listing)
-        body = self._render(a, previous, kept, gap_refs)
+        rev, announce = self._revision(thread, existing, previous, a)
+        body = self._render(a, previous, kept, gap_refs, rev=rev)
         writer = Writer(self.tracker, dry_run)
         add, remove = case_labels(
             ticket.labels,
@@ -179,7 +303,14 @@ class Desk:
         if linked != gap_refs:
             # A gap issue was created just now (the first ticket ever to hit it): link to it.
             gap_refs = linked
-            writer.comment(ticket.number, written, self._render(a, previous, kept, gap_refs))
+            written = writer.comment(
+                ticket.number, written, self._render(a, previous, kept, gap_refs, rev=rev)
+            )
+        if announce and a.plan is not None:
+            # After the edit, so its stamp (GitHub's clock) is when the new plan was visible.
+            on = [x for x in self.config.labels.values() if x in ticket.labels]
+            old = previous.plan_hash if previous else ""
+            self._announce(writer, ticket.number, thread, rev, a.plan, old, on)
         return RunResult(
             action="needs_info" if a.needs_info else "triage",
             issue=ticket.number,
@@ -187,7 +318,8 @@ class Desk:
             classification=a.classification,
             plan=a.plan,
             gaps=gap_refs,
-            reason=_triage_reason(a),
+            requester=a.requester,
+            reason=_triage_reason(a, tampered=_tampered(existing, thread)),
             would_write=[*backlog.would_write, *writer.would_write],
         )
 
@@ -196,9 +328,10 @@ class Desk:
     def apply(self, number: int, *, dry_run: bool = False) -> RunResult:
         """Execute what the approval labels on the issue authorise, exactly once."""
         issue_f = self._pool.submit(self.tracker.get_issue, number)
-        comments_f = self._pool.submit(self.tracker.list_comments, number)
+        thread_f = self._pool.submit(self.tracker.read_thread, number)
         events_f = self._pool.submit(self.tracker.label_events, number)
-        issue, comments, events = issue_f.result(), comments_f.result(), events_f.result()
+        issue, thread, events = issue_f.result(), thread_f.result(), events_f.result()
+        comments = thread.comments
         writer = Writer(self.tracker, dry_run)
         labels = self.config.labels
         present = [ap for ap in Approval if labels[ap] in issue.labels]
@@ -206,9 +339,11 @@ class Desk:
             return RunResult(
                 action="ignored", issue=number, reason="ignored: no approval label on the issue"
             )
-        existing = find_bot_comment(comments, issue.author)
-        previous = decode_state(existing.body) if existing else None
-        if previous is None or previous.kind != "triage" or not previous.plan_hash:
+        existing = find_bot_comment(comments, thread.me)
+        previous = trusted_state(existing, thread.me)
+        if existing is None or (
+            previous is not None and (previous.kind != "triage" or not previous.plan_hash)
+        ):
             for ap in present:
                 self._refuse(
                     writer,
@@ -232,7 +367,8 @@ class Desk:
             if not login.endswith("[bot]")
         }
         ticket = parse_issue(_as_payload(issue), self.repository)
-        a = self.assess(ticket)
+        asker = self._asker(ticket, issue.author_association, thread_f, events)
+        a = self.assess(ticket, asker)
         roles = {login: f.result() for login, f in roles_f.items()}
         base = RunResult(
             action="apply",
@@ -240,23 +376,37 @@ class Desk:
             resolution=a.resolution,
             classification=a.classification,
             plan=a.plan,
-            gaps=list(previous.gaps),
+            gaps=list(previous.gaps) if previous else [],
+            requester=a.requester,
         )
 
-        if a.plan is None or a.plan.hash != previous.plan_hash:
+        if previous is None or a.plan is None or a.plan.hash != previous.plan_hash:
+            # Drift, or state someone else altered (then nothing is trusted): post the plan
+            # as it is now, announce it, and approve nothing on the old one.
             new_hash = a.plan.hash if a.plan else "none"
-            body = self._render(a, previous, list(previous.executed))
-            writer.comment(number, existing, body)
+            old_hash = previous.plan_hash if previous else "untrusted"
+            rev, _ = self._revision(thread, existing, previous, a)
+            kept = list(previous.executed) if previous else []
+            writer.comment(number, existing, self._render(a, previous, kept, rev=rev))
+            if a.plan is not None:
+                on = [labels[ap] for ap in present]
+                self._announce(writer, number, thread, rev, a.plan, old_hash, on)
+            why = (
+                f"the billingops comment was edited by {existing.editor}; its state is not trusted"
+                if previous is None
+                else f"the plan changed ({old_hash} -> {new_hash})"
+            )
             for ap in present:
                 writer.notice(
                     number,
                     comments,
                     render_notice(
                         "drift",
-                        key=f"drift:{labels[ap]}:{previous.plan_hash}:{new_hash}",
+                        key=f"drift:{labels[ap]}:{old_hash}:{new_hash}:{rev}",
                         label=labels[ap],
                         config=self.config,
-                        old_hash=previous.plan_hash,
+                        reason=why,
+                        old_hash=old_hash,
                         new_hash=new_hash,
                     ),
                 )
@@ -264,15 +414,19 @@ class Desk:
             return base.model_copy(
                 update={
                     "action": "refused",
-                    "reason": f"refused: drift, the plan changed ({previous.plan_hash} -> "
-                    f"{new_hash}); nothing executed",
+                    "reason": f"refused: drift, {why}; nothing executed",
                     "would_write": writer.would_write,
                 }
             )
 
         plan = a.plan
+        posted_at = plan_posted_at(thread, existing, previous)
+        if posted_at is None and a.plan is not None:
+            # The announcement of this plan was lost: post it; approvals wait for it.
+            on = [labels[ap] for ap in present]
+            self._announce(writer, number, thread, previous.rev, a.plan, "", on)
         granted, refusals = self._check_approvals(
-            writer, issue, comments, events, present, plan, roles, previous.planned_at
+            writer, issue, comments, events, present, plan, roles, posted_at
         )
 
         if not granted:
@@ -312,7 +466,9 @@ class Desk:
                 # Recorded on the issue as each step completes (SPEC §5).
                 existing = (
                     writer.comment(
-                        number, existing, self._render(a, previous, list(executed.values()))
+                        number,
+                        existing,
+                        self._render(a, previous, list(executed.values()), rev=previous.rev),
                     )
                     or existing
                 )
@@ -352,7 +508,7 @@ class Desk:
         present: list[Approval],
         plan: Plan,
         roles: Mapping[str, str | None],
-        planned_at: int,
+        posted_at: int | None,
     ) -> tuple[list[Approval], list[str]]:
         """(approvals granted, refusal reasons). Each refused label is removed with a notice."""
         labels = self.config.labels
@@ -368,19 +524,24 @@ class Desk:
                 )  # fmt: skip
                 refusals.append(f"no step for {labels[ap]}")
                 continue
-            needs_two = ap is Approval.refund and any(
-                (s.amount or 0) > self.config.refund.threshold(s.currency or 'usd') for s in steps
+            # The whole plan's refunds per currency, not step by step (SPEC §5a).
+            over = (
+                needs_second_approver(
+                    [(s.currency or "", s.amount or 0) for s in steps], self.config
+                )
+                if ap is Approval.refund
+                else []
             )
             check = check_approval(
-                labels[ap], events, roles, self.config, plan_posted_at=planned_at,
-                needs_two=needs_two,
+                labels[ap], events, roles, self.config, plan_posted_at=posted_at,
+                author=issue.author, needs_two=bool(over),
             )  # fmt: skip
             if check.verdict is Verdict.granted:
                 granted.append(ap)
                 continue
             if check.verdict is Verdict.needs_second:
-                biggest = max(steps, key=lambda s: s.amount or 0)
-                limit = self.config.refund.threshold(biggest.currency or 'usd')
+                currency = over[0]
+                limit = self.config.refund.threshold(currency)
                 writer.notice(
                     number,
                     comments,
@@ -390,7 +551,7 @@ class Desk:
                         label=labels[ap],
                         reason=check.reason,
                         config=self.config,
-                        threshold=format_money(limit, biggest.currency or "usd"),
+                        threshold=format_money(limit, currency),
                     ),
                 )
                 writer.labels(number, [], [labels[ap]])
@@ -515,6 +676,13 @@ def _latest_id(events: list[LabelEvent], label: str) -> int:
     return max(ids, default=0)
 
 
+def _tampered(existing: Comment | None, thread: Thread) -> str | None:
+    """Who altered billingops' comment, when someone else did."""
+    if existing is None or untouched(existing, thread.me):
+        return None
+    return existing.editor or "someone"
+
+
 def _as_payload(issue: IssueSnapshot) -> dict[str, Any]:
     """The fresh issue in the shape of a webhook's `issue`, for intake."""
     return {
@@ -526,7 +694,10 @@ def _as_payload(issue: IssueSnapshot) -> dict[str, Any]:
     }
 
 
-def _triage_reason(a: Assessment) -> str:
+def _triage_reason(a: Assessment, *, tampered: str | None = None) -> str:
+    if tampered:
+        note = f"; the billingops comment had been edited by {tampered}: state not trusted"
+        return _triage_reason(a) + note
     if not a.ticket.has_identifier:
         return "the ticket has no billing email or Stripe id"
     if not a.resolution.found:

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from billingops.models.ticket import Identity
+
 
 class Case(StrEnum):
     duplicate_subscription = "duplicate_subscription"
@@ -83,6 +85,8 @@ class Plan(BaseModel):
     steps: list[Step] = Field(default_factory=list)
     impact: RevenueImpact = Field(default_factory=RevenueImpact)
     hash: str = ""
+    # The requester's identity the plan was made for (SPEC §5a): part of the hash.
+    requester: Identity | None = None
 
 
 ExecStatus = Literal["done", "already_done", "would_do", "failed", "skipped"]

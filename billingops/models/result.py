@@ -15,6 +15,7 @@ from billingops.models.decision import (
     GapRef,
     Plan,
 )
+from billingops.models.ticket import Requester
 
 
 class RunResult(BaseModel):
@@ -25,6 +26,7 @@ class RunResult(BaseModel):
     plan: Plan | None = None
     executed: list[Executed] = Field(default_factory=list)
     gaps: list[GapRef] = Field(default_factory=list)
+    requester: Requester | None = None
     reason: str = ""
     # What a --dry-run would have written (comment bodies, labels), for the terminal.
     would_write: list[str] = Field(default_factory=list)
@@ -55,5 +57,6 @@ class RunResult(BaseModel):
             ),
             "executed": [e.contract() for e in self.executed],
             "gaps": [{"key": g.key, "issue": g.issue} for g in self.gaps],
+            "requester": self.requester.contract() if self.requester else None,
             "reason": self.reason,
         }

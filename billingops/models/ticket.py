@@ -52,3 +52,27 @@ class Ticket(BaseModel):
     @property
     def has_identifier(self) -> bool:
         return bool(self.emails or self.stripe_ids or self.github_username)
+
+
+class Identity(StrEnum):
+    """How far billingops can trust that the person asking owns the account (SPEC §5a)."""
+
+    verified = "verified"  # the author's login is the customer's GitHub username in Stripe
+    vouched = "vouched"  # staff filed it, or an approver applied the verified-requester label
+    unverified = "unverified"
+
+
+class Requester(BaseModel):
+    """Who is asking, and how billingops knows (or does not)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    login: str = ""
+    identity: Identity = Identity.unverified
+    # One line: how the identity was established, or why it was not.
+    how: str = ""
+    # The author holds a staff role: their own login never identifies a customer.
+    staff: bool = False
+
+    def contract(self) -> dict[str, str]:
+        return {"login": self.login, "identity": self.identity.value}

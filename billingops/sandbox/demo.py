@@ -54,7 +54,7 @@ def _desk(stripe_url: str, fake: FakeGitHub) -> Desk:
     tracker = GitHubGateway(
         "ghs_demo_token_not_a_secret", fake.repository, fake.url, seconds_between_writes=None
     )
-    return Desk(billing, tracker, Config(), fake.repository, clock=fake.clock)
+    return Desk(billing, tracker, Config(), fake.repository)
 
 
 def _bot_comment(fake: FakeGitHub, number: int) -> str:
@@ -91,10 +91,13 @@ def run(scenarios: Sequence[str] = TOUR, *, approvals: bool = True) -> Iterator[
 def _approval_story(
     desk: Desk, fake: FakeGitHub, number: int, billing: Callable[[], object]
 ) -> Iterator[Scene]:
+    fake.advance(60)  # the maintainer reads the plan first
     fake.label_issue(number, "approve-refund", actor=TRIAGER)
     refused = desk.apply(number)
     yield Scene(f"#{number}: {TRIAGER} (triage role) applies approve-refund", _outcome(refused))
+    fake.advance(60)  # the maintainer reads the plan first
     fake.label_issue(number, "approve-cancel", actor=MAINTAINER)
+    fake.advance(60)  # the maintainer reads the plan first
     fake.label_issue(number, "approve-refund", actor=MAINTAINER)
     done = desk.apply(number)
     yield Scene(
@@ -102,6 +105,7 @@ def _approval_story(
         _outcome(done),
         _bot_comment(fake, number),
     )
+    fake.advance(60)  # the maintainer reads the plan first
     fake.label_issue(number, "approve-refund", actor=MAINTAINER)
     again = desk.apply(number)
     yield Scene(f"#{number}: the label is applied again (a redelivered event)", _outcome(again))

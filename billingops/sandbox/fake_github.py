@@ -10,8 +10,17 @@ OpenAPI description (npm `@octokit/openapi`, `components/examples`: `issue`,
 after `basic-error` / `validation-error`). Fields billingops never reads (milestone,
 assignees, reactions ...) are left out to keep it small.
 
-It is deterministic on purpose (ids from counters, timestamps from a logical clock, fixed
-`Date`/`Server` headers) so that re-recorded cassettes only change when behaviour changes.
+Time is GitHub's: real UTC at one-second resolution, so two things done in the same
+second get the same stamp (ties), and the `Date` header says the same clock. A test moves
+time on with `advance(seconds)` (a maintainer reading the plan before labelling). With a
+fixed `epoch` the clock starts there and only `advance` moves it: cassettes recorded that
+way only change when behaviour changes.
+
+Like GitHub, the token acts as one account (`actor`). An installation token (the Actions
+token, an App: a `[bot]` actor) cannot edit other accounts' comments (403) and gets 403
+from `GET /user`; GraphQL `viewer` names it. GitHub records who last edited a comment
+(GraphQL `editor`, `lastEditedAt`): so does this fake, for API edits and for a person's
+edit (`edit_comment`).
 
 Test hooks: seeding methods (`add_issue`, `add_collaborator`, `label_issue` ...), state
 readers (`labels_of`, `comments_of`, `events_of`), a request log (`requests`, `count`) for
@@ -28,7 +37,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
@@ -36,7 +45,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 from billingops.sandbox.loopback import LoopbackService, ThreadedServer
 
 Json = Any
-_EPOCH = datetime(2024, 5, 1, 9, 0, 0, tzinfo=UTC)  # logical clock start
+FIXED_EPOCH = datetime(2024, 5, 1, 9, 0, 0, tzinfo=UTC)  # for cassettes
 _DOCS = "https://docs.github.com/rest"
 # Legacy `permission` as GitHub reports it per role: maintain shows as write, triage as read.
 _LEGACY_PERMISSION = {
@@ -91,6 +100,8 @@ class _Comment:
     author: str
     created_at: str
     updated_at: str
+    editor: str | None = None
+    last_edited_at: str | None = None
 
 
 @dataclass
@@ -107,6 +118,7 @@ class _Issue:
     updated_at: str = ""
     closed_at: str | None = None
     closed_by: str | None = None
+    last_edited_at: str | None = None
     comments: list[int] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     deleted: bool = False
@@ -147,11 +159,11 @@ class FakeGitHub(LoopbackService):
         token: str | None = None,
         actor: str = "github-actions[bot]",
         html_base: str = "https://github.com",
-        epoch: datetime = _EPOCH,
+        epoch: datetime | None = None,
     ) -> None:
-        # The logical clock starts here and ticks a minute per change: fixed for cassettes,
-        # "now" for runs whose other side reads the real clock.
+        # None: real UTC. A fixed epoch: time stands still there unless `advance`d.
         self.epoch = epoch
+        self._offset = 0.0
         self.repository = repository
         self.prefix = prefix.rstrip("/")
         self.token = token  # when set, requests must carry it (401 otherwise)
@@ -166,7 +178,6 @@ class FakeGitHub(LoopbackService):
         self._users: dict[str, str] = {}  # login -> "User" | "Bot"
         self._faults: list[_Fault] = []
         self._ids = {"issue": 0, "comment": 0, "event": 0, "label": 0}
-        self._tick = 0
         self._server: ThreadedServer | None = None
         self.add_repo(repository)
 
@@ -233,6 +244,34 @@ class FakeGitHub(LoopbackService):
         with self._lock:
             return self._new_comment(self._issue(self._repo(repo), number), body, author).id
 
+    def edit_comment(
+        self, comment_id: int, body: str, *, editor: str, repo: str | None = None
+    ) -> None:
+        """A person edits a comment in the UI (anyone with write access may edit others')."""
+        with self._lock:
+            comment = self._find_comment(self._repo(repo), comment_id)
+            self._edit_comment(comment, body, editor)
+
+    def edit_issue(
+        self,
+        number: int,
+        *,
+        editor: str,
+        body: str | None = None,
+        title: str | None = None,
+        repo: str | None = None,
+    ) -> None:
+        """A person edits the ticket's title or body in the UI."""
+        with self._lock:
+            issue = self._issue(self._repo(repo), number)
+            issue.body = body if body is not None else issue.body
+            issue.title = title if title is not None else issue.title
+            issue.updated_at = issue.last_edited_at = self._now()
+
+    def comment_ids(self, number: int, *, repo: str | None = None) -> list[int]:
+        with self._lock:
+            return list(self._issue(self._repo(repo), number).comments)
+
     def label_issue(self, number: int, label: str, *, actor: str, repo: str | None = None) -> None:
         """A person (or bot) applies a label in the UI: the label and a `labeled` event."""
         with self._lock:
@@ -284,6 +323,18 @@ class FakeGitHub(LoopbackService):
                 and (path is None or fnmatch.fnmatchcase(r.path, path))
             )
 
+    def writes(self, method: str | None = None) -> int:
+        """Requests that can change state: every POST, PUT, PATCH and DELETE except the
+        GraphQL queries (billingops sends no GraphQL mutation)."""
+        with self._lock:
+            return sum(
+                1
+                for r in self.requests
+                if r.method in ("POST", "PUT", "PATCH", "DELETE")
+                and (method is None or r.method == method.upper())
+                and not r.path.endswith("/graphql")
+            )
+
     def reset_requests(self) -> None:
         with self._lock:
             self.requests.clear()
@@ -322,14 +373,21 @@ class FakeGitHub(LoopbackService):
     # ----------------------------------------------------------------- state changes
 
     def clock(self) -> float:
-        """The fake's current time (Unix seconds), for code under test that must agree
-        with the timestamps this server hands out."""
+        """GitHub's time now, in whole seconds (what its next stamp will say)."""
         with self._lock:
-            return (self.epoch + timedelta(minutes=self._tick)).timestamp()
+            base = self.epoch.timestamp() if self.epoch is not None else time.time()
+            return float(int(base + self._offset))
+
+    def advance(self, seconds: float) -> None:
+        """Let time pass (a maintainer reading before they click)."""
+        with self._lock:
+            self._offset += seconds
 
     def _now(self) -> str:
-        self._tick += 1
-        return (self.epoch + timedelta(minutes=self._tick)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def http_date(self) -> str:
+        return datetime.fromtimestamp(self.clock(), UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
 
     def _next_id(self, kind: str) -> int:
         self._ids[kind] += 1
@@ -405,6 +463,11 @@ class FakeGitHub(LoopbackService):
         issue.updated_at = now
         return comment
 
+    def _edit_comment(self, comment: _Comment, body: str, editor: str) -> None:
+        comment.body = body
+        comment.updated_at = comment.last_edited_at = self._now()
+        comment.editor = editor
+
     def _close(self, issue: _Issue, actor: str, reason: str) -> None:
         issue.state, issue.state_reason = "closed", reason
         issue.closed_at, issue.closed_by = self._now(), actor
@@ -475,7 +538,7 @@ class FakeGitHub(LoopbackService):
             "updated_at": issue.updated_at,
             "closed_at": issue.closed_at,
             "closed_by": self._user_json(issue.closed_by) if issue.closed_by else None,
-            "author_association": "NONE",
+            "author_association": self._association(repo, issue.author),
             "active_lock_reason": None,
             "body": issue.body,
             "state_reason": issue.state_reason,
@@ -486,6 +549,11 @@ class FakeGitHub(LoopbackService):
                 "html_url": f"{self.html_base}/{repo.full_name}/pull/{issue.number}",
             }
         return data
+
+    def _association(self, repo: _Repo, login: str) -> str:
+        if repo.full_name.split("/")[0].lower() == login.lower():
+            return "OWNER"
+        return "COLLABORATOR" if login.lower() in repo.collaborators else "NONE"
 
     def _comment_json(self, repo: _Repo, comment: _Comment) -> Json:
         issue_html = f"{self.html_base}/{repo.full_name}/issues/{comment.issue}"
@@ -556,6 +624,12 @@ class FakeGitHub(LoopbackService):
                 return 400, _error(400, "Problems parsing JSON"), {}, 0.0
             query = dict(parse_qsl(parts.query))
             try:
+                if method == "POST" and parts.path.endswith("/graphql"):
+                    return 200, self._graphql(payload), {}, 0.0
+                if method == "GET" and path == "/user":
+                    if _is_installation(self.actor):
+                        raise _HttpError(403, "Resource not accessible by integration")
+                    return 200, self._user_json(self.actor), {}, 0.0
                 status, data, extra = self._route(method, path, query, payload)
             except _HttpError as e:
                 return e.status, _error(e.status, e.message, e.errors), {}, 0.0
@@ -589,8 +663,10 @@ class FakeGitHub(LoopbackService):
             body = (payload or {}).get("body")
             if not isinstance(body, str):
                 raise _invalid("IssueComment", "body", "missing_field")
-            comment.body = body
-            comment.updated_at = self._now()
+            if _is_installation(me) and comment.author.lower() != me.lower():
+                # An installation token may edit only its own comments.
+                raise _HttpError(403, "Resource not accessible by integration")
+            self._edit_comment(comment, body, me)
             return 200, self._comment_json(repo, comment), {}
         if len(seg) >= 2 and seg[0] == "issues" and seg[1].isdigit():
             return self._issue_route(repo, route, seg, path, query, payload)
@@ -643,6 +719,8 @@ class FakeGitHub(LoopbackService):
                 issue.title = p["title"]
             if "body" in p:
                 issue.body = p["body"]
+            if "title" in p or "body" in p:
+                issue.last_edited_at = self._now()
             if "labels" in p:
                 self._set_issue_labels(repo, issue, [_label_name(x) for x in p["labels"]], me)
             if p.get("state") == "closed" and issue.state == "open":
@@ -685,6 +763,62 @@ class FakeGitHub(LoopbackService):
             events = [self._event_json(repo, e) for e in issue.events]
             return self._page(events, path, query)
         raise _HttpError(404, "Not Found")
+
+    def _graphql(self, payload: Json) -> Json:
+        """The two queries billingops sends (by operation name), answered as GitHub does."""
+        query = str((payload or {}).get("query", ""))
+        variables = (payload or {}).get("variables") or {}
+        viewer = {"login": self.actor}  # GitHub names an installation `<app>[bot]` here
+        if "billingopsViewer" in query:
+            return {"data": {"viewer": viewer}}
+        if "billingopsThread" not in query:
+            return {"errors": [{"message": "unsupported query (fake GitHub)"}]}
+        repo = self._repos.get(f"{variables.get('owner')}/{variables.get('name')}".lower())
+        issue = repo.issues.get(int(variables.get("number") or 0)) if repo else None
+        if repo is None or issue is None or issue.deleted:
+            return {
+                "data": {"viewer": viewer, "repository": None if repo is None else {"issue": None}},
+                "errors": [{"type": "NOT_FOUND", "message": "Could not resolve to an Issue"}],
+            }
+        start = int(variables.get("after") or 0)
+        ids = issue.comments[start : start + 100]
+        nodes = [self._graphql_comment(self._comments[i]) for i in ids]
+        more = start + 100 < len(issue.comments)
+        return {
+            "data": {
+                "viewer": viewer,
+                "repository": {
+                    "issue": {
+                        "lastEditedAt": issue.last_edited_at,
+                        "comments": {
+                            "pageInfo": {
+                                "hasNextPage": more,
+                                "endCursor": str(start + 100) if more else None,
+                            },
+                            "nodes": nodes,
+                        },
+                    }
+                },
+            }
+        }
+
+    def _graphql_actor(self, login: str | None) -> Json:
+        if login is None:
+            return None
+        kind = self._users.get(login) or ("Bot" if login.endswith("[bot]") else "User")
+        # GraphQL names a bot without the `[bot]` that REST shows.
+        return {"__typename": kind, "login": login.removesuffix("[bot]")}
+
+    def _graphql_comment(self, c: _Comment) -> Json:
+        return {
+            "databaseId": c.id,
+            "body": c.body,
+            "createdAt": c.created_at,
+            "updatedAt": c.updated_at,
+            "lastEditedAt": c.last_edited_at,
+            "author": self._graphql_actor(c.author),
+            "editor": self._graphql_actor(c.editor),
+        }
 
     def _find_comment(self, repo: _Repo, comment_id: int) -> _Comment:
         comment = self._comments.get(comment_id)
@@ -763,6 +897,11 @@ def _invalid(resource: str, field: str, code: str = "invalid") -> _HttpError:
     )
 
 
+def _is_installation(login: str) -> bool:
+    """An installation token (Actions, an App) acts as a `[bot]` account."""
+    return login.endswith("[bot]")
+
+
 def _label_name(item: Any) -> str:
     return str(item["name"]) if isinstance(item, dict) else str(item)
 
@@ -805,7 +944,7 @@ def _make_handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
         def date_time_string(self, timestamp: float | None = None) -> str:
-            return "Wed, 01 May 2024 09:00:00 GMT"  # fixed: stable cassettes
+            return fake.http_date()  # GitHub's clock, as the stamps in the bodies
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

@@ -24,6 +24,7 @@ CONTRACT_KEYS = {
     "plan",
     "executed",
     "gaps",
+    "requester",
     "reason",
 }
 
@@ -83,7 +84,9 @@ def test_the_whole_flow_through_handle(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     seeded = stripe_sandbox.seed("duplicate_subscriptions")
-    number = fake.add_issue(seeded.ticket.title, form_body(seeded.ticket), author="customer")
+    number = fake.add_issue(
+        seeded.ticket.title, form_body(seeded.ticket), author="customer", labels=["billing"]
+    )
     path = event_file(tmp_path, issue_event(fake, number, "opened"))
     status, out, err = run(
         ["handle", "--event", path, "--event-name", "issues", "--json"], env, capsys
@@ -166,7 +169,9 @@ def test_stripe_down_is_exit_1_with_one_line(
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = env | {"STRIPE_API_BASE": f"http://127.0.0.1:{port}"}
-    number = fake.add_issue("charged twice", "my email is jane@example.com", author="customer")
+    number = fake.add_issue(
+        "charged twice", "my email is jane@example.com", author="customer", labels=["billing"]
+    )
     path = event_file(tmp_path, issue_event(fake, number, "opened"))
     status, out, err = run(["triage", "--event", path, "--json"], env, capsys)
     assert status is ExitStatus.OPERATIONAL
@@ -196,7 +201,9 @@ def test_dry_run_prints_the_comment_and_writes_nothing(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     seeded = stripe_sandbox.seed("team_seats")
-    number = fake.add_issue(seeded.ticket.title, form_body(seeded.ticket), author="customer")
+    number = fake.add_issue(
+        seeded.ticket.title, form_body(seeded.ticket), author="customer", labels=["billing"]
+    )
     path = event_file(tmp_path, issue_event(fake, number, "opened"))
     status, out, err = run(["triage", "--event", path, "--dry-run"], env, capsys)
     assert status is ExitStatus.OK, err

@@ -21,8 +21,8 @@ def test_audit_of_worked_issues(
 ) -> None:
     dup, _ = world.file("duplicate_subscriptions")
     world.triage(dup)
-    world.fake.label_issue(dup, "approve-cancel", actor=MAINTAINER)
-    world.fake.label_issue(dup, "approve-refund", actor=ADMIN)
+    world.label(dup, "approve-cancel", actor=MAINTAINER)
+    world.label(dup, "approve-refund", actor=ADMIN)
     assert world.apply(dup).action == "apply"
     healthy, _ = world.file("healthy_single")
     world.triage(healthy)

@@ -172,7 +172,7 @@ def test_sync_repairs_a_drifted_list(
     status, out, err = run(["--sync"], env, capsys)
     assert status is ExitStatus.OK, err
     assert f"sync #{ref.issue} gap:no_cancellation_flow: rewritten" in err
-    assert fake.count("PATCH") == 1 and fake.count("POST") == 0
+    assert fake.writes("PATCH") == 1 and fake.writes("POST") == 0
     listed = decode_tickets(fake.issue_json(ref.issue)["body"])
     assert [(t.repository, t.number, t.title) for t in listed or []] == [
         ("acme/other", 7, "elsewhere"),

@@ -1,4 +1,4 @@
-from billingops._tracker.interface import LabelEvent
+from billingops.models.issue import LabelEvent
 from billingops.config import Config
 from billingops.core.approval import Verdict, check_approval, labelers
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from billingops._tracker.interface import Comment, IssueSnapshot, LabelEvent
+from billingops.models.issue import Comment, IssueSnapshot, LabelEvent
 from billingops.core.audit import (
     NEEDS_INFO,
     UNTRIAGED,

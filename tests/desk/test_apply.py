@@ -42,8 +42,8 @@ def test_approved_refund_and_cancel_execute_once(world: World) -> None:
     number, plan = triaged(world)
     refund = step_of(plan, StepKind.refund)
     cancel = step_of(plan, StepKind.cancel_subscription)
-    world.fake.label_issue(number, "approve-cancel", actor=MAINTAINER)
-    world.fake.label_issue(number, "approve-refund", actor=ADMIN)
+    world.label(number, "approve-cancel", actor=MAINTAINER)
+    world.label(number, "approve-refund", actor=ADMIN)
     result = world.apply(number)
     assert result.action == "apply"
     assert {(e.kind, e.status) for e in result.executed} == {
@@ -72,7 +72,7 @@ def test_approved_refund_and_cancel_execute_once(world: World) -> None:
     # record of what happened is not rewritten (no comment edit).
     edits = world.fake.count("PATCH", "/repos/acme/support/issues/comments/*")
     for _ in range(3):
-        world.fake.label_issue(number, "approve-refund", actor=ADMIN)
+        world.label(number, "approve-refund", actor=ADMIN)
         again = world.apply(number)
         assert all(e.status == "already_done" for e in again.executed), again.executed
     assert len(refunds_of(world, refund.target)) == 1
@@ -82,10 +82,10 @@ def test_approved_refund_and_cancel_execute_once(world: World) -> None:
 
 def test_cancel_then_refund_later_is_not_drift(world: World) -> None:
     number, _plan = triaged(world)
-    world.fake.label_issue(number, "approve-cancel", actor=MAINTAINER)
+    world.label(number, "approve-cancel", actor=MAINTAINER)
     first = world.apply(number)
     assert [e.status for e in first.executed] == ["done"]
-    world.fake.label_issue(number, "approve-refund", actor=MAINTAINER)
+    world.label(number, "approve-refund", actor=MAINTAINER)
     second = world.apply(number)
     assert second.action == "apply", second.reason
     assert [(e.kind, e.status) for e in second.executed] == [(StepKind.refund, "done")]
@@ -93,7 +93,7 @@ def test_cancel_then_refund_later_is_not_drift(world: World) -> None:
 
 def test_triage_role_is_refused_and_label_removed(world: World) -> None:
     number, plan = triaged(world)
-    world.fake.label_issue(number, "approve-refund", actor=TRIAGER)
+    world.label(number, "approve-refund", actor=TRIAGER)
     result = world.apply(number)
     assert result.action == "refused"
     assert "triage" in result.reason
@@ -105,14 +105,14 @@ def test_triage_role_is_refused_and_label_removed(world: World) -> None:
 
 def test_non_collaborator_is_refused(world: World) -> None:
     number, plan = triaged(world)
-    world.fake.label_issue(number, "approve-refund", actor="stranger")
+    world.label(number, "approve-refund", actor="stranger")
     assert world.apply(number).action == "refused"
     assert refunds_of(world, step_of(plan, StepKind.refund).target) == []
 
 
 def test_label_before_any_plan_is_refused(world: World) -> None:
     number, _ = world.file("duplicate_subscriptions")
-    world.fake.label_issue(number, "approve-refund", actor=ADMIN)
+    world.label(number, "approve-refund", actor=ADMIN)
     result = world.apply(number)
     assert result.action == "refused"
     assert "no plan" in result.reason
@@ -133,7 +133,7 @@ def test_drift_executes_nothing_and_shows_the_new_plan(world: World) -> None:
     refund = step_of(plan, StepKind.refund)
     # Someone refunds part of the charge by hand between triage and approval.
     world.stripe.refund(charge_id=refund.target, amount=500, idempotency_key="by-hand", metadata={})
-    world.fake.label_issue(number, "approve-refund", actor=ADMIN)
+    world.label(number, "approve-refund", actor=ADMIN)
     result = world.apply(number)
     assert result.action == "refused"
     assert "drift" in result.reason
@@ -142,7 +142,7 @@ def test_drift_executes_nothing_and_shows_the_new_plan(world: World) -> None:
     new = state_of(world, number)
     assert new.plan_hash != plan.hash
     # Re-approving the new plan executes it, refunding only what is left.
-    world.fake.label_issue(number, "approve-refund", actor=ADMIN)
+    world.label(number, "approve-refund", actor=ADMIN)
     again = world.apply(number)
     assert again.action == "apply", again.reason
     amounts = sorted(r.amount for r in refunds_of(world, refund.target))
@@ -151,7 +151,7 @@ def test_drift_executes_nothing_and_shows_the_new_plan(world: World) -> None:
 
 def test_no_step_for_the_label_is_refused(world: World) -> None:
     number, _plan = triaged(world, "past_due")  # failed payment: no refund, no cancel
-    world.fake.label_issue(number, "approve-refund", actor=ADMIN)
+    world.label(number, "approve-refund", actor=ADMIN)
     result = world.apply(number)
     assert result.action == "refused"
     assert "no step" in result.reason
@@ -159,7 +159,7 @@ def test_no_step_for_the_label_is_refused(world: World) -> None:
 
 def test_dry_run_shows_what_would_be_done_and_writes_nothing(world: World) -> None:
     number, plan = triaged(world)
-    world.fake.label_issue(number, "approve-refund", actor=ADMIN)
+    world.label(number, "approve-refund", actor=ADMIN)
     result = world.apply(number, dry_run=True)
     assert [e.status for e in result.executed] == ["would_do"]
     assert refunds_of(world, step_of(plan, StepKind.refund).target) == []
@@ -168,7 +168,7 @@ def test_dry_run_shows_what_would_be_done_and_writes_nothing(world: World) -> No
 
 def test_concurrent_runs_refund_once(world: World) -> None:
     number, plan = triaged(world)
-    world.fake.label_issue(number, "approve-refund", actor=ADMIN)
+    world.label(number, "approve-refund", actor=ADMIN)
     desks = [world.desk() for _ in range(4)]
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda d: d.apply(number), desks))
@@ -183,14 +183,14 @@ def test_second_approver_above_the_threshold(world: World) -> None:
     number, plan = triaged(world)
     refund = step_of(plan, StepKind.refund)
     assert refund.amount > 100
-    world.fake.label_issue(number, "approve-refund", actor=ADMIN)
+    world.label(number, "approve-refund", actor=ADMIN)
     first = world.apply(number)
     assert first.action == "refused"
     assert refunds_of(world, refund.target) == []
     assert "approve-refund" not in world.fake.labels_of(number)
-    world.fake.label_issue(number, "approve-refund", actor=ADMIN)  # same person again
+    world.label(number, "approve-refund", actor=ADMIN)  # same person again
     assert world.apply(number).action == "refused"
-    world.fake.label_issue(number, "approve-refund", actor=MAINTAINER)
+    world.label(number, "approve-refund", actor=MAINTAINER)
     done = world.apply(number)
     assert done.action == "apply", done.reason
     assert len(refunds_of(world, refund.target)) == 1
@@ -200,8 +200,8 @@ def test_stripe_failure_half_way_then_rerun_completes(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     number, plan = triaged(world)
-    world.fake.label_issue(number, "approve-cancel", actor=ADMIN)
-    world.fake.label_issue(number, "approve-refund", actor=ADMIN)
+    world.label(number, "approve-cancel", actor=ADMIN)
+    world.label(number, "approve-refund", actor=ADMIN)
     real_refund = world.stripe.refund
 
     def down(**kw: Any) -> Any:
@@ -230,11 +230,11 @@ def test_stripe_failure_half_way_then_rerun_completes(
 
 def test_drift_after_a_cancel_keeps_the_record_of_what_was_done(world: World) -> None:
     number, plan = triaged(world)
-    world.fake.label_issue(number, "approve-cancel", actor=MAINTAINER)
+    world.label(number, "approve-cancel", actor=MAINTAINER)
     world.apply(number)
     refund = step_of(plan, StepKind.refund)
     world.stripe.refund(charge_id=refund.target, amount=300, idempotency_key="hand", metadata={})
-    world.fake.label_issue(number, "approve-refund", actor=MAINTAINER)
+    world.label(number, "approve-refund", actor=MAINTAINER)
     assert world.apply(number).action == "refused"  # drift
     recorded = state_of(world, number)
     assert [(e.kind, e.status) for e in recorded.executed] == [

@@ -1,7 +1,8 @@
 """A whole billing desk for tests: localstripe + the fake GitHub + a Desk wired to both.
 
-The desk's clock is the fake GitHub's, so "the plan was posted before the label" is
-decided on one timeline, as it is in production (GitHub's clock for both).
+The fake GitHub stamps real UTC in whole seconds, as GitHub does; "the plan was posted
+before the label" is decided on those stamps alone. A person's label comes after they
+read the plan: `World.label` lets a minute pass first (a same-second label is a tie).
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ class World:
             gateway_for(self.fake, **gateway_options),
             config or self.config,
             self.fake.repository,
-            clock=self.fake.clock,
         )
 
     def file(self, scenario: str, *, labels: tuple[str, ...] = ("billing",)) -> tuple[int, Any]:
@@ -56,6 +56,11 @@ class World:
 
     def apply(self, number: int, **kw: Any) -> RunResult:
         return self.desk().apply(number, **kw)
+
+    def label(self, number: int, label: str, *, actor: str, after: float = 60) -> None:
+        """A person reads the thread for `after` seconds, then applies a label."""
+        self.fake.advance(after)
+        self.fake.label_issue(number, label, actor=actor)
 
     def bot_comments(self, number: int) -> list[str]:
         return [b for b in self.fake.comments_of(number) if b.startswith("<!-- billingops:triage")]

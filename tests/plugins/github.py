@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from billingops._tracker.github_gateway import GitHubGateway
-from billingops.sandbox.fake_github import FakeGitHub
+from billingops.sandbox.fake_github import FIXED_EPOCH, FakeGitHub
 
 REPOSITORY = "acme/support"
 # The real token shape, so a scrubbing failure would be caught by the hygiene test.
@@ -89,7 +89,7 @@ class RecordedGitHub(NamedTuple):
 def recorded_github(record_mode: str) -> Iterator[RecordedGitHub]:
     """For `@pytest.mark.vcr` tests. Binds CASSETTE_PORT only when recording."""
     port = CASSETTE_PORT if record_mode != "none" else 0
-    with FakeGitHub(REPOSITORY, token=TEST_TOKEN, port=port) as fake:
+    with FakeGitHub(REPOSITORY, token=TEST_TOKEN, port=port, epoch=FIXED_EPOCH) as fake:
         yield RecordedGitHub(fake, gateway_for(fake, CASSETTE_API_URL))
 
 

@@ -76,7 +76,6 @@ def desk_on(world: World, billing: Any, config: Config | None = None, **gh: Any)
         gateway_for(world.fake, **gh),
         config or world.config,
         world.fake.repository,
-        clock=world.fake.clock,
     )
 
 

@@ -204,9 +204,7 @@ def render_pure(title: str, body: str, config: Config | None = None) -> list[tup
     billing = state()
     classification = classify(ticket, RESOLUTION, billing, config)
     plan = make_plan(classification.case, ticket, RESOLUTION, billing, config)
-    triage = render_triage(
-        ticket, RESOLUTION, billing, classification, plan, config, planned_at=DEFAULT_NOW
-    )
+    triage = render_triage(ticket, RESOLUTION, billing, classification, plan, config)
     return [("triage", triage), ("needs_info", render_needs_info(ticket, config))]
 
 

@@ -97,8 +97,8 @@ def test_apply_refund_write_down_then_rerun(
     plan = world.triage(number).plan
     assert plan is not None
     refund = next(s for s in plan.steps if s.kind is StepKind.refund)
-    world.fake.label_issue(number, "approve-cancel", actor=ADMIN)
-    world.fake.label_issue(number, "approve-refund", actor=ADMIN)
+    world.label(number, "approve-cancel", actor=ADMIN)
+    world.label(number, "approve-refund", actor=ADMIN)
     env = cli_env(world, stripe_proxy.url, tmp_path)
     path = event_file(world, number, tmp_path, label="approve-refund")
 

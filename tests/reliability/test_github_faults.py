@@ -52,16 +52,17 @@ def approved(world: World) -> tuple[int, Any]:
     number, _ = world.file("duplicate_subscriptions")
     plan = world.triage(number).plan
     assert plan is not None
-    world.fake.label_issue(number, "approve-refund", actor=ADMIN)
+    world.label(number, "approve-refund", actor=ADMIN)
     refund = next(s for s in plan.steps if s.kind is StepKind.refund)
     return number, refund
 
 
 def test_secondary_rate_limit_on_a_read_is_retried_after_retry_after(world: World) -> None:
     number, _ = world.file("duplicate_subscriptions")
-    world.fake.fail_next("GET", COMMENTS, 403, retry_after=1, message=SECONDARY)
+    # The thread is read with one GraphQL query (a POST that only reads): retried like a GET.
+    world.fake.fail_next("POST", "/graphql", 403, retry_after=1, message=SECONDARY)
     assert attempt(lambda: world.triage(number)) is None
-    assert world.fake.count("GET", COMMENTS) == 2  # refused once, retried once
+    assert world.fake.count("POST", "/graphql") == 2  # refused once, retried once
     one_comment(world, number)
     record("github_fault", kind="403-secondary-read", runs=1, retried=1, duplicated_comments=0)
 
@@ -177,7 +178,7 @@ def test_apply_with_a_github_write_fault_at_every_position(
             FaultProxy(world.fake.url) as proxy,
         ):
             number, refund = approved(world)
-            world.fake.label_issue(number, "approve-cancel", actor=ADMIN)
+            world.label(number, "approve-cancel", actor=ADMIN)
             if at:
                 proxy.arm(kind, at=at, only=WRITES)
             else:

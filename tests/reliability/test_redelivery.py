@@ -33,7 +33,7 @@ def approved(world: World, *labels: str) -> tuple[int, Any, list[str]]:
     triaged = world.triage(number)
     assert triaged.plan is not None and triaged.resolution is not None
     for label in labels or ("approve-refund",):
-        world.fake.label_issue(number, label, actor=ADMIN)
+        world.label(number, label, actor=ADMIN)
     return number, triaged.plan, list(triaged.resolution.customer_ids)
 
 
@@ -75,7 +75,7 @@ def test_a_relabel_after_done_is_redelivered_five_times(world: World) -> None:
     number, plan, _ = approved(world)
     assert world.apply(number).action == "apply"
     for _ in range(5):
-        world.fake.label_issue(number, "approve-refund", actor=ADMIN)
+        world.label(number, "approve-refund", actor=ADMIN)
         again = world.apply(number)
         assert [e.status for e in again.executed] == ["already_done"], again.reason
     extra = one_result(world, number, plan)

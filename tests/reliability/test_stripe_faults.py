@@ -190,7 +190,7 @@ def _apply_once(
         labels = {s.needs for s in plan.steps if s.needs is not None}
         assert labels, f"{scenario}: the plan has no step to approve"
         for ap in sorted(labels):
-            world.fake.label_issue(number, world.config.labels[ap], actor=ADMIN)
+            world.label(number, world.config.labels[ap], actor=ADMIN)
         before = world.bot_comments(number)[0]
         where = f"apply {scenario} {kind}@{at}"
         if kind is None:

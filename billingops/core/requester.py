@@ -1,0 +1,93 @@
+"""Who is asking (SPEC §5a): verified, vouched or unverified. Pure: the desk reads roles,
+label events and the ticket's last edit time from GitHub and passes them in.
+
+Only what GitHub or Stripe vouch for counts: the author's login (GitHub's), the customer's
+metadata (Stripe's, written by the company), the author's role name, and a
+`verified-requester` label applied by an approver after the ticket's current version
+(GitHub's clock). Nothing the ticket says about its author counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from billingops.config import Config
+from billingops.core.approval import approver_problem
+from billingops.models.billing import BillingState
+from billingops.models.issue import LabelEvent, same_login
+from billingops.models.ticket import Identity, Requester
+
+
+def is_staff(role: str | None, config: Config) -> bool:
+    return role is not None and role.lower() in config.staff_roles
+
+
+def vouch_problem(
+    events: Sequence[LabelEvent],
+    roles: Mapping[str, str | None],
+    config: Config,
+    *,
+    author: str,
+    ticket_version_at: int,
+) -> str | None:
+    """None when the verified-requester label vouches for the current ticket, else why not
+    (one line). Checked like an approval: the latest `labeled` event's actor and role name,
+    strictly after the ticket's last edit (a tie on GitHub's one-second clock is not after)."""
+    label = config.verified_requester_label
+    applied = sorted(
+        (e for e in events if e.event == "labeled" and e.label == label),
+        key=lambda e: (e.created_at, e.id),
+    )
+    if not applied:
+        return f"no record of who applied {label}"
+    latest = applied[-1]
+    if same_login(latest.actor, author):
+        return f"{latest.actor} applied {label} to their own ticket"
+    why = approver_problem(latest, roles, config)
+    if why:
+        return why
+    if latest.created_at <= ticket_version_at:
+        return f"the ticket was edited after {latest.actor} applied {label}"
+    return None
+
+
+def identify(
+    author: str,
+    author_role: str | None,
+    state: BillingState,
+    config: Config,
+    *,
+    label_problem: str | None = None,
+    label_present: bool = False,
+) -> Requester:
+    """The requester's identity for the customer(s) in `state`.
+
+    `label_present` / `label_problem`: whether the verified-requester label is on the
+    issue, and why it does not count (None: it counts)."""
+    staff = is_staff(author_role, config)
+    key = config.github_username_metadata_key
+    owners = [c for c in state.customers if same_login(c.metadata.get(key, ""), author)]
+    if owners and len(owners) == len(state.customers):
+        return Requester(
+            login=author,
+            identity=Identity.verified,
+            how=f"the author's GitHub login is the customer's `{key}` in Stripe",
+            staff=staff,
+        )
+    if staff:
+        return Requester(
+            login=author,
+            identity=Identity.vouched,
+            how=f"filed by staff ({author_role} role): the support inbox vouches",
+            staff=True,
+        )
+    if label_present and label_problem is None:
+        return Requester(
+            login=author,
+            identity=Identity.vouched,
+            how=f"a maintainer applied {config.verified_requester_label} after the last edit",
+        )
+    why = "the author's GitHub login is not the customer's in Stripe"
+    if label_present and label_problem:
+        why += f"; {config.verified_requester_label} does not count: {label_problem}"
+    return Requester(login=author, identity=Identity.unverified, how=why)
