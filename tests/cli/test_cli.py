@@ -102,6 +102,7 @@ def test_the_whole_flow_through_handle(
     assert refund["needs"] == "approve-refund" and refund["currency"] == "usd"
     assert set(refund) == {"kind", "target", "amount", "currency", "needs"}
 
+    fake.advance(60)  # maya reads the plan, then approves
     fake.label_issue(number, "approve-refund", actor="maya")
     path = event_file(
         tmp_path, issue_event(fake, number, "labeled", "approve-refund"), "labeled.json"
