@@ -64,7 +64,13 @@ def handle(
 
     event = _load_event(ctx, event_path, as_json)
     name = event_name or _wiring(ctx).env.github_event_name
-    routing = route(name, event, _wiring(ctx).config.labels.values())
+    config = _wiring(ctx).config
+    routing = route(
+        name,
+        event,
+        config.labels.values(),
+        triage_labels=(config.intake_label, config.verified_requester_label),
+    )
     if routing.route is Route.ignored:
         from billingops.models.result import RunResult
 

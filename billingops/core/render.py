@@ -38,7 +38,7 @@ from billingops.models.decision import (
     Step,
     StepKind,
 )
-from billingops.models.ticket import Requester, SensitiveKind, Ticket
+from billingops.models.ticket import Identity, Requester, SensitiveKind, Ticket
 from billingops.templates_path import TEMPLATE_DIRS
 
 MAX_QUOTE = 400  # characters of ticket text quoted in a comment
@@ -380,6 +380,11 @@ def render_triage(
         "login_url": state.portal.login_url or config.portal.login_url,
         "sensitive": _sensitive(ticket),
         "requester": requester,
+        # The person asking may not be the customer: their contact details and card are
+        # not shown to them until someone verifies them (SPEC §5a).
+        "withhold": bool(
+            requester and requester.identity is Identity.unverified and not requester.staff
+        ),
         "verify_label": config.verified_requester_label,
         "metadata_key": config.github_username_metadata_key,
     }

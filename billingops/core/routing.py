@@ -42,7 +42,10 @@ def route(
     event_name: str | None,
     payload: Mapping[str, Any],
     approval_labels: Iterable[str],
+    triage_labels: Iterable[str] = (),
 ) -> Routing:
+    """`triage_labels`: labels whose arrival re-triages the ticket (the intake label, and
+    the verified-requester label, which changes who is asking)."""
     """Decide where to start. Never raises on odd payloads: unknown shapes are ignored."""
     if event_name != "issues":
         return Routing(Route.ignored, f"ignored: {event_name or 'no'} event is not an issues event")
@@ -61,6 +64,15 @@ def route(
                 f"issue {action}; approval label(s) on it: {', '.join(approved)}",
             )
         return Routing(Route.triage, f"issue {action}")
+    added = payload.get("label")
+    added_name = added.get("name") if isinstance(added, Mapping) else None
+    if action == "labeled" and added_name in set(triage_labels):
+        if approved:
+            return Routing(
+                Route.triage_then_apply,
+                f"label {added_name} applied; approval label(s) on it: {', '.join(approved)}",
+            )
+        return Routing(Route.triage, f"label {added_name} applied")
     if approved:
         label = payload.get("label")
         name = label.get("name") if isinstance(label, Mapping) else None

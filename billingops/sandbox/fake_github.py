@@ -268,6 +268,17 @@ class FakeGitHub(LoopbackService):
             issue.title = title if title is not None else issue.title
             issue.updated_at = issue.last_edited_at = self._now()
 
+    def freeze(self) -> None:
+        """Stop GitHub's clock where it is (`advance` still moves it): ties on purpose."""
+        with self._lock:
+            self.epoch, self._offset = datetime.fromtimestamp(self.clock(), UTC), 0.0
+
+    def comment_authors(self, number: int, *, repo: str | None = None) -> list[tuple[str, str]]:
+        """(body, author login) of each comment, in order."""
+        with self._lock:
+            issue = self._issue(self._repo(repo), number)
+            return [(self._comments[c].body, self._comments[c].author) for c in issue.comments]
+
     def comment_ids(self, number: int, *, repo: str | None = None) -> list[int]:
         with self._lock:
             return list(self._issue(self._repo(repo), number).comments)
@@ -375,7 +386,9 @@ class FakeGitHub(LoopbackService):
     def clock(self) -> float:
         """GitHub's time now, in whole seconds (what its next stamp will say)."""
         with self._lock:
-            base = self.epoch.timestamp() if self.epoch is not None else time.time()
+            # datetime.now, not time.time: a test that skews the runner's clock (by patching
+            # time.time) must not move GitHub's.
+            base = (self.epoch or datetime.now(UTC)).timestamp()
             return float(int(base + self._offset))
 
     def advance(self, seconds: float) -> None:
