@@ -185,7 +185,7 @@ class GitHubGateway:
     def for_repository(self, repository: str) -> GitHubGateway:
         """The same client (token, retries, connection pool) on another repository, e.g. the
         backlog repository of SPEC §7."""
-        return GitHubGateway(
+        other = GitHubGateway(
             self._token,
             repository,
             self.api_url,
@@ -193,6 +193,8 @@ class GitHubGateway:
             _client=self._client,
             _reads=self._reads,
         )
+        other._me = self._me  # the same token acts as the same account everywhere
+        return other
 
     # ------------------------------------------------------------------ the port
 

@@ -61,6 +61,7 @@ from billingops.core.render import _tidy, environment
 from billingops.desk.thread import find_bot_comment, trusted_state
 from billingops.models.billing import BillingState
 from billingops.models.decision import GapRef
+from billingops.models.issue import same_login
 
 GAP_LABEL = "product-gap"
 KEY_PREFIX = "gap:"
@@ -276,7 +277,8 @@ class BacklogWriter:
     def comment_once(self, number: int, body: str, comments: Iterable[Comment]) -> None:
         """Find-by-marker (the first line), then write once."""
         first = body.split("\n", 1)[0]
-        if any(c.body.split("\n", 1)[0] == first for c in comments):
+        me = self.tracker.whoami()  # a look-alike by someone else does not count as ours
+        if any(c.body.split("\n", 1)[0] == first and same_login(c.author, me) for c in comments):
             return
         if self.dry_run:
             self.would_write.append(

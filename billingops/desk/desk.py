@@ -274,7 +274,7 @@ class Desk:
         gap_refs = backlog.expected_refs(gaps, listing)
         rev, announce = self._revision(thread, existing, previous, a)
         body = self._render(a, previous, kept, gap_refs, rev=rev)
-        writer = Writer(self.tracker, dry_run)
+        writer = Writer(self.tracker, dry_run, me=thread.me)
         add, remove = case_labels(
             ticket.labels,
             a.classification.case if a.classification and not a.needs_info else None,
@@ -332,7 +332,7 @@ class Desk:
         events_f = self._pool.submit(self.tracker.label_events, number)
         issue, thread, events = issue_f.result(), thread_f.result(), events_f.result()
         comments = thread.comments
-        writer = Writer(self.tracker, dry_run)
+        writer = Writer(self.tracker, dry_run, me=thread.me)
         labels = self.config.labels
         present = [ap for ap in Approval if labels[ap] in issue.labels]
         if not present:

@@ -93,6 +93,9 @@ class Writer:
     tracker: IssueTracker
     dry_run: bool = False
     would_write: list[str] = field(default_factory=list)
+    # billingops' own login: a one-off comment counts as posted only when it is ours, so a
+    # look-alike posted first cannot suppress a refusal or a plan announcement.
+    me: str = ""
 
     def comment(self, number: int, existing: Comment | None, body: str) -> Comment | None:
         """Find-by-marker, then write: edit ours, or create it once. Unchanged: no request."""
@@ -110,7 +113,8 @@ class Writer:
         """A one-off comment (a refusal). Its first line is its own marker, so a rerun that
         would post the same notice finds it and does not post it twice."""
         first = body.split("\n", 1)[0]
-        if any(c.body.split("\n", 1)[0] == first for c in comments):
+        mine = [c for c in comments if not self.me or same_login(c.author, self.me)]
+        if any(c.body.split("\n", 1)[0] == first for c in mine):
             return
         if self.dry_run:
             self.would_write.append(f"--- would comment on #{number} ---\n{body}")

@@ -1,6 +1,6 @@
-from billingops.models.issue import LabelEvent
 from billingops.config import Config
 from billingops.core.approval import Verdict, check_approval, labelers
+from billingops.models.issue import LabelEvent
 
 CFG = Config()
 PLAN_AT = 1000

@@ -5,7 +5,6 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from billingops.models.issue import Comment, IssueSnapshot, LabelEvent
 from billingops.core.audit import (
     NEEDS_INFO,
     UNTRIAGED,
@@ -16,6 +15,7 @@ from billingops.core.audit import (
 )
 from billingops.core.markers import encode_state, state_for
 from billingops.models.decision import Approval, Case, Executed, GapRef, Plan, Step, StepKind
+from billingops.models.issue import Comment, IssueSnapshot, LabelEvent
 
 T0 = 1_714_521_600
 BOT = "github-actions[bot]"

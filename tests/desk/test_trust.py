@@ -16,6 +16,7 @@ import pytest
 
 from billingops.config import Config, RefundPolicy
 from billingops.core.markers import decode_state, encode_state
+from billingops.desk.desk import Asker
 from billingops.models.decision import StepKind
 from billingops.models.ticket import Identity, RequestKind
 from billingops.sandbox.scenarios import Seeded, Seeder, _pro_monthly
@@ -349,3 +350,25 @@ def test_the_author_never_approves_their_own_ticket(world: World) -> None:
     assert _refunds(world, refund.target or "") == []
     world.label(number, "approve-refund", actor=ADMIN)
     assert world.apply(number).action == "apply"
+
+
+def test_a_look_alike_announcement_cannot_suppress_the_real_one(world: World) -> None:
+    seeded = world.sandbox.seed("healthy_single")
+    number = _file(world, seeded.ticket, author=MAINTAINER)
+    world.triage(number)
+    cancel = dataclasses.replace(
+        seeded.ticket, request=RequestKind.cancel, description="Please cancel my subscription."
+    )
+    world.fake.advance(5)
+    world.fake.edit_issue(number, editor=MAINTAINER, body=form_body(cancel))
+    new = world.desk().assess(world.desk_ticket(number), Asker(MAINTAINER, "maintain")).plan
+    assert new is not None
+    # A stranger predicts the announcement's first line and posts it first.
+    line = f"<!-- billingops:plan rev=1 hash={new.hash} -->"
+    world.fake.add_comment(number, line, author=STRANGER)
+    assert world.triage(number).plan == new
+    ours = [b for b, a in world.fake.comment_authors(number) if a == BOT and line in b]
+    assert len(ours) == 1
+    world.label(number, "approve-cancel", actor=ADMIN)
+    result = world.apply(number)
+    assert result.action == "apply", result.reason

@@ -51,6 +51,12 @@ class World:
     def payload(self, number: int) -> dict[str, Any]:
         return self.fake.issue_json(number)
 
+    def desk_ticket(self, number: int) -> Any:
+        """The issue as intake reads it (for calling the core directly)."""
+        from billingops.core.intake import parse_issue
+
+        return parse_issue(self.payload(number), self.fake.repository)
+
     def triage(self, number: int, **kw: Any) -> RunResult:
         return self.desk().triage(self.payload(number), **kw)
 
