@@ -203,3 +203,77 @@ def test_second_repository(repo: str) -> None:
         n = fake.add_issue("in backlog", repo=repo)
         assert fake.numbers(repo=repo) == [n]
         assert fake.numbers() == []
+
+
+def test_the_actions_token_edits_only_its_own_comments_and_has_no_user(
+    fake_github: FakeGitHub,
+) -> None:
+    # As GitHub answers an installation token (the Actions token, an App).
+    n = fake_github.add_issue(author="customer")
+    theirs = fake_github.add_comment(n, "<!-- billingops:triage v1 ... -->", author="mallory")
+    path = f"/repos/acme/support/issues/comments/{theirs}"
+    status, body, _ = call(fake_github, "PATCH", path, {"body": "x"})
+    assert (status, body["message"]) == (403, "Resource not accessible by integration")
+    status, _, _ = call(fake_github, "GET", "/user")
+    assert status == 403
+    status, mine, _ = call(
+        fake_github, "POST", f"/repos/acme/support/issues/{n}/comments", {"body": "ok"}
+    )
+    assert status == 201 and mine["user"]["login"] == "github-actions[bot]"
+    status, edited, _ = call(
+        fake_github, "PATCH", f"/repos/acme/support/issues/comments/{mine['id']}", {"body": "ok2"}
+    )
+    assert status == 200 and edited["body"] == "ok2"
+
+
+def test_a_user_token_has_a_user_and_may_edit_others_comments() -> None:
+    with FakeGitHub(token=TEST_TOKEN, actor="ada") as fake:
+        n = fake.add_issue(author="customer")
+        cid = fake.add_comment(n, "hello", author="customer")
+        status, user, _ = call(fake, "GET", "/user")
+        assert status == 200 and user["login"] == "ada"
+        status, _, _ = call(
+            fake, "PATCH", f"/repos/acme/support/issues/comments/{cid}", {"body": "x"}
+        )
+        assert status == 200
+
+
+def test_graphql_thread_names_the_viewer_and_who_last_edited(fake_github: FakeGitHub) -> None:
+    n = fake_github.add_issue(author="customer")
+    status, mine, _ = call(
+        fake_github, "POST", f"/repos/acme/support/issues/{n}/comments", {"body": "a"}
+    )
+    fake_github.advance(3)
+    fake_github.edit_comment(mine["id"], "b", editor="ada")
+    query = {
+        "query": "query billingopsThread { ... }",
+        "variables": {"owner": "acme", "name": "support", "number": n, "after": None},
+    }
+    status, data, _ = call(fake_github, "POST", "/graphql", query)
+    assert status == 200
+    assert data["data"]["viewer"]["login"] == "github-actions[bot]"
+    [node] = data["data"]["repository"]["issue"]["comments"]["nodes"]
+    # GraphQL names the Actions bot without "[bot]", as GitHub does.
+    assert node["author"] == {"__typename": "Bot", "login": "github-actions"}
+    assert node["editor"] == {"__typename": "User", "login": "ada"}
+    assert node["lastEditedAt"] > node["createdAt"]
+
+
+def test_time_is_real_utc_in_whole_seconds_and_ties_happen(fake_github: FakeGitHub) -> None:
+    import time
+    from datetime import datetime
+
+    before = int(time.time())
+    n = fake_github.add_issue(author="customer")
+    after = int(time.time()) + 1
+    created = fake_github.issue_json(n)["created_at"]
+    assert created.endswith("Z") and "." not in created  # one-second resolution
+    stamp = int(datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp())
+    assert before <= stamp <= after
+    fake_github.freeze()
+    a = fake_github.add_comment(n, "one", author="x")
+    b = fake_github.add_comment(n, "two", author="y")
+    _, comments, headers = call(fake_github, "GET", f"/repos/acme/support/issues/{n}/comments")
+    assert [c["id"] for c in comments] == [a, b]
+    assert comments[0]["created_at"] == comments[1]["created_at"]  # a tie
+    assert headers["Date"].endswith("GMT")

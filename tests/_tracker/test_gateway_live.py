@@ -97,3 +97,30 @@ def test_module_import_does_not_import_github() -> None:
         "sys.exit('github' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_read_thread_names_billingops_and_who_edited_what(fake_github: FakeGitHub) -> None:
+    gateway = gateway_for(fake_github)
+    n = fake_github.add_issue(author="customer")
+    ours = gateway.create_comment(n, "<!-- billingops:triage v1 -->")
+    theirs = fake_github.add_comment(n, "look-alike", author="mallory")
+    fake_github.advance(2)
+    fake_github.edit_comment(ours.id, "tampered", editor="ada")
+    fake_github.edit_issue(n, editor="customer", body="edited")
+    thread = gateway.read_thread(n)
+    assert thread.me == "github-actions[bot]" == gateway.whoami()
+    assert [(c.id, c.author, c.editor) for c in thread.comments] == [
+        (ours.id, "github-actions[bot]", "ada"),
+        (theirs, "mallory", None),
+    ]
+    assert thread.edited_at >= thread.comments[0].created_at > 0
+    assert [c.id for c in thread.mine()] == [ours.id]
+    assert fake_github.count("POST", "/graphql") == 1  # whoami came with the thread
+
+
+def test_read_thread_on_enterprise_uses_its_graphql_endpoint() -> None:
+    with FakeGitHub(prefix="/api/v3", token=TEST_TOKEN) as fake:
+        n = fake.add_issue("on GHES")
+        gateway = gateway_for(fake)
+        assert gateway.read_thread(n).me == "github-actions[bot]"
+        assert fake.count("POST", "/api/graphql") == 1

@@ -3,7 +3,6 @@ localstripe and the fake GitHub (both on loopback)."""
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +30,8 @@ CONTRACT_KEYS = {
 
 @pytest.fixture
 def fake() -> Iterator[FakeGitHub]:
-    # Real-clock epoch: the CLI's desk reads the real clock, as in Actions.
-    with FakeGitHub("acme/support", token=TEST_TOKEN, epoch=datetime.now(UTC)) as f:
+    # GitHub's clock: real UTC in whole seconds (a person acts after `advance`).
+    with FakeGitHub("acme/support", token=TEST_TOKEN) as f:
         f.add_collaborator("maya", "maintain")
         yield f
 
@@ -217,3 +216,33 @@ def test_missing_keys_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture
     status, _, err = run(["triage", "--event", path], {"GITHUB_REPOSITORY": "a/b"}, capsys)
     assert status is ExitStatus.BAD_INPUT
     assert "STRIPE_API_KEY" in err
+
+
+def test_a_ticket_without_the_billing_label_is_ignored_until_it_gets_it(
+    stripe_sandbox: Sandbox,
+    fake: FakeGitHub,
+    env: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    seeded = stripe_sandbox.seed("duplicate_subscriptions")
+    number = fake.add_issue(seeded.ticket.title, form_body(seeded.ticket), author="mallory")
+    fake.reset_requests()
+    opened = event_file(tmp_path, issue_event(fake, number, "opened"))
+    status, out, err = run(
+        ["handle", "--event", opened, "--event-name", "issues", "--json"], env, capsys
+    )
+    assert status is ExitStatus.OK, err
+    assert out["action"] == "ignored" and "billing label" in out["reason"]
+    assert fake.requests == [] and fake.comments_of(number) == []
+
+    fake.advance(60)
+    fake.label_issue(number, "billing", actor="maya")  # support adds it later: triage runs
+    labeled = event_file(tmp_path, issue_event(fake, number, "labeled", "billing"), "l.json")
+    status, out, err = run(
+        ["handle", "--event", labeled, "--event-name", "issues", "--json"], env, capsys
+    )
+    assert status is ExitStatus.OK, err
+    assert out["action"] == "triage"
+    assert out["requester"] == {"login": "mallory", "identity": "unverified"}
+    assert len(fake.comments_of(number)) == 1

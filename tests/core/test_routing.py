@@ -73,3 +73,16 @@ def test_custom_approval_label_names() -> None:
         route("issues", event("labeled", ["approve-refund"], "approve-refund"), ["ok-money"]).route
         is Route.ignored
     )
+
+
+def test_the_intake_and_verified_labels_arriving_later_triage_the_ticket() -> None:
+    triage_labels = ("billing", "verified-requester")
+    r = route("issues", event("labeled", ["billing"], "billing"), APPROVALS, triage_labels)
+    assert r.route is Route.triage
+    r = route(
+        "issues",
+        event("labeled", ["billing", "verified-requester", "approve-cancel"], "verified-requester"),
+        APPROVALS,
+        triage_labels,
+    )
+    assert r.route is Route.triage_then_apply  # who asks changed: re-plan, then reconcile
