@@ -28,7 +28,9 @@ _CASES: dict[Case, str] = {
 def required_labels(config: Config) -> list[LabelSpec]:
     """The labels a support repository needs, in a stable order."""
     labels = [
-        LabelSpec("billing", "1d76db", "A billing support ticket (billingops triages it)"),
+        LabelSpec(
+            config.intake_label, "1d76db", "A billing support ticket (billingops triages it)"
+        ),
         LabelSpec("needs-info", "fbca04", "Waiting for the customer: billing email or Stripe ID"),
     ]
     labels += [LabelSpec(f"billing:{case.value}", "c5def5", text) for case, text in _CASES.items()]
@@ -43,6 +45,11 @@ def required_labels(config: Config) -> list[LabelSpec]:
             config.approval_labels.cancel,
             "d93f0b",
             "Approves the proposed cancellations (maintainers only; billingops re-checks)",
+        ),
+        LabelSpec(
+            config.verified_requester_label,
+            "0e8a16",
+            "A maintainer checked that the person asking owns the billing account",
         ),
         LabelSpec("product-gap", "5319e7", "A product gap found through billing tickets"),
     ]

@@ -79,14 +79,14 @@ def test_init_then_doctor_fix_ends_green(
 
     status, out, _ = doctor(capsys, env)
     assert status is ExitStatus.BAD_INPUT  # the labels are missing
-    assert "[FAIL] labels: 12 missing: billing, needs-info, billing:duplicate_subscription" in out
+    assert "[FAIL] labels: 13 missing: billing, needs-info, billing:duplicate_subscription" in out
     assert "billingops doctor --fix" in line(out, "labels:")
 
     status, out, err = doctor(capsys, env, "--fix")
     assert status is ExitStatus.OK, out
     assert "all checks pass" in err
     assert "[FAIL]" not in out and "[skip]" not in out
-    assert "[pass] labels: created 12" in out
+    assert "[pass] labels: created 13" in out
     assert "[pass] config: /" in out and "is valid" in out
     for resource in ("customers", "subscriptions", "invoices", "charges"):
         assert f"[pass] Stripe key can read {resource}" in out
@@ -97,7 +97,7 @@ def test_init_then_doctor_fix_ends_green(
     assert "[warn] Stripe key type: secret (sk_test)" in out
 
     labels = fake.label_specs()
-    assert len(labels) == 12
+    assert len(labels) == 13
     color, description = labels["approve-refund"]
     assert color == "b60205" and "maintainers only" in (description or "")
     assert all(description for _, description in labels.values())
