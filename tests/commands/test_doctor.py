@@ -105,7 +105,7 @@ def test_init_then_doctor_fix_ends_green(
 
     status, out, _ = doctor(capsys, env)  # green without --fix now
     assert status is ExitStatus.OK
-    assert "[pass] labels: all 12 present" in out
+    assert "[pass] labels: all 13 present" in out
 
 
 def test_json_is_one_object(
