@@ -34,3 +34,16 @@ def test_every_command_is_documented() -> None:
 def test_readme_lists_no_command_that_does_not_exist() -> None:
     listed = set(re.findall(r"^\| `billingops (\w+)", README, flags=re.M))
     assert listed <= set(cli.commands), sorted(listed - set(cli.commands))
+
+
+def test_every_test_security_md_cites_exists() -> None:
+    """SECURITY.md claims only what a test shows: each `test_...` it names must exist."""
+    root = Path(__file__).resolve().parents[1]
+    cited = set(re.findall(r"`(test_[a-z0-9_]+)`", (root / "SECURITY.md").read_text()))
+    assert len(cited) >= 15
+    defined = {
+        m
+        for path in (root / "tests").rglob("test_*.py")
+        for m in re.findall(r"^def (test_[a-z0-9_]+)\(", path.read_text(), re.M)
+    }
+    assert cited - defined == set()
