@@ -44,10 +44,10 @@ _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 # One read of the thread (SPEC §5a): who the token acts as (`viewer`: REST `GET /user`
 # answers an installation token 403), when the ticket was last edited, and every comment
 # with its author and last editor (REST does not say who edited a comment).
-THREAD_QUERY = """query billingopsThread(
-  $owner: String!, $name: String!, $number: Int!, $after: String
+_THREAD = """query billingopsThread(
+  $owner: String!, $name: String!, $number: Int!, $after: String%s
 ) {
-  viewer { login }
+  viewer { login }%s
   repository(owner: $owner, name: $name) {
     issue(number: $number) {
       lastEditedAt
@@ -62,6 +62,26 @@ THREAD_QUERY = """query billingopsThread(
     }
   }
 }"""
+# The product-gap backlog, read in the same request (SPEC §8: one round trip for both).
+_LISTING = """
+  listing: repository(owner: $listingOwner, name: $listingName) {
+    issues(
+      first: 100, labels: [$listingLabel], states: [OPEN, CLOSED],
+      orderBy: {field: CREATED_AT, direction: ASC}
+    ) {
+      pageInfo { hasNextPage }
+      nodes {
+        number title body state createdAt closedAt url
+        author { __typename login }
+        labels(first: 100) { nodes { name } }
+      }
+    }
+  }"""
+THREAD_QUERY = _THREAD % ("", "")
+THREAD_AND_LISTING_QUERY = _THREAD % (
+    ", $listingOwner: String!, $listingName: String!, $listingLabel: String!",
+    _LISTING,
+)
 VIEWER_QUERY = "query billingopsViewer { viewer { login } }"
 
 
@@ -208,17 +228,27 @@ class GitHubGateway:
         )
         return [_comment(c) for c in items]
 
-    def read_thread(self, number: int) -> Thread:
+    def read_thread(self, number: int, *, listing: tuple[str, str] | None = None) -> Thread:
         owner, name = self.repository.split("/")
         comments: list[Comment] = []
         after: str | None = None
         me, edited_at = "", 0
+        listed: list[IssueSnapshot] | None = None
         while True:
-            data = self._graphql(
-                f"read the thread of #{number}",
-                THREAD_QUERY,
-                {"owner": owner, "name": name, "number": number, "after": after},
-            )
+            variables: dict[str, Any] = {
+                "owner": owner,
+                "name": name,
+                "number": number,
+                "after": after,
+            }
+            query = THREAD_QUERY
+            if listing is not None and after is None:  # with the first page only
+                query = THREAD_AND_LISTING_QUERY
+                variables["listingOwner"], variables["listingName"] = listing[0].split("/")
+                variables["listingLabel"] = listing[1]
+            data = self._graphql(f"read the thread of #{number}", query, variables)
+            if query is THREAD_AND_LISTING_QUERY:
+                listed = _graphql_listing(data.get("listing"))
             me = _graphql_login(data.get("viewer"))
             issue = ((data.get("repository") or {}).get("issue")) or None
             if issue is None:
@@ -233,7 +263,7 @@ class GitHubGateway:
         if not me:
             raise OperationalError(self._line("GitHub: read the thread: no viewer login"))
         self._me = me
-        return Thread(me=me, comments=comments, edited_at=edited_at)
+        return Thread(me=me, comments=comments, edited_at=edited_at, listing=listed)
 
     def whoami(self) -> str:
         if self._me is None:
@@ -598,6 +628,32 @@ def _graphql_comment(node: dict[str, Any]) -> Comment:
         # A comment edited by an account since deleted has an editor we cannot name.
         editor=(_graphql_login(node.get("editor")) or "ghost") if edited else None,
     )
+
+
+def _graphql_listing(repository: Any) -> list[IssueSnapshot] | None:
+    """The listed issues as REST would give them; None when there is more than one page
+    (the caller then lists with REST, which pages)."""
+    issues = (repository or {}).get("issues") if isinstance(repository, dict) else None
+    if not isinstance(issues, dict) or (issues.get("pageInfo") or {}).get("hasNextPage"):
+        return None
+    out = []
+    for n in issues.get("nodes") or []:
+        if not n:
+            continue
+        out.append(
+            IssueSnapshot(
+                number=int(n["number"]),
+                title=n.get("title") or "",
+                body=n.get("body") or "",
+                author=_graphql_login(n.get("author")) or "ghost",
+                labels=[str(x["name"]) for x in (n.get("labels") or {}).get("nodes") or [] if x],
+                state=str(n.get("state") or "OPEN").lower(),
+                created_at=_ts(n.get("createdAt")),
+                closed_at=_ts(n["closedAt"]) if n.get("closedAt") else None,
+                html_url=n.get("url") or "",
+            )
+        )
+    return out
 
 
 def _label_event(data: dict[str, Any]) -> LabelEvent:

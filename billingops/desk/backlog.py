@@ -373,6 +373,35 @@ class Backlog:
             )
         return refs
 
+    def entry(
+        self, ticket_number: int, ticket_title: str, revenue_at_risk: dict[str, int]
+    ) -> LinkedTicket:
+        return LinkedTicket(
+            repository=self.support_repository,
+            number=ticket_number,
+            title=ticket_title.strip()[:MAX_TITLE],
+            revenue=dict(sorted(revenue_at_risk.items())),
+        )
+
+    def create_missing(
+        self, gaps: list[Gap], entry: LinkedTicket, listing: list[IssueSnapshot], *, dry_run: bool
+    ) -> dict[str, IssueSnapshot]:
+        """Create the backlog issue of each gap that has none in `listing`, listing the
+        ticket already, so the ticket's comment can link to it when it is first written
+        (SPEC §8). `link(created=...)` then checks for a concurrent creator."""
+        writer = BacklogWriter(self.tracker, dry_run)
+        created: dict[str, IssueSnapshot] = {}
+        for key in dict.fromkeys(GapKey(g.key).value for g in gaps):
+            if self.find(key, listing):
+                continue
+            issue = writer.create(
+                gap_title(key), render_gap_issue(key, [entry]), [GAP_LABEL, f"{KEY_PREFIX}{key}"]
+            )
+            if issue is not None:
+                created[key] = issue
+        self.would_write.extend(writer.would_write)
+        return created
+
     def link(
         self,
         ticket_number: int,
@@ -383,6 +412,7 @@ class Backlog:
         dry_run: bool,
         linked: Iterable[GapRef] = (),
         listing: list[IssueSnapshot] | None = None,
+        created: Mapping[str, IssueSnapshot] | None = None,
     ) -> list[GapRef]:
         """Link the ticket to one backlog issue per gap; refs in the order of `gaps`.
 
@@ -392,12 +422,8 @@ class Backlog:
         the first listing of each key (the listing after a create is always fresh).
         """
         writer = BacklogWriter(self.tracker, dry_run)
-        entry = LinkedTicket(
-            repository=self.support_repository,
-            number=ticket_number,
-            title=ticket_title.strip()[:MAX_TITLE],
-            revenue=dict(sorted(revenue_at_risk.items())),
-        )
+        entry = self.entry(ticket_number, ticket_title, revenue_at_risk)
+        made = dict(created or {})
         before = {r.key: r for r in linked}
         refs: list[GapRef] = []
         done: set[str] = set()
@@ -406,7 +432,7 @@ class Backlog:
             if key in done:
                 continue
             done.add(key)
-            refs.append(self._link_one(key, entry, writer, before.get(key), listing))
+            refs.append(self._link_one(key, entry, writer, before.get(key), listing, made.get(key)))
         self.would_write.extend(writer.would_write)
         return refs
 
@@ -417,13 +443,16 @@ class Backlog:
         writer: BacklogWriter,
         before: GapRef | None,
         listing: list[IssueSnapshot] | None,
+        created: IssueSnapshot | None = None,
     ) -> GapRef:
-        found = self.find(key, listing)
-        created: IssueSnapshot | None = None
+        found = [] if created is not None else self.find(key, listing)
         if not found:
-            created = writer.create(
-                gap_title(key), render_gap_issue(key, [entry]), [GAP_LABEL, f"{KEY_PREFIX}{key}"]
-            )
+            if created is None:
+                created = writer.create(
+                    gap_title(key),
+                    render_gap_issue(key, [entry]),
+                    [GAP_LABEL, f"{KEY_PREFIX}{key}"],
+                )
             if created is None:  # dry run
                 return GapRef(key=key)
             found = self.find(key)  # did another run create one meanwhile?

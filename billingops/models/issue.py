@@ -61,6 +61,9 @@ class Thread(BaseModel):
     me: str
     comments: list[Comment] = Field(default_factory=list)
     edited_at: int = 0
+    # Issues of another listing asked for in the same read (the product-gap backlog), or
+    # None when not asked for or longer than one page (then list them with REST).
+    listing: list[IssueSnapshot] | None = None
 
     def mine(self) -> list[Comment]:
         return [c for c in self.comments if same_login(c.author, self.me)]

@@ -793,6 +793,12 @@ class FakeGitHub(LoopbackService):
                 "data": {"viewer": viewer, "repository": None if repo is None else {"issue": None}},
                 "errors": [{"type": "NOT_FOUND", "message": "Could not resolve to an Issue"}],
             }
+        extra: dict[str, Any] = {}
+        if "listingOwner" in variables:
+            extra["listing"] = self._graphql_listing(
+                f"{variables['listingOwner']}/{variables['listingName']}",
+                str(variables["listingLabel"]),
+            )
         start = int(variables.get("after") or 0)
         ids = issue.comments[start : start + 100]
         nodes = [self._graphql_comment(self._comments[i]) for i in ids]
@@ -800,6 +806,7 @@ class FakeGitHub(LoopbackService):
         return {
             "data": {
                 "viewer": viewer,
+                **extra,
                 "repository": {
                     "issue": {
                         "lastEditedAt": issue.last_edited_at,
@@ -814,6 +821,36 @@ class FakeGitHub(LoopbackService):
                 },
             }
         }
+
+    def _graphql_listing(self, full_name: str, label: str) -> Json:
+        repo = self._repos.get(full_name.lower())
+        if repo is None:
+            return None
+        found = sorted(
+            (
+                i
+                for i in repo.issues.values()
+                if not i.deleted
+                and not i.pull_request
+                and label.lower() in {n.lower() for n in i.labels}
+            ),
+            key=lambda i: (i.created_at, i.number),
+        )
+        nodes = [
+            {
+                "number": i.number,
+                "title": i.title,
+                "body": i.body or "",
+                "state": i.state.upper(),
+                "createdAt": i.created_at,
+                "closedAt": i.closed_at,
+                "url": f"{self.html_base}/{repo.full_name}/issues/{i.number}",
+                "author": self._graphql_actor(i.author),
+                "labels": {"nodes": [{"name": n} for n in i.labels]},
+            }
+            for i in found[:100]
+        ]
+        return {"issues": {"pageInfo": {"hasNextPage": len(found) > 100}, "nodes": nodes}}
 
     def _graphql_actor(self, login: str | None) -> Json:
         if login is None:

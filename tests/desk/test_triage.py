@@ -92,3 +92,30 @@ def test_identifiers_of_two_different_people_need_a_human(world: World) -> None:
     [comment] = world.bot_comments(number)
     # Nobody's billing is shown when we cannot tell who the ticket is about.
     assert "| Subscription |" not in comment
+
+
+def test_github_request_budget_with_a_new_gap_and_an_existing_one(world: World) -> None:
+    """SPEC §8: at most 5 GitHub requests when a triage files a new product gap, 4 for a
+    plain one. The thread and the gap backlog come in one GraphQL read."""
+    number, _ = world.file("duplicate_subscriptions")
+    world.fake.reset_requests()
+    first = world.triage(number)
+    assert first.gaps and first.gaps[0].issue is not None  # the comment links the new gap
+    calls = sorted((r.method, r.path) for r in world.fake.requests)
+    assert calls == [
+        ("GET", "/repos/acme/support/issues"),  # after creating: did another run too?
+        ("POST", "/graphql"),  # the thread, who billingops is, and the gap backlog
+        ("POST", "/repos/acme/support/issues"),  # the new gap issue
+        ("POST", f"/repos/acme/support/issues/{number}/comments"),  # once, with the link
+        ("POST", f"/repos/acme/support/issues/{number}/labels"),
+    ]
+    assert world.bot_comments(number)[0].count(f"#{first.gaps[0].issue}") >= 1
+
+    second, _ = world.file("duplicate_subscriptions")
+    world.fake.reset_requests()
+    world.triage(second)
+    assert world.fake.count() <= 4  # read, comment, labels, the gap's ticket list
+
+    world.fake.reset_requests()
+    world.triage(second)  # nothing changed: one read, no write
+    assert world.fake.count() == 1
