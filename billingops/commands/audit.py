@@ -31,7 +31,7 @@ def collect(tracker: IssueTracker, *, label: str, top_gaps: int) -> Audit:
 
     def one(issue: IssueSnapshot) -> IssueFacts:
         return issue_facts(
-            issue, tracker.list_comments(issue.number), tracker.label_events(issue.number)
+            issue, tracker.read_thread(issue.number), tracker.label_events(issue.number)
         )
 
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:

@@ -66,10 +66,10 @@ def _day(value: str | None, name: str) -> int | None:
 def post_markdown(tracker: IssueTracker, number: int, marker: str, body: str) -> str:
     """Find-by-marker, then write: edit our earlier comment, or create one. Never blindly
     retried (a retried POST could duplicate the comment). Returns what was done."""
-    comments = tracker.list_comments(number)
-    ours = [c for c in comments if c.body.lstrip("\ufeff \r\n").split("\n", 1)[0] == marker]
-    bots = [c for c in ours if c.author.endswith("[bot]")]
-    existing = min(bots or ours, key=lambda c: (c.created_at, c.id)) if ours else None
+    thread = tracker.read_thread(number)
+    # Only billingops' own account's comment is ours: a look-alike is never edited.
+    ours = [c for c in thread.mine() if c.body.lstrip("\ufeff \r\n").split("\n", 1)[0] == marker]
+    existing = min(ours, key=lambda c: (c.created_at, c.id)) if ours else None
     if existing is None:
         tracker.create_comment(number, body)
         return f"posted on #{number}"

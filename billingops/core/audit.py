@@ -24,9 +24,9 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from billingops.core.markers import decode_state, is_bot_comment
+from billingops.core.ownership import find_bot_comment, trusted_state
 from billingops.models.decision import StepKind
-from billingops.models.issue import Comment, IssueSnapshot, LabelEvent
+from billingops.models.issue import IssueSnapshot, LabelEvent, Thread
 
 CASE_PREFIX = "billing:"
 DONE_LABEL = "billing:done"
@@ -69,15 +69,6 @@ class IssueFacts(BaseModel):
     gaps: list[str] = Field(default_factory=list)
 
 
-def _ours(comments: Iterable[Comment], author: str) -> Comment | None:
-    """billingops' comment, chosen as the desk chooses it: the oldest with the marker, not
-    by the issue's author, a `[bot]` account first."""
-    ours = [c for c in comments if is_bot_comment(c.body) and c.author != author]
-    bots = [c for c in ours if c.author.endswith("[bot]")]
-    pool = bots or ours
-    return min(pool, key=lambda c: (c.created_at, c.id)) if pool else None
-
-
 def _first_labeled(events: Iterable[LabelEvent], match: str | None = None) -> int | None:
     times = [
         e.created_at
@@ -90,12 +81,11 @@ def _first_labeled(events: Iterable[LabelEvent], match: str | None = None) -> in
     return min(times) if times else None
 
 
-def issue_facts(
-    issue: IssueSnapshot, comments: Iterable[Comment], events: Iterable[LabelEvent]
-) -> IssueFacts:
+def issue_facts(issue: IssueSnapshot, thread: Thread, events: Iterable[LabelEvent]) -> IssueFacts:
+    """What the issue shows; only billingops' own, unaltered comment says what it did."""
     events = list(events)
-    comment = _ours(comments, issue.author)
-    state = decode_state(comment.body) if comment is not None else None
+    comment = find_bot_comment(thread.comments, thread.me)
+    state = trusted_state(comment, thread.me)
     case = UNTRIAGED
     if state is not None:
         case = state.case.value if state.case is not None else NEEDS_INFO

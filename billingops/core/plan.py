@@ -296,32 +296,22 @@ def plan_hash(steps: list[Step], requester: Identity | None = None) -> str:
     return hashlib.sha256(canon.encode()).hexdigest()[:HASH_LENGTH]
 
 
-def ends_last_subscription(steps: list[Step], state: BillingState) -> list[str]:
-    """Customers whose every live subscription the plan would cancel (now or at period end)."""
+def ends_last_subscription(steps: list[Step], state: BillingState) -> bool:
+    """Whether the plan cancels (now or at period end) every live subscription of the
+    customer the ticket resolved to (one email over several Stripe customers is one
+    customer: keeping one subscription across them is keeping one)."""
     cancelled = {s.target for s in steps if s.kind is StepKind.cancel_subscription}
-    out: list[str] = []
-    for customer in sorted({s.customer_id for s in state.subscriptions if s.live}):
-        live = [s for s in state.subscriptions if s.live and s.customer_id == customer]
-        if all(s.id in cancelled for s in live):
-            out.append(customer)
-    return out
+    live = [s for s in state.subscriptions if s.live]
+    return bool(cancelled) and all(s.id in cancelled for s in live)
 
 
 def guard_requester(steps: list[Step], state: BillingState, requester: Requester) -> list[Step]:
     """An unverified requester never gets a plan that ends a customer's last live
     subscription (SPEC §5a): those cancel steps are left out, and the plan says so.
     Cleaning up a duplicate that keeps one subscription live, and refunds, stay."""
-    if requester.identity is not Identity.unverified:
+    if requester.identity is not Identity.unverified or not ends_last_subscription(steps, state):
         return steps
-    last = set(ends_last_subscription(steps, state))
-    if not last:
-        return steps
-    subs = {s.id: s.customer_id for s in state.subscriptions}
-    kept = [
-        s
-        for s in steps
-        if not (s.kind is StepKind.cancel_subscription and subs.get(s.target or "") in last)
-    ]
+    kept = [s for s in steps if s.kind is not StepKind.cancel_subscription]
     return [
         *kept,
         _none(

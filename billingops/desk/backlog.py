@@ -56,9 +56,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from billingops._tracker.interface import Comment, IssueSnapshot, IssueTracker
 from billingops.config import Config
 from billingops.core.gaps import Gap, GapKey
+from billingops.core.ownership import find_bot_comment, trusted_state
 from billingops.core.plan import monthly
 from billingops.core.render import _tidy, environment
-from billingops.desk.thread import find_bot_comment, trusted_state
 from billingops.models.billing import BillingState
 from billingops.models.decision import GapRef
 from billingops.models.issue import same_login

@@ -27,6 +27,13 @@ from billingops.core.gaps import detect_gaps, merge_portal
 from billingops.core.intake import parse_issue
 from billingops.core.markers import State
 from billingops.core.money import format_money
+from billingops.core.ownership import (
+    find_bot_comment,
+    next_rev,
+    plan_posted_at,
+    trusted_state,
+    untouched,
+)
 from billingops.core.plan import make_plan
 from billingops.core.render import (
     render_needs_info,
@@ -37,16 +44,7 @@ from billingops.core.render import (
 from billingops.core.requester import identify, is_staff, vouch_problem
 from billingops.core.resolve import resolve
 from billingops.desk.backlog import GAP_LABEL, Backlog, revenue_at_risk
-from billingops.desk.thread import (
-    DONE_LABEL,
-    Writer,
-    case_labels,
-    find_bot_comment,
-    next_rev,
-    plan_posted_at,
-    trusted_state,
-    untouched,
-)
+from billingops.desk.thread import DONE_LABEL, Writer, case_labels
 from billingops.errors import OperationalError
 from billingops.models.billing import BillingState, Resolution
 from billingops.models.decision import (
@@ -114,7 +112,9 @@ class Desk:
             # A customer filing for themselves: their own login, looked up in metadata.
             ticket = ticket.model_copy(update={"github_username": ticket.author})
         if not ticket.has_identifier:
-            return Assessment(ticket, Resolution(), BillingState())
+            return Assessment(
+                ticket, Resolution(), BillingState(), requester=self._who(ticket, asker)
+            )
         lookups = self.billing.lookup(
             stripe_ids=list(ticket.stripe_ids),
             emails=list(ticket.emails),
@@ -128,7 +128,9 @@ class Desk:
             lookups=lookups,
         )
         if not resolution.found:
-            return Assessment(ticket, resolution, BillingState())
+            return Assessment(
+                ticket, resolution, BillingState(), requester=self._who(ticket, asker)
+            )
         # Several different people: decide nothing and show nobody's billing.
         state = (
             BillingState()
@@ -136,17 +138,20 @@ class Desk:
             else self.billing.read_state(list(resolution.customer_ids))
         )
         before = effects.without_own_effects(state, self._ref(ticket.number))
-        requester = identify(
+        requester = self._who(ticket, asker, before)
+        classification = classify(ticket, resolution, before, self.config)
+        plan = make_plan(classification.case, ticket, resolution, before, self.config, requester)
+        return Assessment(ticket, resolution, state, classification, plan, requester)
+
+    def _who(self, ticket: Ticket, asker: Asker, state: BillingState | None = None) -> Requester:
+        return identify(
             ticket.author,
             asker.role,
-            before,
+            state or BillingState(),
             self.config,
             label_present=asker.label_present,
             label_problem=asker.label_problem,
         )
-        classification = classify(ticket, resolution, before, self.config)
-        plan = make_plan(classification.case, ticket, resolution, before, self.config, requester)
-        return Assessment(ticket, resolution, state, classification, plan, requester)
 
     def _asker(
         self,

@@ -15,7 +15,7 @@ from billingops.core.audit import (
 )
 from billingops.core.markers import encode_state, state_for
 from billingops.models.decision import Approval, Case, Executed, GapRef, Plan, Step, StepKind
-from billingops.models.issue import Comment, IssueSnapshot, LabelEvent
+from billingops.models.issue import Comment, IssueSnapshot, LabelEvent, Thread
 
 T0 = 1_714_521_600
 BOT = "github-actions[bot]"
@@ -44,6 +44,20 @@ def _plan() -> Plan:
 
 def _comment(body: str, *, at: int, author: str = BOT, id: int = 1) -> Comment:
     return Comment(id=id, body=body + "\n## Billing triage", author=author, created_at=at)
+
+
+def _thread(*comments: Comment) -> Thread:
+    return Thread(me=BOT, comments=list(comments))
+
+
+def test_a_comment_edited_by_someone_else_is_not_read() -> None:
+    marker = encode_state(state_for(Case.duplicate_subscription, _plan()))
+    issue = IssueSnapshot(number=6, author="x", created_at=T0)
+    edited = _comment(marker, at=T0 + 5).model_copy(update={"editor": "maya"})
+    assert issue_facts(issue, _thread(edited), []).case != "duplicate_subscription"
+    assert issue_facts(issue, _thread(_comment(marker, at=T0 + 5)), []).case == (
+        "duplicate_subscription"
+    )
 
 
 def test_a_triaged_refunded_issue() -> None:
@@ -82,7 +96,7 @@ def test_a_triaged_refunded_issue() -> None:
         LabelEvent(event="labeled", label="billing:done", actor=BOT, created_at=T0 + 3600),
     ]
     look_alike = _comment(marker, at=T0 + 1, author="carol", id=0)  # the author's copy
-    f = issue_facts(issue, [look_alike, _comment(marker, at=T0 + 60, id=5)], events)
+    f = issue_facts(issue, _thread(look_alike, _comment(marker, at=T0 + 60, id=5)), events)
     assert f.case == "duplicate_subscription"
     assert (f.first_response_at, f.first_triage_at, f.done_at) == (T0 + 60, T0 + 60, T0 + 3600)
     assert f.closed_at == T0 + 7200
@@ -93,8 +107,8 @@ def test_a_triaged_refunded_issue() -> None:
 def test_needs_info_and_untriaged() -> None:
     issue = IssueSnapshot(number=5, author="x", created_at=T0)
     needs = encode_state(state_for(None, None))
-    assert issue_facts(issue, [_comment(needs, at=T0 + 5)], []).case == NEEDS_INFO
-    f = issue_facts(issue, [Comment(id=1, body="hello", author="maya")], [])
+    assert issue_facts(issue, _thread(_comment(needs, at=T0 + 5)), []).case == NEEDS_INFO
+    f = issue_facts(issue, _thread(Comment(id=1, body="hello", author="maya")), [])
     assert (f.case, f.first_response_at, f.first_triage_at) == (UNTRIAGED, None, None)
 
 

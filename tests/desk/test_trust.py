@@ -372,3 +372,24 @@ def test_a_look_alike_announcement_cannot_suppress_the_real_one(world: World) ->
     world.label(number, "approve-cancel", actor=ADMIN)
     result = world.apply(number)
     assert result.action == "apply", result.reason
+
+
+def test_an_unverified_requester_may_still_get_a_duplicate_cleaned_up(world: World) -> None:
+    # One subscription stays live: the clean-up and the refund are proposed, flagged.
+    seeded = world.sandbox.seed("duplicate_subscriptions")
+    number = _file(world, seeded.ticket, author=STRANGER)
+    result = world.triage(number)
+    assert result.requester is not None and result.requester.identity is Identity.unverified
+    assert result.plan is not None
+    kinds = [s.kind for s in result.plan.steps]
+    assert StepKind.cancel_subscription in kinds and StepKind.refund in kinds
+
+
+def test_needs_info_still_says_who_is_asking(world: World) -> None:
+    number = world.fake.add_issue("help", "charged?", author=STRANGER, labels=["billing"])
+    result = world.triage(number)
+    assert result.action == "needs_info"
+    assert result.requester is not None and result.requester.contract() == {
+        "login": STRANGER,
+        "identity": "unverified",
+    }
