@@ -71,7 +71,7 @@ def identify(
         return Requester(
             login=author,
             identity=Identity.verified,
-            how=f"the author's GitHub login is the customer's `{key}` in Stripe",
+            how=f"the GitHub login of the author is the `{key}` of the customer in Stripe",
             staff=staff,
         )
     if staff:
@@ -87,7 +87,7 @@ def identify(
             identity=Identity.vouched,
             how=f"a maintainer applied {config.verified_requester_label} after the last edit",
         )
-    why = "the author's GitHub login is not the customer's in Stripe"
+    why = "the GitHub login of the author is not the one in the customer metadata in Stripe"
     if label_present and label_problem:
         why += f"; {config.verified_requester_label} does not count: {label_problem}"
     return Requester(login=author, identity=Identity.unverified, how=why)
