@@ -320,7 +320,10 @@ class GitHubGateway:
 
     def label_events(self, number: int) -> list[LabelEvent]:
         items = self._paginate(f"list events of #{number}", f"{self._path}/issues/{number}/events")
-        events = [_label_event(e) for e in items if e.get("event") in ("labeled", "unlabeled")]
+        # `renamed` too: a title edit is an edit of the ticket (GraphQL `lastEditedAt` only
+        # covers the body).
+        kinds = ("labeled", "unlabeled", "renamed")
+        events = [_label_event(e) for e in items if e.get("event") in kinds]
         return sorted(events, key=lambda e: (e.created_at, e.id))  # GitHub: oldest first
 
     def role_of(self, login: str) -> str | None:

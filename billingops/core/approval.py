@@ -102,11 +102,18 @@ def check_approval(
         return ApprovalCheck(label, Verdict.refused, why)
     if not needs_two:
         return ApprovalCheck(label, Verdict.granted, f"approved by {latest.actor}", [latest.actor])
-    # Two different allowed people, each after the plan was posted.
+    # Two different allowed people, each after the plan was posted, and neither of whom
+    # took their label off again (an `unlabeled` by billingops, which removes the label to
+    # ask for the second person, withdraws nothing).
+    withdrawn_at: dict[str, int] = {}
+    for e in events:
+        if e.event == "unlabeled" and e.label == label:
+            withdrawn_at[e.actor.lower()] = max(withdrawn_at.get(e.actor.lower(), 0), e.created_at)
     allowed: list[str] = []
     for e in applied:
         ok = e.created_at > plan_posted_at and problem(e) is None
-        if ok and e.actor not in allowed:
+        ok = ok and withdrawn_at.get(e.actor.lower(), -1) < e.created_at
+        if ok and not any(same_login(e.actor, a) for a in allowed):
             allowed.append(e.actor)
     if len(allowed) >= 2:
         return ApprovalCheck(

@@ -296,13 +296,23 @@ def plan_hash(steps: list[Step], requester: Identity | None = None) -> str:
     return hashlib.sha256(canon.encode()).hexdigest()[:HASH_LENGTH]
 
 
+# A subscription that keeps the customer's service going: paying (or trying to) and not
+# already set to end. An `incomplete` one never started; one set to cancel at period end
+# is ending anyway: neither counts as "the subscription that stays".
+_CONTINUING = frozenset({"active", "trialing", "past_due"})
+
+
+def _continuing(sub: Subscription) -> bool:
+    return sub.status in _CONTINUING and not sub.cancel_at_period_end
+
+
 def ends_last_subscription(steps: list[Step], state: BillingState) -> bool:
-    """Whether the plan cancels (now or at period end) every live subscription of the
-    customer the ticket resolved to (one email over several Stripe customers is one
+    """Whether the plan leaves the customer the ticket resolved to without a continuing
+    subscription when they had one (one email over several Stripe customers is one
     customer: keeping one subscription across them is keeping one)."""
     cancelled = {s.target for s in steps if s.kind is StepKind.cancel_subscription}
-    live = [s for s in state.subscriptions if s.live]
-    return bool(cancelled) and all(s.id in cancelled for s in live)
+    going = [s for s in state.subscriptions if _continuing(s)]
+    return bool(cancelled) and bool(going) and all(s.id in cancelled for s in going)
 
 
 def guard_requester(steps: list[Step], state: BillingState, requester: Requester) -> list[Step]:

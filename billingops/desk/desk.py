@@ -61,6 +61,7 @@ from billingops.models.result import RunResult
 from billingops.models.ticket import Requester, Ticket
 
 FINISHED = ("done", "already_done")
+MAX_LOOKUPS = 5  # Stripe ids, and emails, looked up per ticket (the first ones it names)
 # GitHub's relation of an author to the repository; only these can hold a role worth a
 # lookup (anyone else is a customer, and costs no request).
 _MAYBE_STAFF = frozenset({"OWNER", "MEMBER", "COLLABORATOR", ""})
@@ -115,6 +116,13 @@ class Desk:
             return Assessment(
                 ticket, Resolution(), BillingState(), requester=self._who(ticket, asker)
             )
+        # A ticket is anyone's text: it gets a few lookups, not one per identifier it lists.
+        ticket = ticket.model_copy(
+            update={
+                "stripe_ids": ticket.stripe_ids[:MAX_LOOKUPS],
+                "emails": ticket.emails[:MAX_LOOKUPS],
+            }
+        )
         lookups = self.billing.lookup(
             stripe_ids=list(ticket.stripe_ids),
             emails=list(ticket.emails),
@@ -177,12 +185,13 @@ class Desk:
             if not login.endswith("[bot]")
         }
         edited_at = thread.result().edited_at if thread is not None else 0
+        renamed = [e.created_at for e in events if e.event == "renamed"]
         problem = vouch_problem(
             events,
             roles,
             self.config,
             author=ticket.author,
-            ticket_version_at=max(edited_at, 0),
+            ticket_version_at=max([edited_at, *renamed]),  # body or title, GitHub's clock
         )
         return Asker(ticket.author, role_f.result() if role_f else None, True, problem)
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from billingops._tracker.interface import IssueTracker
+from billingops.core.ownership import untouched
 from billingops.models.decision import Case
 from billingops.models.issue import Comment, same_login
 
@@ -64,7 +65,12 @@ class Writer:
         """A one-off comment (a refusal). Its first line is its own marker, so a rerun that
         would post the same notice finds it and does not post it twice."""
         first = body.split("\n", 1)[0]
-        mine = [c for c in comments if not self.me or same_login(c.author, self.me)]
+        # Ours and unaltered: an old notice someone rewrote into this line does not count.
+        mine = [
+            c
+            for c in comments
+            if not self.me or (same_login(c.author, self.me) and untouched(c, self.me))
+        ]
         if any(c.body.split("\n", 1)[0] == first for c in mine):
             return
         if self.dry_run:

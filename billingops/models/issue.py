@@ -37,7 +37,8 @@ class Comment(BaseModel):
 
 
 class LabelEvent(BaseModel):
-    """One `labeled` / `unlabeled` event from the issue's timeline."""
+    """One `labeled` / `unlabeled` event from the issue's timeline (or `renamed`, with no
+    label: the title was edited)."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -264,9 +264,13 @@ class FakeGitHub(LoopbackService):
         """A person edits the ticket's title or body in the UI."""
         with self._lock:
             issue = self._issue(self._repo(repo), number)
-            issue.body = body if body is not None else issue.body
-            issue.title = title if title is not None else issue.title
-            issue.updated_at = issue.last_edited_at = self._now()
+            if title is not None and title != issue.title:
+                self._event(issue, "renamed", editor, rename={"from": issue.title, "to": title})
+                issue.title = title
+            if body is not None:
+                issue.body = body
+                issue.last_edited_at = self._now()  # GraphQL lastEditedAt: the body only
+            issue.updated_at = self._now()
 
     def freeze(self) -> None:
         """Stop GitHub's clock where it is (`advance` still moves it): ties on purpose."""
@@ -595,6 +599,8 @@ class FakeGitHub(LoopbackService):
             "created_at": event["at"],
             "performed_via_github_app": None,
         }
+        if "rename" in event:
+            data["rename"] = event["rename"]
         if "label" in event:
             label = repo.labels.get(event["label"]["name"].lower())
             data["label"] = {
@@ -728,11 +734,11 @@ class FakeGitHub(LoopbackService):
             return 200, self._issue_json(repo, issue), {}
         if route == ("PATCH", "issues", "N"):
             p = payload or {}
-            if "title" in p:
+            if "title" in p and p["title"] != issue.title:
+                self._event(issue, "renamed", me, rename={"from": issue.title, "to": p["title"]})
                 issue.title = p["title"]
             if "body" in p:
                 issue.body = p["body"]
-            if "title" in p or "body" in p:
                 issue.last_edited_at = self._now()
             if "labels" in p:
                 self._set_issue_labels(repo, issue, [_label_name(x) for x in p["labels"]], me)
