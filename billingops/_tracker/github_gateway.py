@@ -628,8 +628,11 @@ def _graphql_comment(node: dict[str, Any]) -> Comment:
         author=_graphql_login(node.get("author")) or "ghost",
         created_at=_ts(node.get("createdAt")),
         updated_at=_ts(node.get("updatedAt")),
-        # A comment edited by an account since deleted has an editor we cannot name.
-        editor=(_graphql_login(node.get("editor")) or "ghost") if edited else None,
+        # An edited comment whose editor GitHub does not name (a deleted account, or an
+        # app's own edit should GitHub leave it null) counts as unedited: distrusting it
+        # would jam every ticket if GitHub leaves billingops' own edits unnamed. SECURITY.md
+        # lists the deleted-editor case as not defended.
+        editor=(_graphql_login(node.get("editor")) or None) if edited else None,
     )
 
 

@@ -68,6 +68,7 @@ def check_approval(
     plan_posted_at: int | None,
     author: str = "",
     needs_two: bool = False,
+    me: str = "",
 ) -> ApprovalCheck:
     """`plan_posted_at`: GitHub's stamp of the comment that posted the current plan; None
     when it has not been posted (announced) yet."""
@@ -102,17 +103,20 @@ def check_approval(
         return ApprovalCheck(label, Verdict.refused, why)
     if not needs_two:
         return ApprovalCheck(label, Verdict.granted, f"approved by {latest.actor}", [latest.actor])
-    # Two different allowed people, each after the plan was posted, and neither of whom
-    # took their label off again (an `unlabeled` by billingops, which removes the label to
-    # ask for the second person, withdraws nothing).
-    withdrawn_at: dict[str, int] = {}
-    for e in events:
-        if e.event == "unlabeled" and e.label == label:
-            withdrawn_at[e.actor.lower()] = max(withdrawn_at.get(e.actor.lower(), 0), e.created_at)
+    # Two different allowed people, each after the plan was posted, and no person has taken
+    # the label off since (a withdrawal). billingops' own removal (`me`), made to ask for
+    # the second person, withdraws nothing.
+    withdrawn = max(
+        (
+            e.created_at
+            for e in events
+            if e.event == "unlabeled" and e.label == label and not (me and same_login(e.actor, me))
+        ),
+        default=-1,
+    )
     allowed: list[str] = []
     for e in applied:
-        ok = e.created_at > plan_posted_at and problem(e) is None
-        ok = ok and withdrawn_at.get(e.actor.lower(), -1) < e.created_at
+        ok = e.created_at > plan_posted_at and problem(e) is None and e.created_at > withdrawn
         if ok and not any(same_login(e.actor, a) for a in allowed):
             allowed.append(e.actor)
     if len(allowed) >= 2:

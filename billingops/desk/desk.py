@@ -453,7 +453,7 @@ class Desk:
             on = [labels[ap] for ap in present]
             self._announce(writer, number, thread, previous.rev, a.plan, "", on)
         granted, refusals = self._check_approvals(
-            writer, issue, comments, events, present, plan, roles, posted_at
+            writer, issue, comments, events, present, plan, roles, posted_at, thread.me
         )
 
         if not granted:
@@ -536,6 +536,7 @@ class Desk:
         plan: Plan,
         roles: Mapping[str, str | None],
         posted_at: int | None,
+        me: str = "",
     ) -> tuple[list[Approval], list[str]]:
         """(approvals granted, refusal reasons). Each refused label is removed with a notice."""
         labels = self.config.labels
@@ -561,7 +562,7 @@ class Desk:
             )
             check = check_approval(
                 labels[ap], events, roles, self.config, plan_posted_at=posted_at,
-                author=issue.author, needs_two=bool(over),
+                author=issue.author, needs_two=bool(over), me=me,
             )  # fmt: skip
             if check.verdict is Verdict.granted:
                 granted.append(ap)
