@@ -92,7 +92,10 @@ def _duplicate(ticket: Ticket, resolution: Resolution, state: BillingState) -> l
     cancels: list[Step] = []
     refunds: list[Step] = []
     for group in live_groups(state):
-        keep, extras = group[0], group[1:]  # keep the oldest: never cancel them all
+        # Keep the oldest one that continues (paid, not already ending): never cancel them
+        # all, and never keep a checkout that was never paid over the one that was.
+        keep = next((s for s in group if _continuing(s)), group[0])
+        extras = [s for s in group if s.id != keep.id]
         for sub in extras:
             cancels.append(
                 _cancel(sub, at_period_end=False, why=f"duplicate of {keep.id}, which is kept")

@@ -239,3 +239,29 @@ def test_an_edited_old_notice_cannot_suppress_the_plan_announcement(world: World
     world.label(number, "approve-cancel", actor=ADMIN)
     result = world.apply(number)
     assert result.action == "apply", result.reason
+
+
+def test_a_verified_duplicate_cleanup_keeps_the_paid_subscription(world: World) -> None:
+    # Not only for strangers: a declined first checkout is not the one to keep.
+    from billingops.sandbox.scenarios import DECLINING_CARD, _pro_monthly
+    from billingops.sandbox.scenarios import Seeded as _Seeded
+    from tests.plugins.desk import MAINTAINER
+
+    s = Seeder(world.sandbox.base_url)
+    seeded = _Seeded("retry_after_decline")
+    plan = _pro_monthly(s)
+    s.clock(world.sandbox.now - 2 * 86400)
+    cus = s.customer("gail@example.com", name="Gail Force", card=DECLINING_CARD)
+    first = s.subscribe(seeded, cus, plan)
+    s.advance(300)
+    s.set_card(cus, "4242424242424242")
+    paid = s.subscribe(seeded, cus, plan)
+    s.clock(world.sandbox.now)
+    ticket = dataclasses.replace(
+        world.sandbox.seed("duplicate_subscriptions").ticket, email="gail@example.com"
+    )
+    number = _file(world, ticket, author=MAINTAINER)  # staff: vouched
+    result = world.triage(number)
+    assert result.plan is not None
+    cancels = [st.target for st in result.plan.steps if st.kind is StepKind.cancel_subscription]
+    assert paid["id"] not in cancels and first["id"] in cancels
