@@ -144,3 +144,21 @@ def test_action_runs_a_fixed_command_list() -> None:
     assert setup["with"]["enable-cache"] is False  # no cache an issue opener could write
     run = (ROOT / "scripts" / "action-run.sh").read_text()
     assert "handle --read-only" in run and "apply --event" in run
+
+
+def test_release_is_trusted_publishing_with_attestations() -> None:
+    """Tag -> build once -> PyPI by OIDC; no stored token; the write permission only in
+    the publish job, behind the `pypi` Environment."""
+    text = (ROOT / ".github/workflows/release.yml").read_text()
+    doc = yaml.safe_load(text)
+    assert doc[True] == {"push": {"tags": ["v*"]}}
+    build, publish = doc["jobs"]["build"], doc["jobs"]["publish"]
+    assert build["permissions"] == {"contents": "read"}
+    assert publish["permissions"] == {"id-token": "write"}
+    assert publish["environment"]["name"] == "pypi"
+    assert publish["needs"] == "build"
+    [step] = [s for s in publish["steps"] if "gh-action-pypi-publish" in s.get("uses", "")]
+    assert step["with"] == {"attestations": True}  # no password, no token
+    assert "secrets." not in text
+    # The release builds what the tag says: tag, pyproject and __version__ agree.
+    assert "The tag is the package version" in yaml.safe_dump(build)
