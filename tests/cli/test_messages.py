@@ -1,0 +1,67 @@
+"""One line that says everything: every bad config key, every missing variable; terminal
+output as wide as the terminal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from billingops.cli import main
+from billingops.errors import ExitStatus
+
+
+def run(
+    args: list[str], env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> tuple[ExitStatus, str, str]:
+    status = main(args, env)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_invalid_config_names_every_bad_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "billingops.yml"
+    config.write_text(
+        "mask_email: maybe\nrefund:\n  second_approver_above: lots\nfoo: 1\n"
+        "portal: {login_url: 3}\n"
+    )
+    status, _, err = run(["gaps"], {"BILLINGOPS_CONFIG": str(config)}, capsys)
+    assert status is ExitStatus.BAD_INPUT
+    [line] = err.strip().splitlines()
+    for key in ("mask_email", "refund.second_approver_above", "foo", "portal.login_url"):
+        assert f"{key}: " in line, key
+    assert "more)" not in line and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["gaps"], ["GITHUB_TOKEN", "GITHUB_REPOSITORY"]),
+        (["audit"], ["GITHUB_TOKEN", "GITHUB_REPOSITORY"]),
+        (["triage", "--event", "EVENT"], ["STRIPE_API_KEY", "GITHUB_TOKEN", "GITHUB_REPOSITORY"]),
+    ],
+)
+def test_every_missing_variable_is_named_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], names: list[str]
+) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"action": "opened", "issue": {"number": 1}}))
+    args = [str(event) if a == "EVENT" else a for a in args]
+    status, _, err = run(args, {"BILLINGOPS_CONFIG": str(tmp_path / "none.yml")}, capsys)
+    assert status is ExitStatus.BAD_INPUT
+    [line] = err.strip().splitlines()
+    for name in names:
+        assert name in line, (name, line)
+
+
+def test_terminal_tables_take_the_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    from billingops._format.terminal import TerminalFormat
+
+    monkeypatch.setenv("COLUMNS", "200")
+    assert TerminalFormat().width == 200
+    monkeypatch.setenv("COLUMNS", "72")
+    assert TerminalFormat().width == 72
+    assert TerminalFormat(width=90).width == 90
