@@ -65,3 +65,36 @@ def test_terminal_tables_take_the_terminal_width(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("COLUMNS", "72")
     assert TerminalFormat().width == 72
     assert TerminalFormat(width=90).width == 90
+
+
+def test_library_retry_warnings_do_not_reach_the_user(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GitHub unreachable: urllib3 logs a 'Retrying ...' warning per attempt; the user
+    sees only billingops' one line (the warnings show with --debug)."""
+    import logging
+    import socket
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        "GITHUB_TOKEN": "ghs_test_not_a_secret_000",
+        "GITHUB_REPOSITORY": "acme/support",
+        "GITHUB_API_URL": f"http://127.0.0.1:{port}",
+        "BILLINGOPS_CONFIG": str(tmp_path / "none.yml"),
+    }
+    try:
+        status, _, err = run(["gaps"], env, capsys)
+        assert status is ExitStatus.OPERATIONAL
+        [line] = err.strip().splitlines()
+        assert "cannot reach" in line and "Retrying" not in err
+        status, _, err = run(["--debug", "gaps"], env, capsys)
+        assert "Retrying" in err  # still there for whoever asks
+    finally:
+        from billingops.logs import HANDLER_NAME, configure
+
+        configure(False)
+        root = logging.getLogger()
+        for handler in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
+            root.removeHandler(handler)
