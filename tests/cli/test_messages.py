@@ -98,3 +98,37 @@ def test_library_retry_warnings_do_not_reach_the_user(
         root = logging.getLogger()
         for handler in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
             root.removeHandler(handler)
+
+
+def test_report_with_stripe_unreachable_gives_up_after_a_few_tries_and_says_so() -> None:
+    """Stripe refusing connections: the listing tries REPORT_MAX_CONNECT_ATTEMPTS times (not
+    the 8 meant for rate limits), the progress line counts the retries as they happen,
+    and the failure is one operational error."""
+    import socket
+
+    from billingops._billing.stripe_gateway import (
+        REPORT_MAX_CONNECT_ATTEMPTS,
+        ListingStats,
+        StripeGateway,
+    )
+    from billingops.commands.report import build_report, progress_line
+    from billingops.errors import OperationalError
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    gateway = StripeGateway("sk_test_unreachable", f"http://127.0.0.1:{port}")
+    live = ListingStats()
+    with pytest.raises(OperationalError, match="cannot reach Stripe"):
+        build_report(
+            gateway,
+            rate_per_second=25,
+            as_of=1736942400,
+            trial_days=7,
+            conversion_window_days=31,
+            top=5,
+            stats=live,
+        )
+    assert live.requests == REPORT_MAX_CONNECT_ATTEMPTS < 8
+    assert live.retries == REPORT_MAX_CONNECT_ATTEMPTS - 1
+    assert f"{REPORT_MAX_CONNECT_ATTEMPTS - 1} retries" in progress_line(live)
