@@ -102,7 +102,7 @@ def start(
     config: Config = load_config(str(session.config_path), cwd=workdir)
     billing = StripeGateway(SANDBOX_API_KEY, stripe_url, clock=lambda: float(DEFAULT_NOW))
     tracker = GitHubGateway(SANDBOX_GITHUB_TOKEN, REPOSITORY, fake.url, seconds_between_writes=None)
-    desk = Desk(billing, tracker, config, REPOSITORY, clock=fake.clock)
+    desk = Desk(billing, tracker, config, REPOSITORY)
     reset_sandbox(stripe_url)
     for name in scenarios:
         ticket = seed(stripe_url, name).ticket
