@@ -53,11 +53,23 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @cli.command()
 @event_option
 @click.option("--event-name", help="Event name (default: $GITHUB_EVENT_NAME).")
+@click.option(
+    "--read-only",
+    is_flag=True,
+    help="This job holds a read-only Stripe key: triage and check approvals (refusals are "
+    "written), but leave approved Stripe steps to the apply job (Actions output "
+    "apply-pending=true).",
+)
 @dry_run_option
 @json_option
 @click.pass_context
 def handle(
-    ctx: click.Context, event_path: str | None, event_name: str | None, dry_run: bool, as_json: bool
+    ctx: click.Context,
+    event_path: str | None,
+    event_name: str | None,
+    read_only: bool,
+    dry_run: bool,
+    as_json: bool,
 ) -> ExitStatus:
     """Route an Actions event: ticket changes to triage, approval labels to apply."""
     from billingops.core.routing import Route, route
@@ -84,7 +96,14 @@ def handle(
             first: RunResult = desk.triage(event["issue"], dry_run=dry_run)
             if first.action != "triage":
                 return first
-        return desk.apply(event["issue"]["number"], dry_run=dry_run)  # type: ignore[no-any-return]
+        number = event["issue"]["number"]
+        if read_only:
+            from billingops.desk.gate import gate_apply
+
+            gate = gate_apply(desk, number, dry_run=dry_run)
+            _actions_output(ctx.obj["env"], "apply-pending", gate.pending)
+            return gate.result
+        return desk.apply(number, dry_run=dry_run)  # type: ignore[no-any-return]
 
     return _run_desk(
         ctx, "triage" if routing.route is Route.triage else "apply", event, as_json, work
@@ -120,6 +139,14 @@ def apply(ctx: click.Context, event_path: str, dry_run: bool, as_json: bool) -> 
     return _run_desk(
         ctx, "apply", event, as_json, lambda desk: desk.apply(issue["number"], dry_run=dry_run)
     )
+
+
+def _actions_output(env: Mapping[str, str], name: str, value: bool) -> None:
+    """Append `name=value` to $GITHUB_OUTPUT when running in Actions."""
+    path = env.get("GITHUB_OUTPUT")
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(f"{name}={'true' if value else 'false'}\n")
 
 
 register(cli)

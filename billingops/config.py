@@ -139,10 +139,12 @@ class Environment(BaseSettings):
 
 
 def _one_line(where: str, exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-    return f"invalid {where}: {key}: {err['msg']}{more}"
+    """Every bad key, on one line: fixing one at a time is a loop nobody enjoys."""
+    parts = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        parts.append(f"{key}: {err['msg']}")
+    return f"invalid {where}: " + "; ".join(parts)
 
 
 def parse_config(text: str, where: str = "config") -> Config:

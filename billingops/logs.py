@@ -27,7 +27,7 @@ from billingops.core.sensitive import scrub
 
 HANDLER_NAME = "billingops-stderr"
 FORMAT = "%(levelname)s %(name)s: %(message)s"
-# Loggers of the libraries underneath, quiet unless --debug.
+# Loggers of the libraries underneath: errors only, unless --debug.
 LIBRARIES = ("urllib3", "stripe", "github", "requests")
 
 _KEYS = re.compile(
@@ -88,8 +88,11 @@ def configure(debug: bool, *, stream: IO[str] | None = None) -> logging.Handler:
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("billingops").setLevel(level)
+    # The libraries' own warnings ("Retrying (...) after connection broken", one per
+    # attempt) are not for the person at the terminal: billingops says once, in one line,
+    # what failed after its retries. They show with --debug.
     for name in LIBRARIES:
-        logging.getLogger(name).setLevel(level)
+        logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.ERROR)
     return handler
 
 

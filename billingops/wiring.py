@@ -33,6 +33,23 @@ class Wiring:
         here = cwd or Path.cwd()
         return cls(environment, load_config(environment.billingops_config, cwd=here), here)
 
+    def require(
+        self, *, stripe: bool = False, github: bool = False, repository: bool = False
+    ) -> None:
+        """One line naming every variable a command needs and lacks (not one per run)."""
+        missing = []
+        if stripe and self.env.stripe_api_key is None:
+            missing.append("STRIPE_API_KEY")
+        if github and self.env.github_token is None:
+            missing.append("GITHUB_TOKEN")
+        repo = self.env.github_repository
+        if repository and (not repo or repo.count("/") != 1):
+            missing.append("GITHUB_REPOSITORY (owner/name)")
+        if len(missing) == 1:
+            raise ConfigError(f"{missing[0]} is not set")
+        if missing:
+            raise ConfigError(f"not set: {', '.join(missing)}")
+
     def repository(self) -> str:
         repo = self.env.github_repository
         if not repo or repo.count("/") != 1:
@@ -42,8 +59,8 @@ class Wiring:
     def billing(self) -> BillingSource:
         from billingops._billing.stripe_gateway import StripeGateway
 
-        if self.env.stripe_api_key is None:
-            raise ConfigError("STRIPE_API_KEY is not set")
+        self.require(stripe=True)
+        assert self.env.stripe_api_key is not None
         return StripeGateway(
             self.env.stripe_api_key.get_secret_value(), api_base=self.env.stripe_api_base
         )
@@ -51,8 +68,8 @@ class Wiring:
     def tracker(self, repository: str | None = None) -> IssueTracker:
         from billingops._tracker.github_gateway import GitHubGateway
 
-        if self.env.github_token is None:
-            raise ConfigError("GITHUB_TOKEN is not set")
+        self.require(github=True, repository=repository is None)
+        assert self.env.github_token is not None
         return GitHubGateway(
             self.env.github_token.get_secret_value(),
             repository or self.repository(),

@@ -34,10 +34,19 @@ def check_schema(schema: str, *files: Path) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
 
 
-def zizmor_findings(directory: Path) -> str:
-    """'' when clean; zizmor's report otherwise. Offline: nothing leaves the machine."""
+def zizmor_findings(*paths: Path) -> str:
+    """'' when clean (pedantic: informational findings count too); zizmor's report
+    otherwise. Offline: nothing leaves the machine."""
     run = subprocess.run(
-        [tool("zizmor"), "--offline", "--no-progress", "--format", "plain", str(directory)],
+        [
+            tool("zizmor"),
+            "--offline",
+            "--pedantic",
+            "--no-progress",
+            "--format",
+            "plain",
+            *map(str, paths),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -57,8 +66,12 @@ def test_issue_form_validates() -> None:
     )
 
 
-def test_zizmor_is_clean() -> None:
-    assert zizmor_findings(ROOT / ".github" / "workflows") == ""
+def test_zizmor_pedantic_is_clean() -> None:
+    assert zizmor_findings(ROOT / ".github", ROOT / "action.yml") == ""
+
+
+def test_action_validates() -> None:
+    check_schema("vendor.github-actions", ROOT / "action.yml")
 
 
 def test_repository_form_is_the_shipped_one() -> None:
@@ -75,7 +88,7 @@ def test_least_privilege(path: Path) -> None:
         assert "permissions" in job, f"{path.name}: job {name} has no permissions"
         for step in job.get("steps", []):
             uses = step.get("uses")
-            if uses:
+            if uses and uses != "$/":  # `$/`: this repository, at this commit
                 ref = uses.rsplit("@", 1)[1]
                 assert len(ref) == 40 and int(ref, 16) >= 0, f"{uses} is not pinned by SHA"
 
@@ -97,12 +110,55 @@ def test_reusable_workflow_shape() -> None:
     assert "STRIPE_WRITE_KEY" not in yaml.safe_dump(triage)
     assert "STRIPE_READ_KEY" not in yaml.safe_dump(apply)
     assert apply["environment"] == "${{ inputs.environment }}"
-    # The read-only job only triages; the write job routes and reconciles approvals.
-    assert "billingops triage --event" in yaml.safe_dump(triage)
-    assert "billingops handle" not in yaml.safe_dump(triage)
-    assert "billingops handle" in yaml.safe_dump(apply)
-    for job in (triage, apply):
-        setup = next(s for s in job["steps"] if "setup-python" in s.get("uses", ""))
-        assert setup["with"]["cache"] == "pip"
+    # Both jobs run this repository's action at this commit; nothing installs by name.
+    text = (ROOT / ".github/workflows/billingops-reusable.yml").read_text()
+    assert "pip install" not in text and "setup-python" not in text
+    [gate] = [s for s in triage["steps"] if s.get("uses") == "$/"]
+    [act] = [s for s in apply["steps"] if s.get("uses") == "$/"]
+    # The read-only job triages and checks approvals; the write job only applies, and
+    # only when the read-only job found approved steps waiting.
+    assert gate["with"]["command"] == "gate"
+    assert gate["with"]["stripe-api-key"] == "${{ secrets.STRIPE_READ_KEY }}"
+    assert act["with"]["command"] == "apply"
+    assert act["with"]["stripe-api-key"] == "${{ secrets.STRIPE_WRITE_KEY }}"
+    assert (
+        triage["outputs"]["apply-pending"]
+        == "${{ steps." + gate["id"] + ".outputs.apply-pending }}"
+    )
+    assert apply["needs"] == "triage"
+    assert apply["if"] == "needs.triage.outputs.apply-pending == 'true'"
     caller = yaml.safe_load((ROOT / ".github/workflows/billingops.yml").read_text())
     assert "${{ github.event.issue.number }}" in caller["concurrency"]["group"]
+
+
+def test_action_runs_a_fixed_command_list() -> None:
+    """The action's inputs reach the shell only through `env:`; the command is one of a
+    fixed list, mapped to billingops arguments in scripts/action-run.sh."""
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    steps = action["runs"]["steps"]
+    assert action["runs"]["using"] == "composite"
+    for step in steps:
+        assert "${{" not in step.get("run", "")
+    setup = steps[0]
+    assert setup["uses"].startswith("astral-sh/setup-uv@")
+    assert setup["with"]["enable-cache"] is False  # no cache an issue opener could write
+    run = (ROOT / "scripts" / "action-run.sh").read_text()
+    assert "handle --read-only" in run and "apply --event" in run
+
+
+def test_release_is_trusted_publishing_with_attestations() -> None:
+    """Tag -> build once -> PyPI by OIDC; no stored token; the write permission only in
+    the publish job, behind the `pypi` Environment."""
+    text = (ROOT / ".github/workflows/release.yml").read_text()
+    doc = yaml.safe_load(text)
+    assert doc[True] == {"push": {"tags": ["v*"]}}
+    build, publish = doc["jobs"]["build"], doc["jobs"]["publish"]
+    assert build["permissions"] == {"contents": "read"}
+    assert publish["permissions"] == {"id-token": "write"}
+    assert publish["environment"]["name"] == "pypi"
+    assert publish["needs"] == "build"
+    [step] = [s for s in publish["steps"] if "gh-action-pypi-publish" in s.get("uses", "")]
+    assert step["with"] == {"attestations": True}  # no password, no token
+    assert "secrets." not in text
+    # The release builds what the tag says: tag, pyproject and __version__ agree.
+    assert "The tag is the package version" in yaml.safe_dump(build)

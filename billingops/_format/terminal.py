@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 from typing import Any
 
 from rich.console import Console
@@ -27,9 +28,10 @@ def _table(title: str, *columns: str, right: tuple[str, ...] = ()) -> Table:
 
 
 class TerminalFormat:
-    def __init__(self, *, color: bool = False, width: int = 120) -> None:
+    def __init__(self, *, color: bool = False, width: int | None = None) -> None:
         self.color = color
-        self.width = width
+        # The terminal's width ($COLUMNS, else the tty's); 120 when not a terminal.
+        self.width = width or shutil.get_terminal_size(fallback=(120, 24)).columns
 
     def _console(self) -> tuple[Console, io.StringIO]:
         buf = io.StringIO()

@@ -9,7 +9,16 @@ import click
 
 # Add a module's name here when its command works end to end (the README test checks
 # that every registered command is documented).
-COMMAND_MODULES: list[str] = ["demo", "gaps", "init", "doctor", "portal", "report", "audit"]
+COMMAND_MODULES: list[str] = [
+    "demo",
+    "sandbox",
+    "gaps",
+    "init",
+    "doctor",
+    "portal",
+    "report",
+    "audit",
+]
 
 
 def register(group: click.Group) -> None:

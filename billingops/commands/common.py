@@ -73,6 +73,8 @@ def _run_desk(
         wiring = _wiring(ctx)
         from billingops.wiring import repository_of
 
+        named = isinstance(event.get("repository"), dict)
+        wiring.require(stripe=True, github=True, repository=not named)
         repository = repository_of(event, wiring)
         desk = Desk(wiring.billing(), wiring.tracker(repository), wiring.config, repository)
         result: RunResult = work(desk)

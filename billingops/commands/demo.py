@@ -15,7 +15,7 @@ from billingops.errors import ExitStatus
     help="Run only this sandbox scenario (repeatable). Default: a tour of every case.",
 )
 @click.option("--list", "list_only", is_flag=True, help="List the sandbox scenarios and exit.")
-@click.option("--plain", is_flag=True, help="Print the raw Markdown instead of rendering it.")
+@click.option("--plain", is_flag=True, help="Print the comments' raw Markdown (as GitHub gets it).")
 def command(scenarios: tuple[str, ...], list_only: bool, plain: bool) -> ExitStatus:
     """The whole flow on a local Stripe sandbox and a local GitHub, no keys needed."""
     from billingops.sandbox import demo
@@ -35,10 +35,11 @@ def command(scenarios: tuple[str, ...], list_only: bool, plain: bool) -> ExitSta
     from rich.markdown import Markdown
     from rich.rule import Rule
 
-    console = Console(highlight=False)
-    render = plain or not console.is_terminal
+    # On a terminal: styled. Piped to a file: the same rendering as plain text (no escapes,
+    # no colour codes). --plain: the comments' raw Markdown, as GitHub receives it.
+    console = Console(highlight=False, emoji=False)
     for scene in demo.run(scenarios or demo.TOUR):
-        if render:
+        if plain:
             click.echo(f"\n=== {scene.title}\n{scene.outcome}")
             if scene.comment:
                 click.echo("\n" + scene.comment.split("\n", 1)[1].strip())

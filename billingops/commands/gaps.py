@@ -135,6 +135,7 @@ def command(ctx: click.Context, as_json: bool, markdown: bool, sync: bool, dry_r
         from billingops.desk.backlog import Backlog
 
         wiring = _wiring(ctx)
+        wiring.require(github=True, repository=True)
         support = wiring.repository()
         tracker = wiring.tracker(support)
         backlog = Backlog(tracker, wiring.config, support)

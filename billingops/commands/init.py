@@ -11,13 +11,13 @@ from billingops.commands.common import dry_run_option
 from billingops.errors import ExitStatus
 from billingops.onboarding.repo_files import (
     DEFAULT_ENVIRONMENT,
-    DEFAULT_SPEC,
     REF_PLACEHOLDER,
     WORKFLOW_REPO_PLACEHOLDER,
     Options,
     Status,
-    check_conflicts,
     check_writable,
+    default_workflow_repo,
+    kept_notes,
     plan,
     repository_root,
     write,
@@ -27,7 +27,7 @@ _VERB = {
     Status.create: "create",
     Status.unchanged: "unchanged",
     Status.overwrite: "overwrite",
-    Status.conflict: "differs",
+    Status.kept: "kept",
 }
 
 
@@ -48,16 +48,15 @@ _VERB = {
 )
 @click.option(
     "--workflow-repo",
-    default=WORKFLOW_REPO_PLACEHOLDER,
-    show_default=True,
+    default=None,
     metavar="OWNER/NAME",
-    help="Repository that holds billingops' reusable workflow.",
+    help="Repository that holds billingops' reusable workflow "
+    "(default: billingops' own, from its [project.urls] Repository).",
 )
 @click.option(
     "--spec",
-    default=DEFAULT_SPEC,
-    show_default=True,
-    help="pip requirement the workflow installs.",
+    hidden=True,
+    help="Ignored: the workflow installs billingops from the pinned commit itself.",
 )
 @click.option(
     "--environment",
@@ -72,18 +71,23 @@ def command(
     with_report: bool,
     report_issue: int | None,
     ref: str | None,
-    workflow_repo: str,
-    spec: str,
+    workflow_repo: str | None,
+    spec: str | None,
     environment: str,
     dry_run: bool,
 ) -> ExitStatus:
     """Write the billing issue form, the workflow and the commented config into the git
     repository at PATH (default: here). Shows what it writes; never overwrites a file that
-    differs without --force."""
+    differs without --force (the missing ones are still written)."""
+    if spec is not None:
+        click.echo(
+            "billingops: note: --spec is no longer needed and is ignored: the workflow "
+            "installs billingops from the pinned commit, with locked dependencies",
+            err=True,
+        )
     options = Options(
         ref=ref,
-        workflow_repo=workflow_repo,
-        spec=spec,
+        workflow_repo=workflow_repo or default_workflow_repo(),
         environment=environment,
         with_report=with_report,
         report_issue=report_issue,
@@ -98,15 +102,17 @@ def command(
             if p.status is not Status.unchanged:
                 click.echo(f"\n--- {p.path} ({_VERB[p.status]})")
                 click.echo(p.content, nl=False)
-        check_conflicts(planned)
+        for note in kept_notes(planned):
+            click.echo(f"billingops: {note}", err=True)
         click.echo("billingops: dry run: nothing written", err=True)
         return ExitStatus.OK
-    check_conflicts(planned)
     check_writable(root, planned)
     written = write(root, planned)
+    for note in kept_notes(planned):
+        click.echo(f"billingops: {note}", err=True)
     if written:
         click.echo(f"billingops: wrote {len(written)} file(s) in {root}", err=True)
-    else:
+    elif not kept_notes(planned):
         click.echo("billingops: nothing to write: every file is up to date", err=True)
     _next_steps(options)
     return ExitStatus.OK

@@ -99,6 +99,7 @@ def build_report(
     until: int | None = None,
     on_page: Callable[[ListingStats], None] | None = None,
     keys: KeyStore | None = None,
+    stats: ListingStats | None = None,
 ) -> tuple[Report, ListingStats]:
     """List every subscription once and aggregate it as it streams. The join keys go to
     `keys` if given, else to a temporary sqlite file deleted before returning."""
@@ -126,8 +127,9 @@ def build_report(
                 until=until,
                 on_page=on_page,
                 keys=store,
+                stats=stats,
             )
-    stats = ListingStats()
+    stats = stats if stats is not None else ListingStats()
     limiter = RateLimiter(rate_per_second)
     builder = ReportBuilder(
         as_of=as_of,
@@ -151,23 +153,50 @@ def build_report(
     return builder.build(products), stats
 
 
+def progress_line(stats: ListingStats) -> str:
+    s = stats.as_dict()
+    line = (
+        f"{s['pages']} pages · {s['objects']} subscriptions · {s['requests']} requests · "
+        f"{s['throttled']} rate-limited · {s['ranges']} ranges"
+    )
+    if s.get("retries"):
+        line += f" · {s['retries']} retries (Stripe did not answer; retrying)"
+    return line
+
+
 class _Progress:
     """A progress line on stderr while paging (pages, objects, requests, 429s); nothing
     when stderr is not a terminal."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, stats: ListingStats | None = None) -> None:
         self.enabled = enabled and sys.stderr.isatty()
+        self.stats = stats  # read at every refresh: retries show while backing off
         self._progress: Any = None
         self._task: Any = None
 
     def __enter__(self) -> _Progress:
         if self.enabled:
             from rich.console import Console
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                Progress,
+                ProgressColumn,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+            from rich.text import Text
+
+            stats = self.stats
+
+            class Live(ProgressColumn):
+                def render(self, task: Any) -> Text:
+                    if stats is not None and stats.requests:
+                        return Text(progress_line(stats))
+                    return Text(str(task.description))
 
             self._progress = Progress(
                 SpinnerColumn(),
-                TextColumn("{task.description}"),
+                Live() if stats is not None else TextColumn("{task.description}"),
                 TimeElapsedColumn(),
                 console=Console(stderr=True),
                 transient=True,
@@ -179,12 +208,7 @@ class _Progress:
     def update(self, stats: ListingStats) -> None:
         if self._progress is None:
             return
-        s = stats.as_dict()
-        self._progress.update(
-            self._task,
-            description=f"{s['pages']} pages · {s['objects']} subscriptions · "
-            f"{s['requests']} requests · {s['throttled']} rate-limited · {s['ranges']} ranges",
-        )
+        self._progress.update(self._task, description=progress_line(stats))
 
     def __exit__(self, *exc: object) -> None:
         if self._progress is not None:
@@ -248,7 +272,10 @@ def command(
     tracker = wiring.tracker() if post_issue is not None else None  # fail before listing
     rate = rate or wiring.config.stripe_rate_limit_per_second
     started = time.monotonic()
-    with _Progress(not no_progress) as progress:
+    from billingops._billing.stripe_gateway import ListingStats
+
+    live = ListingStats()
+    with _Progress(not no_progress, live) as progress:
         report, stats = build_report(
             gateway,
             rate_per_second=rate,
@@ -260,6 +287,7 @@ def command(
             since=_day(since, "--since"),
             until=_day(until, "--until"),
             on_page=progress.update,
+            stats=live,
         )
     listing = stats.as_dict()
     click.echo(render(fmt, report, listing, color=sys.stdout.isatty()), nl=False)

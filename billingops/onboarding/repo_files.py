@@ -1,8 +1,10 @@
 """`billingops init`: the files a support repository needs, planned, shown, then written.
 
-Nothing is written unless every file can be: a different existing file without
-`--force`, a directory that is not a git repository or cannot be written, each stops the
-whole run with one line (exit 2) before the first write.
+A file that exists and differs is kept as it is (the person edited it) unless `--force`;
+the files that are missing are still written, so `--with-report` after editing the config
+adds the report workflow alone. Nothing is written unless every file can be: a directory
+that is not a git repository or cannot be written stops the whole run with one line
+(exit 2) before the first write.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from billingops import __version__
 from billingops.errors import BadInput
+from billingops.onboarding.home import PLACEHOLDER, home_repository
 from billingops.templates_path import template_file
 
 FORM_PATH = ".github/ISSUE_TEMPLATE/billing.yml"
@@ -26,30 +28,30 @@ REPORT_PATH = ".github/workflows/billingops-report.yml"
 # Placeholders a person must replace; the caller workflow is not zizmor-clean until the
 # ref is a commit SHA (on purpose: an unpinned reusable workflow can change under you).
 REF_PLACEHOLDER = "REPLACE-WITH-A-COMMIT-SHA"
-WORKFLOW_REPO_PLACEHOLDER = "OWNER/billingops"
+WORKFLOW_REPO_PLACEHOLDER = PLACEHOLDER
 DEFAULT_ENVIRONMENT = "billing-approvals"
-DEFAULT_SPEC = f"billingops=={__version__}"
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _ENVIRONMENT = re.compile(r"^[A-Za-z0-9_.-]{1,255}$")
-# A pip requirement without spaces or shell/YAML metacharacters (it lands in YAML and a
-# quoted shell word).
-_SPEC = re.compile(r"^[A-Za-z0-9_.\-\[\],=<>!~]+$")
 
 
 class Status(StrEnum):
     create = "create"
     unchanged = "unchanged"
     overwrite = "overwrite"
-    conflict = "conflict"
+    kept = "kept"  # exists and differs; left as it is (no --force)
+
+
+def default_workflow_repo() -> str:
+    """billingops' own repository (pyproject `[project.urls] Repository`)."""
+    return home_repository()
 
 
 @dataclass(frozen=True)
 class Options:
     ref: str | None = None
     workflow_repo: str = WORKFLOW_REPO_PLACEHOLDER
-    spec: str = DEFAULT_SPEC
     environment: str = DEFAULT_ENVIRONMENT
     with_report: bool = False
     report_issue: int | None = None
@@ -62,10 +64,6 @@ class Options:
             )
         if not _REPO.match(self.workflow_repo):
             raise BadInput(f"--workflow-repo must be owner/name, got {self.workflow_repo!r}")
-        if not _SPEC.match(self.spec):
-            raise BadInput(
-                f"--spec must be a pip requirement like billingops==1.2.3, got {self.spec!r}"
-            )
         if not _ENVIRONMENT.match(self.environment):
             raise BadInput(
                 f"--environment must be a GitHub Environment name, got {self.environment!r}"
@@ -109,7 +107,6 @@ def render_files(options: Options) -> list[tuple[str, str, str]]:
     values = {
         "ref": options.ref or REF_PLACEHOLDER,
         "workflow_repo": options.workflow_repo,
-        "spec": options.spec,
         "environment": options.environment,
         "report_issue": options.report_issue,
     }
@@ -172,24 +169,27 @@ def plan(root: Path, options: Options, *, force: bool = False) -> list[PlannedFi
             if existing == content:
                 status = Status.unchanged
             else:
-                status = Status.overwrite if force else Status.conflict
+                status = Status.overwrite if force else Status.kept
         planned.append(PlannedFile(rel, content, status, why))
     return planned
 
 
-def check_conflicts(planned: list[PlannedFile]) -> None:
-    conflicts = [p.path for p in planned if p.status is Status.conflict]
-    if not conflicts:
-        return
-    if FORM_PATH in conflicts:
-        what = f"{FORM_PATH} already exists and differs from billingops' issue form"
-    else:
-        verb = "exists and differs" if len(conflicts) == 1 else "exist and differ"
-        what = f"{', '.join(conflicts)} already {verb}"
-    raise BadInput(
-        f"{what}: keep yours, or run again with --force to overwrite "
-        "(--dry-run shows what would be written)"
-    )
+def kept_notes(planned: list[PlannedFile]) -> list[str]:
+    """One line per file that differs and was left as it is."""
+    notes = []
+    for p in planned:
+        if p.status is not Status.kept:
+            continue
+        what = (
+            "differs from billingops' issue form (billingops reads the form's headings)"
+            if p.path == FORM_PATH
+            else "differs from what billingops would write"
+        )
+        notes.append(
+            f"kept {p.path}: it {what}; run again with --force to overwrite it "
+            "(--dry-run shows what would be written)"
+        )
+    return notes
 
 
 def _nearest_existing(path: Path) -> Path:

@@ -63,7 +63,9 @@ def _bot_comment(fake: FakeGitHub, number: int) -> str:
 
 
 def _outcome(result: RunResult) -> str:
-    return f"{result.action}: {result.reason}"
+    prefix = f"{result.action}: "
+    reason = result.reason.removeprefix(prefix)  # "refused: refused: ..." reads badly
+    return f"{prefix}{reason}"
 
 
 def run(scenarios: Sequence[str] = TOUR, *, approvals: bool = True) -> Iterator[Scene]:

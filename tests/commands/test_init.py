@@ -84,7 +84,15 @@ def test_report_posted_on_an_issue(repo: Path, capsys: pytest.CaptureFixture[str
     report = yaml.safe_load(path.read_text())
     job = report["jobs"]["report"]
     assert job["permissions"] == {"contents": "read", "issues": "write"}
-    assert job["steps"][-1]["run"] == "billingops report --format markdown --post 12"
+    # billingops' own action at the pinned commit: no pip install by name.
+    step = job["steps"][-1]
+    assert step["uses"] == f"acme/billingops@{SHA}"
+    assert step["with"] == {
+        "command": "report",
+        "stripe-api-key": "${{ secrets.STRIPE_READ_KEY }}",
+        "report-issue": "12",
+    }
+    assert "pip install" not in path.read_text()
     assert "schedule" in report[True]
     check_schema("vendor.github-workflows", path)
     assert zizmor_findings(repo / ".github" / "workflows") == ""
@@ -96,7 +104,10 @@ def test_report_in_the_job_summary_needs_no_write(
     run(capsys, "init", str(repo), "--with-report", *PINNED)
     job = yaml.safe_load((repo / repo_files.REPORT_PATH).read_text())["jobs"]["report"]
     assert job["permissions"] == {"contents": "read"}
-    assert "GITHUB_STEP_SUMMARY" in job["steps"][-1]["run"]
+    assert job["steps"][-1]["with"]["command"] == "report"
+    assert "report-issue" not in job["steps"][-1]["with"]  # the job summary
+    # The action writes to the job summary when no issue is given.
+    assert "GITHUB_STEP_SUMMARY" in (ROOT / "scripts" / "action-run.sh").read_text()
 
 
 def test_config_is_the_defaults_and_documents_every_key(
@@ -137,17 +148,61 @@ def test_second_run_is_unchanged(repo: Path, capsys: pytest.CaptureFixture[str])
     assert "nothing to write" in err
 
 
-def test_existing_different_form_is_refused(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_existing_different_form_is_kept_and_the_rest_written(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     form = repo / repo_files.FORM_PATH
     form.parent.mkdir(parents=True)
     form.write_text("name: Our own form\n")
     status, out, err = run(capsys, "init", str(repo), *PINNED)
-    assert status is ExitStatus.BAD_INPUT
-    assert "differs" in out
-    (line,) = err.strip().splitlines()
-    assert "billing.yml already exists and differs" in line and "--force" in line
+    assert status is ExitStatus.OK
+    assert f"kept  {repo_files.FORM_PATH}" in out
+    [note] = [line for line in err.splitlines() if "kept" in line]
+    assert "billing.yml: it differs from billingops' issue form" in note and "--force" in note
     assert form.read_text() == "name: Our own form\n"
-    assert not (repo / repo_files.WORKFLOW_PATH).exists()  # nothing written at all
+    assert (repo / repo_files.WORKFLOW_PATH).is_file()  # the missing files are written
+
+
+def test_with_report_after_editing_the_config_adds_only_the_report(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "init", str(repo), *PINNED)[0] is ExitStatus.OK
+    config = repo / repo_files.CONFIG_PATH
+    edited = config.read_text().replace("mask_email: true", "mask_email: false")
+    config.write_text(edited)
+    status, out, err = run(capsys, "init", str(repo), "--with-report", *PINNED)
+    assert status is ExitStatus.OK, err
+    assert f"create  {repo_files.REPORT_PATH}" in out
+    assert f"kept  {repo_files.CONFIG_PATH}" in out
+    assert out.count("unchanged") == 2
+    assert config.read_text() == edited  # the person's edit survives
+    assert (repo / repo_files.REPORT_PATH).is_file()
+
+
+def test_any_requirement_spec_is_accepted_and_not_needed(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = f"billingops @ git+https://github.com/acme/billingops@{SHA}"
+    status, _, err = run(capsys, "init", str(repo), "--spec", spec, *PINNED)
+    assert status is ExitStatus.OK
+    assert "--spec is no longer needed" in err
+    text = (repo / repo_files.WORKFLOW_PATH).read_text()
+    assert "billingops-spec" not in text and "pip" not in text
+
+
+def test_default_workflow_repository_comes_from_project_urls(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import tomllib
+
+    from billingops.onboarding.home import home_repository
+
+    urls = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]
+    expected = urls["Repository"].removeprefix("https://github.com/")
+    assert home_repository() == expected
+    run(capsys, "init", str(repo), "--ref", SHA)
+    job = yaml.safe_load((repo / repo_files.WORKFLOW_PATH).read_text())["jobs"]["billing"]
+    assert job["uses"] == f"{expected}/.github/workflows/billingops-reusable.yml@{SHA}"
 
 
 def test_force_overwrites(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -231,7 +286,6 @@ def test_write_failure_is_one_line(
         (["--ref", "v1"], "--ref must be a full 40-character commit SHA"),
         (["--ref", "main"], "tags and branches can move"),
         (["--workflow-repo", "nope"], "--workflow-repo must be owner/name"),
-        (["--spec", "billingops; rm -rf /"], "--spec must be a pip requirement"),
         (["--report-issue", "0"], "--report-issue must be an issue number"),
     ],
 )

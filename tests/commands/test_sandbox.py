@@ -1,0 +1,168 @@
+"""`billingops sandbox`: starts localstripe and the fake GitHub with demo tickets, prints the
+environment, serves every read command without a key, and stops on Ctrl-C leaving no
+process behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from billingops.sandbox.stripe_server import localstripe_installed
+
+
+def children_of(pid: int) -> list[int]:
+    """Every process whose parent is `pid` (Linux /proc), including new sessions."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    if not localstripe_installed():
+        pytest.skip("localstripe is not installed (the sandbox extra)")
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("needs /proc to see the child processes")
+    env_file = tmp_path / "sandbox.env"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "billingops", "sandbox", "--env-file", str(env_file)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,
+    )
+    lines = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # ends with the Ctrl-C hint; the sandbox then waits
+            lines.append(line)
+            if "Ctrl-C" in line:
+                break
+        assert lines and "Ctrl-C" in lines[-1], "".join(lines) + (
+            proc.stderr.read() if proc.poll() is not None and proc.stderr else ""
+        )
+        exported = {}
+        for line in lines:
+            if line.startswith("export "):
+                key, _, value = line.removeprefix("export ").strip().partition("=")
+                exported[key] = shlex.split(value)[0]
+        # The --env-file has the same lines.
+        assert env_file.read_text() == "".join(ln for ln in lines if ln.startswith("export "))
+        yield proc, exported
+    finally:
+        if proc.poll() is None:  # a failed test: stop it the clean way, then for sure
+            leftovers = children_of(proc.pid)
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+            for pid in leftovers:
+                if alive(pid):
+                    os.kill(pid, signal.SIGKILL)
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "GITHUB_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "billingops", *args],
+        env=keep | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_sandbox_serves_every_command_without_keys_and_stops_clean(
+    sandbox: tuple[subprocess.Popen[str], dict[str, str]],
+) -> None:
+    proc, env = sandbox
+    # Only loopback addresses, and no real key.
+    assert env["STRIPE_API_BASE"].startswith("http://127.0.0.1:")
+    assert env["GITHUB_API_URL"].startswith("http://127.0.0.1:")
+    assert env["STRIPE_API_KEY"] == "sk_test_billingops_sandbox"
+    assert env["BILLINGOPS_SANDBOX"] == "localstripe"
+    [stripe_child] = children_of(proc.pid)  # localstripe, in its own session
+
+    gaps = cli(env, "gaps", "--json")
+    assert gaps.returncode == 0, gaps.stderr
+    keys = {g["key"] for g in json.loads(gaps.stdout)["gaps"]}
+    assert "no_duplicate_guard" in keys
+
+    report = cli(env, "report", "--format", "json")
+    assert report.returncode == 0, report.stderr
+    assert json.loads(report.stdout)
+
+    audit = cli(env, "audit", "--format", "json")
+    assert audit.returncode == 0, audit.stderr
+
+    # A fresh support repository lacks the labels: doctor says so, --fix creates them.
+    doctor = cli(env, "doctor")
+    assert doctor.returncode == 2 and "billingops doctor --fix" in doctor.stdout
+    assert "[pass] Stripe key can read customers" in doctor.stdout
+    doctor = cli(env, "doctor", "--fix")
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "all checks pass" in doctor.stderr
+
+    triage = cli(env, "triage", "--dry-run", "--json", "--event", env["GITHUB_EVENT_PATH"])
+    assert triage.returncode == 0, triage.stderr
+    out = json.loads(triage.stdout)
+    assert out["action"] == "triage"
+    assert out["classification"]["case"] == "duplicate_subscription"
+    for result in (gaps, report, audit, doctor, triage):
+        assert "Traceback" not in result.stderr
+
+    proc.send_signal(signal.SIGINT)  # Ctrl-C
+    assert proc.wait(timeout=30) == 0
+    assert proc.stderr is not None and "stopped" in proc.stderr.read()
+    assert not alive(stripe_child)
+
+
+def test_sandbox_stops_on_sigterm_too(
+    sandbox: tuple[subprocess.Popen[str], dict[str, str]],
+) -> None:
+    proc, _ = sandbox
+    [stripe_child] = children_of(proc.pid)
+    proc.terminate()
+    assert proc.wait(timeout=30) == 0
+    assert not alive(stripe_child)
+
+
+def test_unknown_scenario_is_one_line_exit_2() -> None:
+    ran = subprocess.run(
+        [sys.executable, "-m", "billingops", "sandbox", "--scenario", "nope"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 2
+    assert "unknown scenario 'nope'" in ran.stderr and "Traceback" not in ran.stderr
