@@ -13,7 +13,6 @@ import json
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from billingops.config import Config
@@ -90,11 +89,7 @@ def start(
 
     stripe_url = stack.enter_context(StripeServer()).base_url
     # The CLI reads the real clock: the fake GitHub's timeline starts now.
-    fake = stack.enter_context(
-        FakeGitHub(
-            REPOSITORY, port=github_port, token=SANDBOX_GITHUB_TOKEN, epoch=datetime.now(UTC)
-        )
-    )
+    fake = stack.enter_context(FakeGitHub(REPOSITORY, port=github_port, token=SANDBOX_GITHUB_TOKEN))
     fake.add_collaborator(MAINTAINER, "maintain")
     fake.add_collaborator(TRIAGER, "triage")
     session = Session(stripe_url, fake.url, workdir)
