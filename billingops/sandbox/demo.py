@@ -35,6 +35,8 @@ TOUR = (
     "disputed_charge",
 )
 MAINTAINER, TRIAGER = "maya", "tim"
+# Support staff who file tickets from the inbox (the mailbox vouches for the customer).
+INBOX = "sam"
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ def run(scenarios: Sequence[str] = TOUR, *, approvals: bool = True) -> Iterator[
         fake = stack.enter_context(FakeGitHub("acme/support"))
         fake.add_collaborator(MAINTAINER, "maintain")
         fake.add_collaborator(TRIAGER, "triage")
+        fake.add_collaborator(INBOX, "triage")
         desk = _desk(stripe_url, fake)
         for name in scenarios:
             reset_sandbox(stripe_url)
@@ -82,7 +85,7 @@ def run(scenarios: Sequence[str] = TOUR, *, approvals: bool = True) -> Iterator[
             if ticket is None:  # a scenario without a customer-facing ticket
                 continue
             number = fake.add_issue(
-                ticket.title, form_body(ticket), author="customer", labels=["billing"]
+                ticket.title, form_body(ticket), author=INBOX, labels=["billing"]
             )
             result = desk.triage(fake.issue_json(number))
             yield Scene(f"#{number} {name}: triage", _outcome(result), _bot_comment(fake, number))

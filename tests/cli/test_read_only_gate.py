@@ -71,6 +71,7 @@ def test_label_makes_the_read_only_job_call_the_apply_job_which_alone_writes_str
     assert outs.get("apply-pending", "false") == "false"
     triaged = out
 
+    fake.advance(60)  # maya reads the plan first
     fake.label_issue(number, "approve-refund", actor="maya")
     status, out, outs = gate(
         env, tmp_path, capsys, issue_event(fake, number, "labeled", "approve-refund")
