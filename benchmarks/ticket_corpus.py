@@ -46,9 +46,25 @@ def _per_ticket_ms(tickets: list[corpus.CorpusTicket], rounds: int = 5) -> float
     return statistics.median(times) * 1000
 
 
+# How blind the held-out quarter still is: kept by hand, it is history, not a measurement.
+HOLDOUT_HISTORY = (
+    "Held-out history: the first evaluation of the held-out quarter (after tuning on the "
+    'other three quarters reached 135/135) gave 44/45; the miss, `es-17`, read "no sirve, '
+    'cancelen y devuelvan" as a negated refund because the negation window crossed a '
+    'comma. The same bug turns "No refund needed, please cancel" into no request at '
+    "all, so it was fixed (negation stops at a comma; a unit test covers it), and `es-17` "
+    "is no longer blind. No other held-out ticket was looked at or tuned on.\n\n"
+    "Caveat: the corpus, the lexicon and the rules were written by one engineer in one "
+    "session, the held-out quarter at the same time as the rest. Holding it out guards "
+    "against tuning, not against a blind spot the tickets and the lexicon share; tickets "
+    "from real customers, added here with their billing situation, are the real test."
+)
+
+
 def section(*, timings: bool = True) -> list[str]:
     tickets = corpus.load()
     lines = corpus.markdown(corpus.evaluate(tickets))
+    lines += [HOLDOUT_HISTORY, ""]
     if timings:
         lines += [
             f"Measured on this machine (not asserted in tests): importing the lexicon and "

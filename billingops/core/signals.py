@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from billingops.core.lexicon import Hit, find_cues, guess_language
+from billingops.core.lexicon import Hit, find_cues
 from billingops.models.ticket import RequestKind, Ticket
 
 
@@ -32,7 +32,6 @@ class Signals:
     others: bool = False
     # The form's dropdown, when the ticket has one (it outranks the words).
     dropdown: RequestKind | None = None
-    language: str | None = None
     hits: tuple[Hit, ...] = field(default=(), compare=False)
 
     def words(self, *signals: str) -> list[str]:
@@ -79,6 +78,5 @@ def signals(ticket: Ticket) -> Signals:
         confused="confused" in found,
         others="others" in found,
         dropdown=dropdown,
-        language=guess_language(text),
         hits=hits,
     )

@@ -6,6 +6,8 @@ import pytest
 
 from billingops.core.classify import CONFIDENCE_FLOOR, classify, signals
 from billingops.core.intake import parse_body
+from billingops.core.plan import make_plan
+from billingops.core.render import render_triage
 from billingops.models.billing import BillingState, Resolution
 from billingops.models.decision import Case, Classification
 from billingops.models.ticket import RequestKind, Ticket
@@ -470,3 +472,26 @@ def test_evidence_lines_and_words_carry_no_email() -> None:
         ticket("refund jane.doe@example.com charged twice for my colleague x@y.io"), dup_state()
     )
     assert "@" not in " ".join(c.evidence + c.words + c.would_decide)
+
+
+def test_the_decision_section_shows_what_decided_and_the_words_inertly() -> None:
+    t = ticket(
+        "My colleague @octocat helped me, our team uses it. Charged **twice**: "
+        "<b>refund</b> please. A human said: update my card [x](https://evil.example)"
+    )
+    s = dup_state()
+    c = run(t, s)
+    p = make_plan(c.case, t, resolved("cus_1"), s, config())
+    out = render_triage(t, resolved("cus_1"), s, c, p, config())
+    decision = out[out.index("### DECISION") : out.index("### ACTION")]
+    assert "**Decided by** billing evidence." in decision
+    assert "**Words considered:**" in decision
+    assert "colleague" in decision and "about other people" in decision
+    assert "@octocat" not in decision and "<b>" not in decision and "](http" not in decision
+    assert "What would decide it" not in decision  # decided: nothing for a human to check
+    # A human decision says what would decide it, ids formatted like the evidence.
+    claim = ticket("I bought the second one for my intern")
+    c = run(claim, s)
+    p = make_plan(c.case, claim, resolved("cus_1"), s, config())
+    out = render_triage(claim, resolved("cus_1"), s, c, p, config())
+    assert "**What would decide it:** ask whether `sub_2` is used" in out
