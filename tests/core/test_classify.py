@@ -3,6 +3,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from billingops.core.classify import CONFIDENCE_FLOOR, classify, signals
 from billingops.core.intake import parse_body
@@ -11,6 +13,7 @@ from billingops.core.render import render_triage
 from billingops.models.billing import BillingState, Resolution
 from billingops.models.decision import Case, Classification
 from billingops.models.ticket import RequestKind, Ticket
+from tests.core import corpus
 from tests.core.builders import (
     DAY,
     MIN,
@@ -495,3 +498,20 @@ def test_the_decision_section_shows_what_decided_and_the_words_inertly() -> None
     p = make_plan(c.case, claim, resolved("cus_1"), s, config())
     out = render_triage(claim, resolved("cus_1"), s, c, p, config())
     assert "**What would decide it:** ask whether `sub_2` is used" in out
+
+
+# Words customers use (the corpus's), so random tickets say things the lexicon reads.
+_VOCABULARY = sorted({w for t in corpus.load() for w in (t.title + " " + t.body).split()})
+_TEXTS = st.one_of(
+    st.text(max_size=200),
+    st.lists(st.sampled_from(_VOCABULARY), max_size=40).map(" ".join),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXTS, st.sampled_from(sorted(RequestKind)), st.booleans())
+def test_no_text_leaves_a_textbook_duplicate_running_without_a_human(
+    text: str, request: RequestKind, with_request: bool
+) -> None:
+    c = run(ticket(text, request=request if with_request else None), dup_state())
+    assert c.case in (Case.duplicate_subscription, Case.needs_human)
