@@ -54,6 +54,13 @@ HOLDOUT_HISTORY = (
     'comma. The same bug turns "No refund needed, please cancel" into no request at '
     "all, so it was fixed (negation stops at a comma; a unit test covers it), and `es-17` "
     "is no longer blind. No other held-out ticket was looked at or tuned on.\n\n"
+    "First looks, the closest figure to tickets the rules have not seen: each batch was "
+    "committed before its first evaluation. Round 1 (160 tickets): 117/120 on its tuning "
+    'part (all three misses were "download" read as "down"). Round 2 (20 harder '
+    "tickets): 18/20. Round 3 (20 more): 17/20, 4/5 on its held-out part (`pt-20`, kept "
+    'as it is); its two tuning misses (`fr-20`: "I cancelled" read as a charge after '
+    'cancelling; `nl-20`: "waarom betalen we" not read as a question about the amount) '
+    "were fixed.\n\n"
     "Caveat: the corpus, the lexicon and the rules were written by one engineer in one "
     "session, the held-out quarter at the same time as the rest. Holding it out guards "
     "against tuning, not against a blind spot the tickets and the lexicon share; tickets "

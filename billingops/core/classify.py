@@ -392,8 +392,10 @@ def _words(ctx: _Ctx) -> Classification:
         ("the ticket reports an unexpected renewal or charge", sig.surprise),
     ]
     reasons = [r for r, on in failure if on]
+    # Nothing live to cancel: "I cancelled last month" is history, not an ask.
+    anything_live = any(s.live for s in ctx.state.subscriptions)
     asks = [
-        ("a cancellation", sig.wants_cancel),
+        ("a cancellation", sig.wants_cancel and anything_live),
         ("invoices", sig.wants_invoices),
         ("a card change", sig.wants_card),
         ("a seat or plan change", sig.wants_seats),

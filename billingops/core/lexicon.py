@@ -254,6 +254,20 @@ LEXICON: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         ),
         "zh": ("取消后", "已经取消", "已取消", "取消了还", "退订后", "取消订阅后", "明明取消"),
     },
+    # Money taken: with `after_cancel`, a charge reported after cancelling ("I cancelled in
+    # March" alone is not a complaint).
+    "charged": {
+        "en": ("charg", "billed", "debited", r"took (?:my )?money", "renewed", "payment went"),
+        "de": ("abgebucht", "belastet", "berechnet", "abbuchung", "verlängert", "bezahlt"),
+        "fr": ("prélev", "débité", "facturé", "renouvel", "payé"),
+        "es": ("cobr", "cargo", "cargaron", "facturaron", "renov", "pagué"),
+        "pt": ("cobr", "debitad", "renov", "paguei"),
+        "it": ("addebit", "prelev", "rinnov", "pagato"),
+        "nl": ("afgeschreven", "afschrijving", "gefactureerd", "verlengd", "betaald"),
+        "pl": ("pobral", "pobrano", "obciąż", "odnowi", "zapłaci", "opłat"),
+        "ja": ("請求", "引き落と", "課金", "更新され", "支払"),
+        "zh": ("扣", "收费", "续费", "付款", "收了"),
+    },
     # A charge or renewal the customer did not expect.
     "surprise": {
         "en": (
@@ -963,7 +977,12 @@ LEXICON: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         "es": ("no entiendo", "por qué me", "demasiado", "más de lo normal"),
         "pt": ("não entendo", "por que fui", "porque fui", "mais do que o normal"),
         "it": ("non capisco", "perché mi", "più del solito", "troppo"),
-        "nl": ("begrijp niet", "snap niet", "waarom is", "waarom heb", "meer dan normaal"),
+        "nl": (
+            "begrijp niet",
+            "snap niet",
+            r"waarom (?:is|heb|betal|kost|wordt|moet)",
+            "meer dan normaal",
+        ),
         "pl": ("nie rozumiem", "dlaczego", "więcej niż zwykle"),
         "ja": ("なぜ", "どうして", "理解できない", "高すぎ"),
         "zh": ("为什么", "不明白", "搞不懂", "太贵"),

@@ -27,7 +27,7 @@ class Signals:
     duplicate: bool = False
     broken: bool = False
     surprise: bool = False
-    after_cancel: bool = False
+    after_cancel: bool = False  # says they cancelled and were charged afterwards
     confused: bool = False
     others: bool = False
     # The form's dropdown, when the ticket has one (it outranks the words).
@@ -74,7 +74,7 @@ def signals(ticket: Ticket) -> Signals:
         duplicate="duplicate" in found,
         broken="broken" in found,
         surprise="surprise" in found,
-        after_cancel="after_cancel" in found,
+        after_cancel="after_cancel" in found and "charged" in found,
         confused="confused" in found,
         others="others" in found,
         dropdown=dropdown,
