@@ -515,3 +515,12 @@ def test_no_text_leaves_a_textbook_duplicate_running_without_a_human(
 ) -> None:
     c = run(ticket(text, request=request if with_request else None), dup_state())
     assert c.case in (Case.duplicate_subscription, Case.needs_human)
+
+
+def test_saying_you_cancelled_is_not_a_complaint_without_a_charge() -> None:
+    canceled = state(sub("sub_1", status="canceled", canceled_at=NOW - 20 * DAY))
+    c = run(ticket("I cancelled last month. How do I export my data?"), canceled)
+    assert c.case is Case.needs_human  # nothing live to cancel, nothing charged
+    c = run(ticket("I cancelled in March and you charged me again yesterday"), canceled)
+    assert c.case is Case.product_failure
+    assert "the ticket reports a charge after cancelling" in c.evidence
