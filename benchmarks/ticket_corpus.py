@@ -10,6 +10,7 @@ how long the lexicon takes to import and compile, and intake + classify per tick
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -77,7 +78,8 @@ def section(*, timings: bool = True) -> list[str]:
             f"Measured on this machine (not asserted in tests): importing the lexicon and "
             f"compiling it (on first use) "
             f"{_import_ms():.0f} ms (median of 5 fresh interpreters); intake + "
-            f"classify {_per_ticket_ms(tickets):.1f} ms per ticket (median of 5 passes).",
+            f"classify {_per_ticket_ms(tickets):.1f} ms per ticket (median of 5 passes); "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared).",
             "",
         ]
     return lines
