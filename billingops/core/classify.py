@@ -22,17 +22,14 @@ from dataclasses import dataclass
 
 from billingops.config import Config
 from billingops.core.anomalies import (
-    DAY,
-    DUPLICATE_WINDOW,
     ago,
     by_age,
     charges_after_cancel,
     contract_shape,
     has_team_metadata,
     live_groups,
-    product_key,
-    started,
 )
+from billingops.core.duplicates import TEAM_APART, GroupEvidence, group_evidence
 from billingops.core.signals import Signals, signals, ticket_text
 from billingops.models.billing import (
     FAILED_STATUSES,
@@ -43,13 +40,19 @@ from billingops.models.billing import (
 from billingops.models.decision import Case, Classification
 from billingops.models.ticket import RequestKind, Ticket
 
-__all__ = ["CONFIDENCE_FLOOR", "Signals", "classify", "group_evidence", "signals", "ticket_text"]
+__all__ = [
+    "CONFIDENCE_FLOOR",
+    "TEAM_APART",
+    "GroupEvidence",
+    "Signals",
+    "classify",
+    "group_evidence",
+    "signals",
+    "ticket_text",
+]
 
 # Below this, a decision is not trusted to a rule: `needs_human`, with what would decide.
 CONFIDENCE_FLOOR = 0.6
-# Two subscriptions this far apart are a second purchase, not a retried checkout. Between
-# DUPLICATE_WINDOW (48 h) and this, the dates alone do not say which.
-TEAM_APART = 14 * DAY
 
 _BILLING = "billing evidence"
 _WORDS = "the ticket's words (nothing in billing decides)"
@@ -150,57 +153,6 @@ def _dispute(ctx: _Ctx) -> Classification | None:
 
 
 # --- duplicates: the billing evidence decides -----------------------------------------------
-
-
-@dataclass(frozen=True)
-class GroupEvidence:
-    """What billing says about one group of live subscriptions to one product.
-
-    `kind` is `duplicate` (quantity 1 each, no seat/team metadata, started within 48 h,
-    paid with one card), `team` (quantity > 1, seat/team metadata, or weeks apart) or
-    `ambiguous` (looks like a duplicate but the dates or the cards do not settle it).
-    """
-
-    subs: tuple[Subscription, ...]
-    kind: str
-    facts: tuple[str, ...]
-    team_facts: tuple[str, ...]
-    doubts: tuple[str, ...]
-
-
-def group_evidence(state: BillingState, group: list[Subscription]) -> GroupEvidence:
-    span = started(group[-1]) - started(group[0])
-    ids = ", ".join(s.id for s in group)
-    facts = [
-        f"{len(group)} live subscriptions to {product_key(group[0])} ({ids})",
-        f"started {ago(span)} apart",
-    ]
-    customers = sorted({s.customer_id for s in group})
-    if len(customers) > 1:
-        facts.append(f"one email across {len(customers)} customers ({', '.join(customers)})")
-    team = [f"quantity {s.quantity} on {s.id}" for s in group if s.quantity > 1]
-    team += [f"seat/team metadata on {s.id}" for s in group if has_team_metadata(s)]
-    if span > TEAM_APART:
-        team.append(f"started {ago(span)} apart (weeks, not a retried checkout)")
-    doubts: list[str] = []
-    if DUPLICATE_WINDOW < span <= TEAM_APART:
-        doubts.append(f"started {ago(span)} apart: later than a retried checkout")
-    cards = {
-        (c.default_payment_method.brand, c.default_payment_method.last4)
-        for c in state.customers
-        if c.id in customers and c.default_payment_method is not None
-    }
-    if len(cards) > 1:
-        doubts.append(f"paid with {len(cards)} different cards")
-    if team:
-        kind = "team"
-    elif doubts:
-        kind = "ambiguous"
-    else:
-        kind = "duplicate"
-        card = "one card" if cards else "no card difference"
-        facts.append(f"quantity 1 each, no seat or team metadata, {card}")
-    return GroupEvidence(tuple(group), kind, tuple(facts), tuple(team), tuple(doubts))
 
 
 def _other_people(sig: Signals) -> list[str]:

@@ -6,7 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from billingops.core.anomalies import live_groups
 from billingops.core.classify import CONFIDENCE_FLOOR, classify, signals
+from billingops.core.duplicates import group_evidence
 from billingops.core.intake import parse_body
 from billingops.core.plan import make_plan
 from billingops.core.render import render_triage
@@ -524,3 +526,18 @@ def test_saying_you_cancelled_is_not_a_complaint_without_a_charge() -> None:
     c = run(ticket("I cancelled in March and you charged me again yesterday"), canceled)
     assert c.case is Case.product_failure
     assert "the ticket reports a charge after cancelling" in c.evidence
+
+
+@pytest.mark.parametrize(
+    ("s", "kind"),
+    [
+        (dup_state(), "duplicate"),
+        (dup_state(quantity=2), "team"),
+        (dup_state(metadata={"workspace": "design"}), "team"),
+        (state(paid_sub(1, started=NOW - 30 * DAY), paid_sub(2, started=NOW - DAY)), "team"),
+        (state(paid_sub(1, started=NOW - 6 * DAY), paid_sub(2, started=NOW - DAY)), "ambiguous"),
+    ],
+)
+def test_group_evidence_reads_billing_alone(s: BillingState, kind: str) -> None:
+    [group] = live_groups(s)
+    assert group_evidence(s, group).kind == kind
