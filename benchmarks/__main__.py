@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks import machine, startup, triage_budget
+from benchmarks import machine, startup, ticket_corpus, triage_budget
 
 HERE = Path(__file__).resolve().parent
 REPORT_SCALE = HERE / "report_scale.py"
@@ -56,7 +56,9 @@ def _options(argv: Sequence[str]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--only", choices=("triage", "startup", "report"), action="append")
+    parser.add_argument(
+        "--only", choices=("triage", "startup", "report", "corpus"), action="append"
+    )
     parser.add_argument("--runs", type=int, default=7, help="triage runs per configuration")
     parser.add_argument("--startup-runs", type=int, default=20)
     parser.add_argument("--latency-ms", type=float, default=100.0)
@@ -71,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.runs, args.startup_runs, args.latency_ms = 2, 2, 50.0
-    only = set(args.only or ("triage", "startup", "report"))
+    only = set(args.only or ("triage", "startup", "report", "corpus"))
 
     load_before = machine.load()
     sections: list[str] = []
@@ -97,6 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if "report" in only:
         sections.append("\n".join(report_scale_section(args.quick)))
+    if "corpus" in only:
+        _progress("ticket corpus")
+        sections.append("\n".join(ticket_corpus.section()))
+        verdicts.append(ticket_corpus.verdict())
 
     text = "\n".join(
         [

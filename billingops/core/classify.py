@@ -1,29 +1,36 @@
 """Classification (SPEC §4): exactly one case, with a confidence and evidence lines.
 
-Rules run in a fixed order, the first that matches decides: identity and disputes first
-(no rule may act on them), then what Stripe shows (duplicates, failed payments), then what
-the ticket asks for. Evidence lines are short facts with Stripe ids only, never emails or
-names, because they are printed in a public comment and in the `--json` output.
+Evidence first. Rules run in a fixed order and the first that matches decides: identity
+and disputes (no rule may act on them), then what Stripe shows (duplicates, failed
+payments, charges after a cancellation, contract shapes), and only then what the ticket
+asks for. Where billing decides, the ticket's words only choose among the cases that
+billing allows: a textbook duplicate stays a duplicate however the ticket is worded, and a
+word moves a decision only toward the safer case, only when the evidence is ambiguous.
+Words about other people (who helped, an accountant, the people who use the product) are
+shown as considered, never read as a claim about the account's shape.
+
+Below `CONFIDENCE_FLOOR` the case is `needs_human`, with what would decide it.
+
+Evidence lines are short facts with Stripe ids only, never emails or names, because they
+are printed in a public comment and in the `--json` output.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from billingops.config import Config
 from billingops.core.anomalies import (
-    DUPLICATE_WINDOW,
     ago,
     by_age,
     charges_after_cancel,
     contract_shape,
     has_team_metadata,
     live_groups,
-    product_key,
-    started,
 )
+from billingops.core.duplicates import TEAM_APART, GroupEvidence, group_evidence
+from billingops.core.signals import Signals, signals, ticket_text
 from billingops.models.billing import (
     FAILED_STATUSES,
     BillingState,
@@ -33,81 +40,22 @@ from billingops.models.billing import (
 from billingops.models.decision import Case, Classification
 from billingops.models.ticket import RequestKind, Ticket
 
+__all__ = [
+    "CONFIDENCE_FLOOR",
+    "TEAM_APART",
+    "GroupEvidence",
+    "Signals",
+    "classify",
+    "group_evidence",
+    "signals",
+    "ticket_text",
+]
 
-def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
+# Below this, a decision is not trusted to a rule: `needs_human`, with what would decide.
+CONFIDENCE_FLOOR = 0.6
 
-
-# Ticket cues. Deliberately plain keyword rules: deterministic and easy to audit.
-_REFUND = _rx(r"\brefund|money back|reimburs|charge ?back")
-_CANCEL = _rx(
-    r"\bcancel|unsubscribe|terminate|close my account|stop (my |the )?(subscription|plan)"
-)
-_TEAM = _rx(r"\b(team|teams|seats?|colleagues?|co-?workers?|employees?|staff|members)\b")
-_DUPLICATE = _rx(
-    r"\b(twice|double[ds]?|duplicated?|two (subscriptions|charges|accounts)|charged two"
-    r"|\d+x|\d+ times)\b"
-)
-_BROKEN = _rx(
-    r"\b(broken|not working|(doesn'?t|didn'?t|does not|did not|never) work(ed|s)?|outage|crash\w*"
-    r"|bug|(couldn'?t|can'?t|cannot|could not) (use|log ?in|access)|never (received|delivered))"
-)
-_SURPRISE = _rx(
-    r"unexpected(ly)? (charge|renewal|renewed)|surprise|renewed without|without (any )?"
-    r"(notice|warning|reminder)|(didn'?t|did not) (expect|know|realize)"
-)
-_AFTER_CANCEL = _rx(r"(after|since|though) (i|we) (had )?(already )?cancel")
-_INVOICES = _rx(r"\b(invoices?|receipts?|vat)\b")
-_CARD = _rx(r"\b(card|payment method|update (my )?payment|billing details)\b")
-_SEATS = _rx(r"\b(seats?|add users?|remove users?|upgrade|downgrade|change (my |the )?plan)\b")
-_CONFUSED = _rx(
-    r"why (was|am|were|is|are|did) (i|we|you)|(don'?t|do not) understand|what am i paying"
-    r"|too much|overcharg"
-)
-
-
-@dataclass(frozen=True)
-class Signals:
-    """What the ticket asks for or reports, from the form's dropdown and its free text."""
-
-    wants_refund: bool = False
-    wants_cancel: bool = False
-    wants_invoices: bool = False
-    wants_card: bool = False
-    wants_seats: bool = False
-    team: bool = False
-    duplicate: bool = False
-    broken: bool = False
-    surprise: bool = False
-    after_cancel: bool = False
-    confused: bool = False
-
-
-def ticket_text(ticket: Ticket) -> str:
-    parts = [ticket.title, ticket.description, *(ticket.fields[k] for k in sorted(ticket.fields))]
-    return "\n".join(p for p in parts if p)
-
-
-def signals(ticket: Ticket) -> Signals:
-    text = ticket_text(ticket)
-    req = ticket.request
-
-    def has(rx: re.Pattern[str]) -> bool:
-        return bool(rx.search(text))
-
-    return Signals(
-        wants_refund=req is RequestKind.refund or has(_REFUND),
-        wants_cancel=req is RequestKind.cancel or has(_CANCEL),
-        wants_invoices=req is RequestKind.invoices or has(_INVOICES),
-        wants_card=req is RequestKind.failed_payment or has(_CARD),
-        wants_seats=req is RequestKind.seats_or_plan or has(_SEATS),
-        team=has(_TEAM),
-        duplicate=has(_DUPLICATE),
-        broken=has(_BROKEN),
-        surprise=has(_SURPRISE),
-        after_cancel=has(_AFTER_CANCEL),
-        confused=has(_CONFUSED),
-    )
+_BILLING = "billing evidence"
+_WORDS = "the ticket's words (nothing in billing decides)"
 
 
 @dataclass(frozen=True)
@@ -133,20 +81,42 @@ class _Ctx:
 _Rule = Callable[[_Ctx], Classification | None]
 
 
-def _c(case: Case, confidence: float, *evidence: str) -> Classification:
-    return Classification(case=case, confidence=confidence, evidence=list(evidence))
+def _c(
+    case: Case,
+    confidence: float,
+    *evidence: str,
+    decided_by: str = _BILLING,
+    words: list[str] | None = None,
+    would_decide: list[str] | None = None,
+) -> Classification:
+    return Classification(
+        case=case,
+        confidence=confidence,
+        evidence=list(evidence),
+        decided_by=decided_by,
+        words=words or [],
+        would_decide=would_decide or [],
+    )
 
 
 def _identity(ctx: _Ctx) -> Classification | None:
     res = ctx.resolution
     if not res.found:
         if not ctx.ticket.has_identifier:
-            return _c(Case.needs_human, 1.0, "the ticket has no billing email or Stripe ID")
+            return _c(
+                Case.needs_human,
+                1.0,
+                "the ticket has no billing email or Stripe ID",
+                decided_by="identity",
+                would_decide=["the customer's billing email or a Stripe ID"],
+            )
         notes = f"{len(res.problems)} identifier(s) led nowhere" if res.problems else ""
         return _c(
             Case.needs_human,
             0.95,
             *filter(None, ["no Stripe customer matches the ticket's identifiers", notes]),
+            decided_by="identity",
+            would_decide=["an identifier that finds the customer in Stripe"],
         )
     if res.conflicting:
         return _c(
@@ -154,10 +124,18 @@ def _identity(ctx: _Ctx) -> Classification | None:
             0.95,
             "the identifiers point at different customers: " + ", ".join(res.customer_ids),
             "a human must confirm who the ticket is about",
+            decided_by="identity",
+            would_decide=["which customer the ticket is about"],
         )
     if ctx.state.customers and all(c.deleted for c in ctx.state.customers):
         ids = ", ".join(c.id for c in ctx.state.customers)
-        return _c(Case.needs_human, 0.9, f"customer {ids} is deleted in Stripe")
+        return _c(
+            Case.needs_human,
+            0.9,
+            f"customer {ids} is deleted in Stripe",
+            decided_by="identity",
+            would_decide=["whether the customer has another, live Stripe account"],
+        )
     return None
 
 
@@ -170,53 +148,113 @@ def _dispute(ctx: _Ctx) -> Classification | None:
         0.95,
         "disputed charge: " + ", ".join(disputed),
         "the dispute process decides; no refund or cancel by rule",
+        would_decide=["the outcome of the dispute"],
     )
 
 
+# --- duplicates: the billing evidence decides -----------------------------------------------
+
+
+def _other_people(sig: Signals) -> list[str]:
+    return [w + " (about other people, not the shape of the account)" for w in sig.words("others")]
+
+
 def _duplicates(ctx: _Ctx) -> Classification | None:
-    groups = live_groups(ctx.state)
+    groups = [group_evidence(ctx.state, g) for g in live_groups(ctx.state)]
     if not groups:
         return None
-    evidence: list[str] = []
-    team: list[str] = []
-    shapes: list[str] = []
-    for g in groups:
-        span = started(g[-1]) - started(g[0])
-        ids = ", ".join(s.id for s in g)
-        evidence.append(f"{len(g)} live subscriptions to {product_key(g[0])} ({ids})")
-        evidence.append(f"started {ago(span)} apart")
-        customers = sorted({s.customer_id for s in g})
-        if len(customers) > 1:
-            evidence.append(f"one email across {len(customers)} customers ({', '.join(customers)})")
-        team += [f"quantity {s.quantity} on {s.id}" for s in g if s.quantity > 1]
-        team += [f"seat/team metadata on {s.id}" for s in g if has_team_metadata(s)]
-        if span > DUPLICATE_WINDOW:
-            team.append(f"started {ago(span)} apart (more than 48 h)")
+    sig = ctx.sig
+    facts = [f for g in groups for f in g.facts]
+    team_facts = [f for g in groups for f in g.team_facts]
+    doubts = [f for g in groups for f in g.doubts]
+    claim = sig.words("team")
+    dup_words = sig.words("duplicate", "refund", "cancel")
+    others = _other_people(sig)
+    kinds = {g.kind for g in groups}
+    extras = [s for g in groups for s in g.subs[1:]]
+
+    if kinds == {"duplicate"}:
         # The oldest is kept; only the extras would be canceled and refunded.
-        shapes += [f"{s.id} is {shape}" for s in g[1:] if (shape := contract_shape(ctx.state, s))]
-    if ctx.sig.team:
-        team.append("the ticket speaks of a team or seats")
-    if team:
-        if ctx.sig.wants_cancel and ctx.sig.wants_refund:
+        shapes = [f"{s.id} is {shape}" for s in extras if (shape := contract_shape(ctx.state, s))]
+        if shapes:
             return _c(
                 Case.needs_human,
                 0.8,
-                *evidence,
-                *team,
-                "a team purchase and the ticket asks to cancel and refund: a human decides",
+                *facts,
+                *shapes,
+                "cancelling now with a full refund of this contract needs a human",
+                words=dup_words + others,
+                would_decide=["whether to cancel the extra now or at period end, and the refund"],
             )
-        return _c(Case.team_seats, 0.85 if len(team) > 1 else 0.75, *evidence, *team)
-    if shapes:
+        if claim:
+            # Billing says duplicate; the customer says the extra is someone's on purpose.
+            return _c(
+                Case.needs_human,
+                0.6,
+                *facts,
+                "the ticket says the extra subscription is for someone else",
+                words=[w + " (a claim about the account)" for w in claim] + dup_words + others,
+                would_decide=[
+                    "ask whether "
+                    + ", ".join(s.id for s in extras)
+                    + " is used by the person the ticket names; if not, it is a duplicate"
+                ],
+            )
+        confident = sig.duplicate or sig.wants_refund or sig.wants_cancel
         return _c(
-            Case.needs_human,
-            0.8,
-            *evidence,
-            *shapes,
-            "cancelling now with a full refund of this contract needs a human",
+            Case.duplicate_subscription,
+            0.9 if confident else 0.8,
+            *facts,
+            words=dup_words + others,
         )
-    evidence.append("quantity 1 each, no seat or team metadata, no team in the ticket")
-    confident = ctx.sig.duplicate or ctx.sig.wants_refund
-    return _c(Case.duplicate_subscription, 0.9 if confident else 0.75, *evidence)
+
+    if "team" in kinds and "duplicate" not in kinds and "ambiguous" not in kinds:
+        if sig.wants_cancel and sig.wants_refund:
+            return _c(
+                Case.needs_human,
+                0.8,
+                *facts,
+                *team_facts,
+                "a team purchase and the ticket asks to cancel and refund: a human decides",
+                words=dup_words + claim + others,
+                would_decide=["which seats or subscriptions the customer no longer uses"],
+            )
+        return _c(
+            Case.team_seats,
+            0.85 if len(team_facts) > 1 or claim else 0.75,
+            *facts,
+            *team_facts,
+            words=claim + dup_words + others,
+        )
+
+    intent = claim or sig.words("seats")
+    if kinds == {"ambiguous"} and intent:
+        # Only here may words move the decision, and only toward the safer case.
+        return _c(
+            Case.team_seats,
+            0.7,
+            *facts,
+            *doubts,
+            "the ticket says the extra subscription is for someone else",
+            words=[w + " (a claim about the account)" for w in intent] + dup_words + others,
+        )
+    return _c(
+        Case.needs_human,
+        0.55,
+        *facts,
+        *team_facts,
+        *doubts,
+        "billing does not settle duplicate against deliberate second purchase",
+        words=claim + dup_words + others,
+        would_decide=[
+            "ask whether "
+            + ", ".join(s.id for s in extras)
+            + " is used by someone; unused and unwanted is a duplicate"
+        ],
+    )
+
+
+# --- other billing evidence -----------------------------------------------------------------
 
 
 def _failed_payment(ctx: _Ctx) -> Classification | None:
@@ -241,7 +279,7 @@ def _failed_payment(ctx: _Ctx) -> Classification | None:
         evidence.append(f"the latest charge {latest.id} failed")
     if not evidence:
         return None
-    return _c(Case.failed_payment, 0.9, *evidence)
+    return _c(Case.failed_payment, 0.9, *evidence, words=ctx.sig.words())
 
 
 def _contract(ctx: _Ctx) -> Classification | None:
@@ -257,13 +295,18 @@ def _contract(ctx: _Ctx) -> Classification | None:
                 0.8,
                 f"subscription {sub.id} is {shape} ({sub.interval}, quantity {sub.quantity})",
                 f"the ticket asks for {what}: a human must decide the amount",
+                words=ctx.sig.words("refund", "cancel", "broken", "surprise", "after_cancel"),
+                would_decide=[f"the refund amount for the {shape} contract, if any"],
             )
     return None
 
 
 def _team_single(ctx: _Ctx) -> Classification | None:
     """One subscription billed per seat, and a customer surprised by the amount."""
-    if not (ctx.sig.duplicate or ctx.sig.wants_refund or ctx.sig.confused):
+    sig = ctx.sig
+    if not (sig.duplicate or sig.wants_refund or sig.confused):
+        return None
+    if sig.broken or sig.after_cancel:
         return None
     for sub in ctx.live:
         if sub.quantity > 1 or has_team_metadata(sub):
@@ -272,48 +315,92 @@ def _team_single(ctx: _Ctx) -> Classification | None:
                 0.75,
                 f"subscription {sub.id} has quantity {sub.quantity}: billed per seat",
                 "the ticket questions the amount; no duplicate subscription",
+                words=sig.words("duplicate", "refund", "confused", "team") + _other_people(sig),
             )
     return None
 
 
-def _product_failure(ctx: _Ctx) -> Classification | None:
+def _charged_after_cancel(ctx: _Ctx) -> Classification | None:
     after = charges_after_cancel(ctx.state)
-    if after:
-        lines = [
-            f"charge {ch.id} was made {ago(ch.created - (sub.canceled_at or 0))} after "
-            f"{sub.id} was canceled"
-            for ch, sub in after
-        ]
-        return _c(Case.product_failure, 0.9, *lines)
-    sig = ctx.sig
-    reasons = []
-    if sig.broken:
-        reasons.append("the ticket reports that the product did not work")
-    if sig.after_cancel:
-        reasons.append("the ticket reports a charge after cancelling")
-    if sig.surprise:
-        reasons.append("the ticket reports an unexpected renewal or charge")
-    if not reasons:
+    if not after:
         return None
-    return _c(Case.product_failure, 0.7, *reasons)
+    lines = [
+        f"charge {ch.id} was made {ago(ch.created - (sub.canceled_at or 0))} after "
+        f"{sub.id} was canceled"
+        for ch, sub in after
+    ]
+    return _c(Case.product_failure, 0.9, *lines, words=ctx.sig.words())
 
 
-def _self_serve(ctx: _Ctx) -> Classification | None:
+# --- the ticket's words, when billing shows nothing wrong -----------------------------------
+
+
+def _words(ctx: _Ctx) -> Classification:
+    """Nothing in billing decides: the dropdown, then the words, choose the case."""
     sig = ctx.sig
-    wants = [
-        ("a cancellation", sig.wants_cancel),
+    failure = [
+        ("the ticket reports that the product did not work", sig.broken),
+        ("the ticket reports a charge after cancelling", sig.after_cancel),
+        ("the ticket reports an unexpected renewal or charge", sig.surprise),
+    ]
+    reasons = [r for r, on in failure if on]
+    # Nothing live to cancel: "I cancelled last month" is history, not an ask.
+    anything_live = any(s.live for s in ctx.state.subscriptions)
+    asks = [
+        ("a cancellation", sig.wants_cancel and anything_live),
         ("invoices", sig.wants_invoices),
         ("a card change", sig.wants_card),
         ("a seat or plan change", sig.wants_seats),
     ]
-    asked = [w for w, on in wants if on]
-    if not asked:
-        return None
+    asked = [w for w, on in asks if on]
+    words = sig.words()
+    dropdown = sig.dropdown
+    by = _WORDS if dropdown is None else f"the form's request ({dropdown.value}) and words"
+    # The dropdown outranks the words: a self-serve request on the form is self-serve,
+    # unless the words also report a failure and ask for money back.
+    self_serve_dropdown = dropdown in (
+        RequestKind.cancel,
+        RequestKind.invoices,
+        RequestKind.seats_or_plan,
+        RequestKind.failed_payment,
+    )
+    if reasons and not (self_serve_dropdown and not sig.wants_refund):
+        # A failure report next to a self-serve ask, with no money asked back, may be only
+        # context for the ask ("an error on my invoice"): below the floor, a human decides.
+        strong = sig.wants_refund or sig.after_cancel or sig.surprise or not asked
+        return _c(
+            Case.product_failure,
+            0.75 if strong else 0.55,
+            *reasons,
+            *([] if strong else ["the ticket also asks for " + ", ".join(asked)]),
+            decided_by=by,
+            words=words,
+            would_decide=[]
+            if strong
+            else ["whether the product failed, or the customer only needs " + " and ".join(asked)],
+        )
+    if asked:
+        lines = ["the ticket asks for " + ", ".join(asked)]
+        if sig.wants_refund:
+            lines.append("a refund is asked too: no rule grants it when nothing is wrong")
+        lines.append("no duplicate, failed payment or dispute in billing")
+        return _c(Case.missing_self_serve, 0.85, *lines, decided_by=by, words=words)
+    if sig.wants_refund:
+        return _c(
+            Case.needs_human,
+            0.6,
+            "a refund request, but nothing in billing is wrong and no failure is reported",
+            decided_by=by,
+            words=words,
+            would_decide=["why the customer wants the money back (a failure, a mistake?)"],
+        )
     return _c(
-        Case.missing_self_serve,
-        0.85,
-        "the ticket asks for " + ", ".join(asked),
-        "no duplicate, failed payment or dispute in billing",
+        Case.needs_human,
+        0.5,
+        "nothing in billing explains the ticket",
+        decided_by=by,
+        words=words,
+        would_decide=["what the customer is asking for"],
     )
 
 
@@ -324,9 +411,25 @@ _RULES: tuple[_Rule, ...] = (
     _failed_payment,
     _contract,
     _team_single,
-    _product_failure,
-    _self_serve,
+    _charged_after_cancel,
 )
+
+
+def _floor(found: Classification) -> Classification:
+    """Low confidence is honest: below the floor a human decides, told what would decide."""
+    if found.case is Case.needs_human or found.confidence >= CONFIDENCE_FLOOR:
+        return found
+    return found.model_copy(
+        update={
+            "case": Case.needs_human,
+            "evidence": [
+                *found.evidence,
+                f"looked like {found.case.value} at {found.confidence:.2f}, below "
+                f"{CONFIDENCE_FLOOR:.2f}",
+            ],
+            "would_decide": found.would_decide or [f"confirm it is {found.case.value}"],
+        }
+    )
 
 
 def classify(
@@ -338,11 +441,5 @@ def classify(
     for rule in _RULES:
         found = rule(ctx)
         if found is not None:
-            return found
-    if ctx.sig.wants_refund:
-        return _c(
-            Case.needs_human,
-            0.6,
-            "a refund request, but nothing in billing is wrong and no failure is reported",
-        )
-    return _c(Case.needs_human, 0.5, "nothing in billing explains the ticket")
+            return _floor(found)
+    return _floor(_words(ctx))

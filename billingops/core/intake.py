@@ -19,6 +19,7 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
+from billingops.core.lexicon import find_cues
 from billingops.core.sensitive import Span, find_sensitive, iter_email_spans, redact
 from billingops.errors import BadInput
 from billingops.models.ticket import RequestKind, Ticket
@@ -96,6 +97,13 @@ _REQUEST_WORDS: tuple[tuple[RequestKind, re.Pattern[str]], ...] = tuple(
         ),
     )
 )
+# Lexicon signals that name a request (the rest are reports, not requests).
+_CUE_REQUESTS = {
+    "refund": RequestKind.refund,
+    "cancel": RequestKind.cancel,
+    "invoices": RequestKind.invoices,
+    "seats": RequestKind.seats_or_plan,
+}
 _ASKS = frozenset({RequestKind.refund, RequestKind.cancel, RequestKind.failed_payment})
 _OTHER = re.compile(r"^\W*(?:something else|other|else)\W*$", re.IGNORECASE)
 
@@ -390,7 +398,14 @@ def _infer_request(text: str) -> RequestKind | None:
     Refund, cancel and failed payment are asks; invoices and plans are often only
     context ("charged twice for my plan, receipt attached"), so they count only alone.
     """
-    kinds = list(_kinds(text))
+    cues = find_cues(text)
+    said = {h.signal for h in cues if not h.negated}
+    # "no refund needed": an ask the words turn around is not a request.
+    unsaid = {_CUE_REQUESTS[h.signal] for h in cues if h.negated and h.signal not in said}
+    kinds = [k for k in _kinds(text) if k not in unsaid]
+    if not kinds:
+        # The lexicon's ten languages (billingops.core.lexicon), when the words above say nothing.
+        kinds = list(dict.fromkeys(_CUE_REQUESTS[s] for s in _CUE_REQUESTS if s in said))
     asks = [k for k in kinds if k in _ASKS]
     for candidates in (asks, kinds):
         if candidates:

@@ -25,6 +25,12 @@ class Classification(BaseModel):
     case: Case
     confidence: float = Field(ge=0.0, le=1.0)
     evidence: list[str] = Field(default_factory=list)
+    # For the DECISION section (not part of the JSON contract): what decided (billing
+    # evidence or the ticket's words), the ticket words read and what each was worth, and,
+    # for `needs_human`, what a human must check to decide.
+    decided_by: str = ""
+    words: list[str] = Field(default_factory=list)
+    would_decide: list[str] = Field(default_factory=list)
 
 
 class StepKind(StrEnum):

@@ -521,3 +521,27 @@ def test_missing_optional_parts_of_an_issue() -> None:
     assert (ticket.number, ticket.title, ticket.author, ticket.labels) == (7, "", "", ["vip"])
     ticket = parse_issue({"number": 8, "user": {"login": 3}, "labels": 5}, "a/b")
     assert (ticket.author, ticket.labels, ticket.description) == ("", [], "")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Proszę o zwrot pieniędzy za ostatni miesiąc.", RequestKind.refund),
+        ("Ik wil mijn abonnement opzeggen.", RequestKind.cancel),
+        ("Mi servono le fatture di marzo.", RequestKind.invoices),
+        ("需要升级套餐。", RequestKind.seats_or_plan),
+        # A negated ask is not a request: what is left is the cancellation.
+        ("No refund needed, please cancel at the end of the month.", RequestKind.cancel),
+        ("返金は不要です。解約だけお願いします。", RequestKind.cancel),
+    ],
+)
+def test_free_text_requests_in_the_lexicon_languages(text: str, kind: RequestKind) -> None:
+    assert parse_body(text).request is kind
+
+
+def test_the_dropdown_wins_over_free_text() -> None:
+    body = render(
+        {"email": "a@example.com", "request": "Invoices or receipts",
+         "description": "Bitte kündigen und erstatten."}
+    )  # fmt: skip
+    assert parse_body(body).request is RequestKind.invoices
