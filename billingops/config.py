@@ -72,9 +72,7 @@ class Config(_Strict):
     github_username_metadata_key: str = "github_username"
     refund: RefundPolicy = Field(default_factory=RefundPolicy)
     intake_label: str = "billing"
-    staff_roles: list[str] = Field(
-        default_factory=lambda: ["triage", "write", "maintain", "admin"]
-    )
+    staff_roles: list[str] = Field(default_factory=lambda: ["triage", "write", "maintain", "admin"])
     verified_requester_label: str = "verified-requester"
     forbid_self_approval: bool = True
     ticket_audience: Literal["auto", "staff", "public"] = "auto"
@@ -111,6 +109,9 @@ class Environment(BaseSettings):
 
     stripe_api_key: SecretStr | None = None
     stripe_api_base: str | None = None
+    # `localstripe`: the server behind STRIPE_API_BASE is localstripe (old API shapes, no
+    # Search API, no billing portal). Anything else gets Stripe's real requests.
+    billingops_sandbox: Literal["localstripe"] | None = None
     github_token: SecretStr | None = None
     github_api_url: str = "https://api.github.com"
     github_repository: str | None = None

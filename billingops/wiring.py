@@ -45,7 +45,9 @@ class Wiring:
         if self.env.stripe_api_key is None:
             raise ConfigError("STRIPE_API_KEY is not set")
         return StripeGateway(
-            self.env.stripe_api_key.get_secret_value(), api_base=self.env.stripe_api_base
+            self.env.stripe_api_key.get_secret_value(),
+            api_base=self.env.stripe_api_base,
+            compat=self.env.billingops_sandbox == "localstripe",
         )
 
     def tracker(self, repository: str | None = None) -> IssueTracker:

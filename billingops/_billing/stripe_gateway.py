@@ -31,8 +31,9 @@ Request budget (SPEC §8: at most 6 Stripe requests per triage, 2 rounds here):
 
 One customer found by ID: 1 + 3 = 4 requests; by email: 2-3 + 3 = 5-6.
 
-`compat` mode (default when `api_base` is set, i.e. a local sandbox such as
-localstripe): no Search API, no billing portal read (localstripe has neither), no
+`compat` mode (only when asked for: `BILLINGOPS_SANDBOX=localstripe`; `api_base` alone
+changes only the address, so a proxy or a fixture server gets Stripe's real requests): no
+Search API, no billing portal read (localstripe has neither), no
 `payments` expansion, no server-side `created` filter; emails and GitHub usernames are
 matched, case-insensitively, in one shared page of 100 customers (a sandbox is small).
 """
@@ -48,8 +49,9 @@ from functools import partial
 from typing import Any, NamedTuple, TypeVar
 
 from billingops._billing.interface import Lookups
+from billingops.core.effects import REFUND_UNDONE
 from billingops.core.report import Listed
-from billingops.errors import BadInput, ExitStatus, NotFound, OperationalError
+from billingops.errors import BadInput, ExitStatus, NotFound, OperationalError, WriteRefused
 from billingops.models.billing import (
     BillingState,
     Charge,
@@ -72,6 +74,9 @@ RECENT_CHARGES = 20
 SUBSCRIPTIONS_PER_CUSTOMER = 100
 # The local fallback for matching emails / usernames without the Search API.
 SCAN_LIMIT = 100
+# Every refund says why (Stripe shows it on the dashboard and to the card network).
+REFUND_REASON = "requested_by_customer"
+_MARK_KEYS = ("billingops_issue", "billingops_step")
 
 _ID_PREFIXES = {"cus_": "customer", "sub_": "subscription", "in_": "invoice"}
 _ID_PREFIXES.update({"ch_": "charge", "py_": "charge", "pi_": "payment_intent"})
@@ -256,6 +261,9 @@ def to_refund(d: Json) -> Refund:
         amount=_int(d.get("amount")),
         currency=str(d.get("currency") or "usd").lower(),
         status=str(d.get("status") or "succeeded"),
+        failure_reason=d.get("failure_reason")
+        if isinstance(d.get("failure_reason"), str)
+        else None,
         created=_int(d.get("created")),
         metadata=_meta(d.get("metadata")),
     )
@@ -336,6 +344,24 @@ def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _message(exc: Any) -> str:
+    return redact(str(getattr(exc, "user_message", "") or exc))[:200]
+
+
+def _keyed(key: str, params: Mapping[str, Any]) -> str:
+    """An idempotency key bound to the request's parameters."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
+    return f"{key}:{digest}"
+
+
+def _cancel_comment(metadata: Mapping[str, str]) -> str:
+    ref = metadata.get("billingops_issue", "")
+    return f"billingops: approved on {ref}".strip()
+
+
 def redact(message: str) -> str:
     """No key, even a masked one, in an operator message."""
     return _SECRET.sub("[key]", message)
@@ -343,6 +369,15 @@ def redact(message: str) -> str:
 
 # ---------------------------------------------------------------------------------------
 # The gateway
+
+
+class _Refused(Exception):
+    """A 4xx answer to a write, before reconciliation (never leaves the gateway)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 class _RateLimited(OperationalError):
@@ -361,7 +396,7 @@ class StripeGateway:
         api_key: str,
         api_base: str | None = None,
         *,
-        compat: bool | None = None,
+        compat: bool = False,
         timeout: float = TIMEOUT_SECONDS,
         max_network_retries: int = MAX_NETWORK_RETRIES,
         max_workers: int = 8,
@@ -402,7 +437,7 @@ class StripeGateway:
             max_network_retries=max_network_retries,
             http_client=http_client,
         )
-        self.compat = api_base is not None if compat is None else compat
+        self.compat = compat
         self._search = not self.compat  # turned off for good on the first 404
         self._workers = max_workers
         self._clock = clock
@@ -745,16 +780,67 @@ class StripeGateway:
         return to_portal(c.to_dict() for c in page.data)
 
     # -- writes -------------------------------------------------------------------------
+    #
+    # Stripe keeps an idempotency key 24 hours and replays its first answer, errors included,
+    # and a key sent again with other parameters is a 400 `idempotency_error`; DELETE ignores
+    # keys. So every write reconciles with what Stripe holds (our metadata on the object)
+    # before it is sent again, and a 400 that a race explains (the charge was refunded or
+    # disputed meanwhile, the subscription canceled) becomes a `WriteRefused` with Stripe's
+    # code: the step is recorded as not done, with the reason, and the run goes on.
 
     def refund(
-        self, *, charge_id: str, amount: int, idempotency_key: str, metadata: dict[str, str]
+        self,
+        *,
+        charge_id: str,
+        amount: int,
+        idempotency_key: str,
+        metadata: dict[str, str],
+        reason: str = REFUND_REASON,
     ) -> Refund:
-        params = {"charge": charge_id, "amount": amount, "metadata": metadata}
+        params: dict[str, Any] = {"charge": charge_id, "amount": amount, "metadata": metadata}
+        if not self.compat:  # localstripe rejects `reason`
+            params["reason"] = reason
+        what = f"refund {charge_id}"
+
+        def create(key: str) -> Any:
+            return self._write(
+                what,
+                lambda: self._client.v1.refunds.create(
+                    params=params, options={"idempotency_key": key}
+                ),
+            )
+
+        try:
+            obj = create(idempotency_key)
+        except _Refused as exc:
+            own = self._own_refund(charge_id, metadata)
+            if own is not None:  # an earlier attempt of this step did it
+                return own
+            if exc.code != "idempotency_error":
+                raise WriteRefused(exc.code, f"Stripe refused to {what}: {exc.message}") from None
+            # The key was first used with other parameters and no refund of ours exists:
+            # send again under a key bound to these parameters.
+            try:
+                obj = create(_keyed(idempotency_key, params))
+            except _Refused as again:
+                raise WriteRefused(
+                    again.code, f"Stripe refused to {what}: {again.message}"
+                ) from None
+        return to_refund(obj.to_dict())
+
+    def _own_refund(self, charge_id: str, metadata: Mapping[str, str]) -> Refund | None:
+        """The refund of this charge that carries this step's metadata, if Stripe has one
+        (a failed or canceled one does not count)."""
+        for r in self.find_refunds_for(charge_id):
+            mine = all(r.metadata.get(k) == v for k, v in metadata.items() if k in _MARK_KEYS)
+            if mine and r.status not in REFUND_UNDONE:
+                return r
+        return None
+
+    def retrieve_refund(self, refund_id: str) -> Refund:
+        """One refund as Stripe has it now (re-checking a pending refund)."""
         obj = self._call(
-            f"refund {charge_id}",
-            lambda: self._client.v1.refunds.create(
-                params=params, options={"idempotency_key": idempotency_key}
-            ),
+            f"read refund {refund_id}", lambda: self._client.v1.refunds.retrieve(refund_id)
         )
         return to_refund(obj.to_dict())
 
@@ -768,29 +854,73 @@ class StripeGateway:
     ) -> Subscription:
         subs = self._client.v1.subscriptions
         what = f"cancel {subscription_id}"
+        # localstripe rejects `cancellation_details`; Stripe records it on the subscription.
+        details = (
+            {} if self.compat else {"cancellation_details": {"comment": _cancel_comment(metadata)}}
+        )
         if at_period_end:
-            params = {"cancel_at_period_end": True, "metadata": metadata}
-            obj = self._call(
+            params: dict[str, Any] = {"cancel_at_period_end": True, "metadata": metadata, **details}
+        else:
+            # Cancel takes no metadata: mark the subscription first, then cancel.
+            params = {"metadata": metadata}
+        # The metadata holds the live prior status, so the parameters of a retried step can
+        # differ from the first attempt's: the key is bound to them (setting the same
+        # metadata or flag twice is harmless; the desk's metadata check guards the step).
+        key = _keyed(idempotency_key + ("" if at_period_end else ":metadata"), params)
+        try:
+            obj = self._write(
                 what,
                 lambda: subs.update(
-                    subscription_id, params=params, options={"idempotency_key": idempotency_key}
+                    subscription_id, params=params, options={"idempotency_key": key}
                 ),
             )
+        except _Refused as exc:
+            return self._settled_cancel(subscription_id, at_period_end, exc, what)
+        if at_period_end:
             return to_subscription(obj.to_dict())
-        # Cancel takes no metadata: mark the subscription first (its own key), then cancel.
-        self._call(
-            what,
-            lambda: subs.update(
-                subscription_id,
-                params={"metadata": metadata},
-                options={"idempotency_key": idempotency_key + ":metadata"},
-            ),
-        )
-        obj = self._call(
-            what,
-            lambda: subs.cancel(subscription_id, options={"idempotency_key": idempotency_key}),
-        )
+        try:
+            obj = self._write(
+                what,
+                lambda: subs.cancel(
+                    subscription_id,
+                    params=details,
+                    options={"idempotency_key": idempotency_key},
+                ),
+            )
+        except _Refused as exc:
+            return self._settled_cancel(subscription_id, at_period_end, exc, what)
         return to_subscription(obj.to_dict())
+
+    def _settled_cancel(
+        self, subscription_id: str, at_period_end: bool, exc: _Refused, what: str
+    ) -> Subscription:
+        """A 400 on a cancel: if the subscription already is as asked (a race, or our own
+        earlier attempt), that is the result; otherwise the refusal, with Stripe's code."""
+        obj = self._call(
+            f"read {subscription_id}",
+            lambda: self._client.v1.subscriptions.retrieve(subscription_id),
+        )
+        sub = to_subscription(obj.to_dict())
+        if (sub.cancel_at_period_end or not sub.live) if at_period_end else not sub.live:
+            return sub
+        raise WriteRefused(exc.code, f"Stripe refused to {what}: {exc.message}") from None
+
+    def _write(self, what: str, fn: Callable[[], Any]) -> Any:
+        """One write; a 4xx that is not about the key or permissions becomes `_Refused`
+        (with Stripe's error code) for the caller to reconcile."""
+        s = self._stripe
+
+        def guarded() -> Any:
+            try:
+                return fn()
+            except s.IdempotencyError as exc:
+                raise _Refused("idempotency_error", _message(exc)) from None
+            except s.InvalidRequestError as exc:
+                if exc.http_status == 404:
+                    raise
+                raise _Refused(str(exc.code or "invalid_request"), _message(exc)) from None
+
+        return self._call(what, guarded)
 
     def find_refunds_for(self, charge_id: str) -> list[Refund]:
         """Refunds of one charge with their metadata (the exactly-once check before writing)."""

@@ -93,7 +93,9 @@ class Refund(BaseModel):
     charge_id: str
     amount: int
     currency: str
+    # succeeded, pending, requires_action, failed, canceled
     status: str = "succeeded"
+    failure_reason: str | None = None
     created: int = 0
     metadata: dict[str, str] = Field(default_factory=dict)
 

@@ -36,7 +36,11 @@ def stripe_gateway(env: Environment) -> StripeGateway:
     from billingops._billing.stripe_gateway import StripeGateway
 
     assert env.stripe_api_key is not None
-    return StripeGateway(env.stripe_api_key.get_secret_value(), api_base=env.stripe_api_base)
+    return StripeGateway(
+        env.stripe_api_key.get_secret_value(),
+        api_base=env.stripe_api_base,
+        compat=env.billingops_sandbox == "localstripe",
+    )
 
 
 def github_gateway(env: Environment) -> GitHubGateway:

@@ -216,7 +216,9 @@ def test_request_budget_one_and_two_customers(stripe_sandbox: Any) -> None:
     stripe_sandbox.seed("duplicate_across_customers")
 
     def triage(**kw: Any) -> list[str]:
-        gw = StripeGateway(stripe_sandbox.api_key, stripe_sandbox.base_url, max_network_retries=0)
+        gw = StripeGateway(
+            stripe_sandbox.api_key, stripe_sandbox.base_url, compat=True, max_network_retries=0
+        )
         lk = _lookup(gw, **kw)
         res = resolve(lookups=lk, **kw)
         gw.read_state(res.customer_ids)

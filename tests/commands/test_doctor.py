@@ -34,6 +34,7 @@ def env_for(sandbox: Sandbox, fake: FakeGitHub, **over: str) -> dict[str, str]:
     env = {
         "STRIPE_API_KEY": sandbox.api_key,
         "STRIPE_API_BASE": sandbox.base_url,
+        "BILLINGOPS_SANDBOX": "localstripe",
         "GITHUB_TOKEN": TEST_TOKEN,
         "GITHUB_API_URL": fake.url,
         "GITHUB_REPOSITORY": fake.repository,

@@ -1,0 +1,47 @@
+"""A Stripe write that loses a race (issue 15): Stripe's 400 is injected at the HTTP layer
+in front of localstripe; the step is recorded as not done, with Stripe's reason, and the
+rest of the approved plan still runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from billingops._billing.stripe_gateway import StripeGateway
+from billingops.models.decision import StepKind
+from billingops.sandbox.fault_proxy import FaultProxy
+from tests.plugins.desk import ADMIN, MAINTAINER, World
+
+
+@pytest.fixture
+def proxied(world: World) -> Iterator[tuple[World, FaultProxy]]:
+    with FaultProxy(world.sandbox.base_url) as proxy:
+        world.stripe = StripeGateway(
+            world.sandbox.api_key, proxy.url, compat=True, max_network_retries=0,
+            clock=lambda: float(world.sandbox.now),
+        )  # fmt: skip
+        yield world, proxy
+
+
+@pytest.mark.parametrize("code", ["charge_disputed", "charge_already_refunded"])
+def test_a_refund_that_loses_a_race_is_skipped_with_stripes_reason(
+    proxied: tuple[World, FaultProxy], code: str
+) -> None:
+    world, proxy = proxied
+    number, _ = world.file("duplicate_subscriptions")
+    plan = world.triage(number).plan
+    assert plan is not None
+    refund = next(s for s in plan.steps if s.kind is StepKind.refund)
+    world.fake.label_issue(number, "approve-cancel", actor=MAINTAINER)
+    world.fake.label_issue(number, "approve-refund", actor=ADMIN)
+    proxy.arm(code, at=1, only="POST /v1/refunds")
+    result = world.apply(number)  # no exception: the run goes on
+    assert result.action == "apply"
+    by_kind: dict[StepKind, Any] = {e.kind: e for e in result.executed}
+    assert by_kind[StepKind.refund].status == "skipped"
+    assert by_kind[StepKind.refund].reason.startswith(f"Stripe refused to refund {refund.target}")
+    assert by_kind[StepKind.cancel_subscription].status == "done"
+    assert world.stripe.find_refunds_for(refund.target) == []
+    assert [s.fault for s in proxy.injected] == [code]
