@@ -69,9 +69,10 @@ from billingops.models.billing import (
 API_VERSION = "2026-10-28.endive"
 MAX_NETWORK_RETRIES = 2
 TIMEOUT_SECONDS = 20.0
-# How many recent charges per customer; subscriptions of one customer are few.
-RECENT_CHARGES = 20
-SUBSCRIPTIONS_PER_CUSTOMER = 100
+# History per customer: pages of 100 (charges, invoices, subscriptions), newest first; further
+# pages only back to the oldest live subscription's start, and at most this many pages.
+HISTORY_PAGE_SIZE = 100
+HISTORY_PAGES = 10
 # The local fallback for matching emails / usernames without the Search API.
 SCAN_LIMIT = 100
 # Every refund says why (Stripe shows it on the dashboard and to the card network).
@@ -380,6 +381,19 @@ class _Refused(Exception):
         self.message = message
 
 
+class _Page:
+    """One list of one customer as read so far (newest first)."""
+
+    def __init__(self, kind: str, data: list[dict[str, Any]], has_more: bool) -> None:
+        self.kind = kind
+        self.data = data
+        self.has_more = has_more
+        self.truncated = False
+
+    def oldest(self) -> int:
+        return _int(self.data[-1].get("created")) if self.data else 0
+
+
 class _RateLimited(OperationalError):
     """A 429: the request was not processed, so `_call` may send it again."""
 
@@ -686,28 +700,61 @@ class StripeGateway:
     # -- state --------------------------------------------------------------------------
 
     def read_state(self, customer_ids: list[str]) -> BillingState:
+        """Round 1, concurrently: per customer its subscriptions, a page of 100 charges
+        (refunds expanded) and a page of 100 invoices (payments expanded), plus the portal.
+        Round 2, only where round 1 did not reach far enough: further pages of charges back
+        to the start of the customer's oldest live subscription (a past-due customer's
+        failed retries must not push a paid or disputed charge out of view), and the rest of
+        the subscriptions, up to HISTORY_PAGES pages each."""
         ids = _dedupe(customer_ids)
         tasks: list[Callable[[], Any]] = []
         for cid in ids:
             tasks += [
                 partial(self._customer, cid),
-                partial(self._subscriptions, cid),
-                partial(self._charges, cid),
+                partial(self._first_page, "subscriptions", cid),
+                partial(self._first_page, "charges", cid),
+                partial(self._first_page, "invoices", cid),
             ]
         tasks.append(self.portal_capabilities)
         results = self._concurrently(tasks)
         portal: PortalCapabilities = results[-1]
         customers: list[Customer] = []
-        subs: list[Subscription] = []
-        invoices: dict[str, Invoice] = {}
-        charges: list[Charge] = []
-        for i in range(len(ids)):
-            customer, (sub_list, inv_list), charge_list = results[3 * i : 3 * i + 3]
+        pages: dict[tuple[str, str], _Page] = {}
+        for i, cid in enumerate(ids):
+            customer, subs_page, charges_page, invoices_page = results[4 * i : 4 * i + 4]
             customers.append(customer)
-            subs += sub_list
-            invoices.update((inv.id, inv) for inv in inv_list)
-            charges += charge_list
+            pages[(cid, "subscriptions")] = subs_page
+            pages[(cid, "charges")] = charges_page
+            pages[(cid, "invoices")] = invoices_page
+        more: list[Callable[[], None]] = []
+        for cid in ids:
+            if pages[(cid, "subscriptions")].has_more:
+                more.append(partial(self._more, pages[(cid, "subscriptions")], cid, None))
+        self._concurrently(more)
+        subs = [to_subscription(d) for cid in ids for d in pages[(cid, "subscriptions")].data]
+        more = []
+        for cid in ids:
+            horizon = min((s.start_date for s in subs if s.customer_id == cid and s.live),
+                          default=None)  # fmt: skip
+            for kind in ("charges", "invoices"):
+                page = pages[(cid, kind)]
+                if page.has_more and horizon is not None and page.oldest() >= horizon:
+                    more.append(partial(self._more, page, cid, horizon))
+        self._concurrently(more)
+        invoices: dict[str, Invoice] = {}
+        for cid in ids:
+            for d in pages[(cid, "subscriptions")].data:
+                if isinstance(d.get("latest_invoice"), Mapping):
+                    inv = to_invoice(d["latest_invoice"])
+                    invoices[inv.id] = inv
+            for d in pages[(cid, "invoices")].data:
+                inv = to_invoice(d)
+                invoices[inv.id] = inv
+        charges = [to_charge(d) for cid in ids for d in pages[(cid, "charges")].data]
         invoice_list = sorted(invoices.values(), key=lambda x: (-x.created, x.id))
+        truncated = sorted(
+            f"{kind} of {cid}" for (cid, kind), page in pages.items() if page.truncated
+        )
         return BillingState(
             customers=customers,
             subscriptions=sorted(subs, key=lambda s: (s.created, s.id)),
@@ -715,6 +762,7 @@ class StripeGateway:
             charges=sorted(link_charges(charges, invoice_list), key=lambda c: (-c.created, c.id)),
             portal=portal,
             as_of=int(self._clock()),
+            history_truncated=truncated,
         )
 
     def _customer(self, cid: str) -> Customer:
@@ -733,35 +781,46 @@ class StripeGateway:
         assert cached is not None
         return to_customer(cached)
 
-    def _subscriptions(self, cid: str) -> tuple[list[Subscription], list[Invoice]]:
-        expand = ["data.latest_invoice"] if self.compat else ["data.latest_invoice.payments"]
-        params = {
-            "customer": cid,
-            "status": "all",
-            "limit": SUBSCRIPTIONS_PER_CUSTOMER,
-            "expand": expand,
-        }
-        try:
-            page = self._call(
-                "list subscriptions", lambda: self._client.v1.subscriptions.list(params=params)
+    def _list_params(self, kind: str, cid: str) -> dict[str, Any]:
+        params: dict[str, Any] = {"customer": cid, "limit": HISTORY_PAGE_SIZE}
+        if kind == "subscriptions":
+            params["status"] = "all"
+            params["expand"] = (
+                ["data.latest_invoice"]
+                if self.compat
+                else ["data.latest_invoice.payments", "data.default_payment_method"]
             )
-        except NotFound:  # localstripe: the customer is gone
-            return [], []
-        subs, invoices = [], []
-        for obj in page.data:
-            d = obj.to_dict()
-            subs.append(to_subscription(d))
-            if isinstance(d.get("latest_invoice"), Mapping):
-                invoices.append(to_invoice(d["latest_invoice"]))
-        return subs, invoices
+        elif kind == "charges":
+            params["expand"] = ["data.refunds"]
+        elif kind == "invoices" and not self.compat:
+            params["expand"] = ["data.payments"]
+        return params
 
-    def _charges(self, cid: str) -> list[Charge]:
-        params = {"customer": cid, "limit": RECENT_CHARGES, "expand": ["data.refunds"]}
+    def _list_page(self, kind: str, params: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
+        service = getattr(self._client.v1, kind)
+        page = self._call(f"list {kind}", lambda: service.list(params=params))
+        return [o.to_dict() for o in page.data], bool(page.has_more)
+
+    def _first_page(self, kind: str, cid: str) -> _Page:
         try:
-            page = self._call("list charges", lambda: self._client.v1.charges.list(params=params))
-        except NotFound:
-            return []
-        return [to_charge(c.to_dict()) for c in page.data]
+            data, has_more = self._list_page(kind, self._list_params(kind, cid))
+        except NotFound:  # localstripe: the customer is gone
+            return _Page(kind, [], False)
+        return _Page(kind, data, has_more)
+
+    def _more(self, page: _Page, cid: str, horizon: int | None) -> None:
+        """Further pages (newest first) until the horizon is passed or the list ends."""
+        pages = 1
+        while page.has_more and (horizon is None or page.oldest() >= horizon):
+            if pages >= HISTORY_PAGES:
+                page.truncated = True
+                return
+            params = {**self._list_params(page.kind, cid), "starting_after": page.data[-1]["id"]}
+            data, page.has_more = self._list_page(page.kind, params)
+            page.data += data
+            pages += 1
+            if not data:
+                return
 
     def portal_capabilities(self) -> PortalCapabilities:
         """The active billing portal configuration; `unknown` where it cannot be read

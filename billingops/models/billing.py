@@ -170,6 +170,8 @@ class BillingState(BaseModel):
     portal: PortalCapabilities = Field(default_factory=PortalCapabilities)
     # When the state was read (Unix seconds); the core's notion of "now".
     as_of: int = 0
+    # Lists that were not read back far enough (page cap), e.g. "charges of cus_…".
+    history_truncated: list[str] = Field(default_factory=list)
 
 
 class Resolution(BaseModel):

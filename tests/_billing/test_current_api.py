@@ -237,3 +237,55 @@ def test_a_cancel_refused_for_another_reason_is_a_refusal(server: CurrentApiServ
         _cancel(gateway(server), "active")
     assert caught.value.code == "resource_locked"
     assert server.objects["sub_1"]["status"] == "active"
+
+
+# -- 2. history ---------------------------------------------------------------------------
+
+
+def _past_due_customer(server: CurrentApiServer, retries: int) -> None:
+    """A subscription started 60 days ago; its paid first charge was disputed; since then
+    `retries` failed renewal attempts, all newer."""
+    start = NOW - 60 * api.DAY
+    server.add(
+        api.customer(),
+        api.subscription(status="past_due", created=start),
+        api.charge("ch_paid", created=start + 10, disputed=True),
+        api.charge("ch_before", created=start - 10 * api.DAY),  # before the subscription
+        *[
+            api.charge(f"ch_fail{n:04d}", status="failed", created=start + 3600 * (n + 1))
+            for n in range(retries)
+        ],
+    )
+
+
+def test_failed_retries_do_not_hide_an_older_disputed_charge(server: CurrentApiServer) -> None:
+    _past_due_customer(server, retries=250)
+    gw = gateway(server)
+    state = gw.read_state(["cus_A"])
+    ids = {c.id for c in state.charges}
+    assert "ch_paid" in ids and next(c for c in state.charges if c.id == "ch_paid").disputed
+    assert state.history_truncated == []
+    # 251 charges since the start: pages of 100 until the start is passed, no further.
+    charge_pages = server.calls("GET", "/v1/charges")
+    assert len(charge_pages) == 3
+    assert "ch_before" in ids  # the last page's tail, read anyway
+    # Round 1: customer, subscriptions, charges, invoices, portal; round 2: 2 more pages.
+    assert len(server.requests) == 7
+
+
+def test_a_quiet_customer_costs_one_page(server: CurrentApiServer) -> None:
+    _past_due_customer(server, retries=3)
+    gateway(server).read_state(["cus_A"])
+    assert len(server.calls("GET", "/v1/charges")) == 1
+
+
+def test_history_is_capped_and_says_so(
+    server: CurrentApiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from billingops._billing import stripe_gateway
+
+    monkeypatch.setattr(stripe_gateway, "HISTORY_PAGES", 2)
+    _past_due_customer(server, retries=250)
+    state = gateway(server).read_state(["cus_A"])
+    assert "ch_paid" not in {c.id for c in state.charges}
+    assert state.history_truncated == ["charges of cus_A"]
