@@ -45,6 +45,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from decimal import Decimal
 from functools import partial
 from typing import Any, NamedTuple, TypeVar
 
@@ -56,11 +57,14 @@ from billingops.models.billing import (
     BillingState,
     Charge,
     Customer,
+    Discount,
     Invoice,
     PaymentMethodSummary,
     PortalCapabilities,
+    PriceTier,
     Refund,
     Subscription,
+    SubscriptionItem,
 )
 
 # Pinned: responses are parsed for this version's shapes (plus the older ones above);
@@ -73,6 +77,8 @@ TIMEOUT_SECONDS = 20.0
 # pages only back to the oldest live subscription's start, and at most this many pages.
 HISTORY_PAGE_SIZE = 100
 HISTORY_PAGES = 10
+# What a price must carry for its amount to be known (not in lists: beyond expansion depth).
+PRICE_EXPAND = ["tiers", "currency_options"]
 # The local fallback for matching emails / usernames without the Search API.
 SCAN_LIMIT = 100
 # Every refund says why (Stripe shows it on the dashboard and to the card network).
@@ -136,20 +142,12 @@ def _data(value: Any) -> list[Any]:
 def to_payment_method(customer: Json) -> PaymentMethodSummary | None:
     """Brand and last four of the default payment method (invoice settings first, then the
     legacy default source). Only when expanded; never more of the card."""
-    candidates = [
+    for pm in (
         _get(customer, "invoice_settings", "default_payment_method"),
         customer.get("default_source"),
-    ]
-    for pm in candidates:
-        if not isinstance(pm, Mapping):
-            continue
-        card = pm.get("card") if pm.get("object") == "payment_method" else pm
-        if isinstance(card, Mapping) and card.get("last4"):
-            brand = str(card.get("brand") or card.get("display_brand") or "card")
-            return PaymentMethodSummary(brand=brand.lower(), last4=str(card["last4"])[-4:])
-        sepa = pm.get("sepa_debit")
-        if isinstance(sepa, Mapping) and sepa.get("last4"):
-            return PaymentMethodSummary(brand="sepa_debit", last4=str(sepa["last4"])[-4:])
+    ):
+        if (found := _payment_method(pm)) is not None:
+            return found
     return None
 
 
@@ -166,42 +164,197 @@ def to_customer(d: Json) -> Customer:
     )
 
 
-def to_subscription(d: Json) -> Subscription:
-    items = _data(d.get("items"))
-    first: Json = items[0] if items and isinstance(items[0], Mapping) else {}
-    # Current API: `price` on the item. Older API / localstripe: `plan` (item or top level).
-    raw_price = first.get("price") or first.get("plan") or d.get("plan") or {}
+def _decimal(value: Any, fallback: Any = None) -> str | None:
+    """Stripe's exact decimal (`unit_amount_decimal`: a string on the wire, a `Decimal`
+    once stripe-python 16 has parsed it), else the integer amount."""
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, Decimal) and value.is_finite():
+        return str(value)
+    if isinstance(fallback, int | float) and not isinstance(fallback, bool):
+        return str(fallback)
+    return None
+
+
+def _tiers(raw: Any) -> list[PriceTier]:
+    out = []
+    for t in raw if isinstance(raw, list) else []:
+        if isinstance(t, Mapping):
+            out.append(
+                PriceTier(
+                    up_to=_opt_int(t.get("up_to")),
+                    unit_amount_decimal=_decimal(
+                        t.get("unit_amount_decimal"), t.get("unit_amount")
+                    ),
+                    flat_amount_decimal=_decimal(
+                        t.get("flat_amount_decimal"), t.get("flat_amount")
+                    ),
+                )
+            )
+    return out
+
+
+def to_item(d: Json, sub_currency: str | None = None) -> SubscriptionItem:
+    """One subscription item with its price's shape. Current API: `price` (with
+    `recurring`, `transform_quantity`, `currency_options`); older API / localstripe: `plan`
+    (`amount`, `interval`, `transform_usage`). Amounts are taken in the subscription's
+    currency when the price has an option for it."""
+    raw_price = d.get("price") or d.get("plan") or {}
     price: Json = raw_price if isinstance(raw_price, Mapping) else {"id": raw_price}
     raw_recurring = price.get("recurring")
     recurring: Json = raw_recurring if isinstance(raw_recurring, Mapping) else {}
     interval = recurring.get("interval") or price.get("interval") or "month"
     interval_count = recurring.get("interval_count") or price.get("interval_count") or 1
-    unit_amount = price.get("unit_amount")
-    if unit_amount is None:
-        unit_amount = price.get("amount")  # plan
+    usage_type = recurring.get("usage_type") or price.get("usage_type") or "licensed"
     product = price.get("product")
+    currency = str(price.get("currency") or sub_currency or "usd").lower()
+    terms: Json = price
+    options = price.get("currency_options")
+    if sub_currency and sub_currency != currency and isinstance(options, Mapping):
+        option = options.get(sub_currency)
+        if isinstance(option, Mapping):
+            terms, currency = option, sub_currency
+    transform = price.get("transform_quantity") or price.get("transform_usage")
+    divide_by = _opt_int(transform.get("divide_by")) if isinstance(transform, Mapping) else None
+    rounding = transform.get("round") if isinstance(transform, Mapping) else None
+    scheme = str(price.get("billing_scheme") or "per_unit")
+    tiers = _tiers(terms.get("tiers"))
+    unknown = None
+    if scheme == "tiered" and not tiers:
+        unknown = f"tiered price {_id(price)} came without its tiers"
+    return SubscriptionItem(
+        id=str(d.get("id") or ""),
+        price_id=_id(price),
+        product_id=_id(product),
+        product_name=product.get("name") if isinstance(product, Mapping) else None,
+        nickname=price.get("nickname") if isinstance(price.get("nickname"), str) else None,
+        currency=currency,
+        interval=interval if interval in ("day", "week", "month", "year") else "month",
+        interval_count=_int(interval_count, 1),
+        quantity=_int(d.get("quantity"), 1),
+        usage_type=str(usage_type),
+        billing_scheme=scheme,
+        tiers_mode=terms.get("tiers_mode") or price.get("tiers_mode"),
+        tiers=tiers,
+        unit_amount_decimal=_decimal(
+            terms.get("unit_amount_decimal"),
+            terms.get("unit_amount")
+            if terms.get("unit_amount") is not None
+            else price.get("amount"),
+        ),
+        divide_by=divide_by if divide_by and divide_by > 0 else None,
+        round="down" if rounding == "down" else "up",
+        unknown=unknown,
+    )
+
+
+def to_discount(d: Any) -> Discount:
+    """A discount (current API: coupon under `source.coupon`; older: `coupon`); an
+    unexpanded one has no terms, so its effect is unknown."""
+    if not isinstance(d, Mapping):
+        return Discount()
+    coupon = _get(d, "source", "coupon") or d.get("coupon")
+    if not isinstance(coupon, Mapping):
+        return Discount(end=_opt_int(d.get("end")))
+    pct = coupon.get("percent_off")
+    return Discount(
+        percent_off=float(pct) if isinstance(pct, int | float | Decimal) else None,
+        amount_off=_opt_int(coupon.get("amount_off")),
+        currency=str(coupon["currency"]).lower() if coupon.get("currency") else None,
+        end=_opt_int(d.get("end")),
+    )
+
+
+def _payment_method(pm: Any) -> PaymentMethodSummary | None:
+    if not isinstance(pm, Mapping):
+        return None
+    card = pm.get("card") if pm.get("object") == "payment_method" else pm
+    if isinstance(card, Mapping) and card.get("last4"):
+        brand = str(card.get("brand") or card.get("display_brand") or "card")
+        return PaymentMethodSummary(brand=brand.lower(), last4=str(card["last4"])[-4:])
+    sepa = pm.get("sepa_debit")
+    if isinstance(sepa, Mapping) and sepa.get("last4"):
+        return PaymentMethodSummary(brand="sepa_debit", last4=str(sepa["last4"])[-4:])
+    return None
+
+
+def prices_to_complete(d: Json) -> list[str]:
+    """Prices of a subscription whose amounts a list does not carry: tiers (Stripe returns
+    them only when expanded, beyond list expansion depth) and the subscription's currency
+    option of a price in another currency."""
+    sub_currency = str(d.get("currency") or "").lower()
+    out = []
+    for i in _data(d.get("items")):
+        price = i.get("price") if isinstance(i, Mapping) else None
+        if not isinstance(price, Mapping) or not price.get("id"):
+            continue
+        tiers_missing = price.get("billing_scheme") == "tiered" and not price.get("tiers")
+        other_currency = (
+            sub_currency
+            and str(price.get("currency") or "").lower() != sub_currency
+            and not isinstance(price.get("currency_options"), Mapping)
+        )
+        if tiers_missing or other_currency:
+            out.append(str(price["id"]))
+    return out
+
+
+def complete_prices(d: Json, prices: Mapping[str, Json]) -> dict[str, Any]:
+    """The subscription with its items' prices replaced by the fuller ones read."""
+    out = dict(d)
+    items = out.get("items")
+    if isinstance(items, Mapping) and isinstance(items.get("data"), list):
+        data = []
+        for i in items["data"]:
+            price = i.get("price") if isinstance(i, Mapping) else None
+            pid = _id(price)
+            if pid is not None and pid in prices and isinstance(price, Mapping):
+                i = {**i, "price": {**price, **prices[pid]}}
+            data.append(i)
+        out["items"] = {**items, "data": data}
+    return out
+
+
+def to_subscription(d: Json) -> Subscription:
+    raw_items = [i for i in _data(d.get("items")) if isinstance(i, Mapping)]
+    sub_currency = str(d["currency"]).lower() if d.get("currency") else None
+    # localstripe: a `plan` at the top level and maybe no items.
+    items = [to_item(i, sub_currency) for i in raw_items] or (
+        [to_item({"plan": d.get("plan"), "quantity": d.get("quantity")}, sub_currency)]
+        if d.get("plan")
+        else []
+    )
+    first = items[0] if items else SubscriptionItem()
+    raw_discounts = d.get("discounts")
+    discounts = [to_discount(x) for x in raw_discounts] if isinstance(raw_discounts, list) else []
+    if not discounts and isinstance(d.get("discount"), Mapping):  # older API
+        discounts = [to_discount(d["discount"])]
     # Current API: each item has its own period; the subscription renews at the earliest.
-    ends = [_opt_int(i.get("current_period_end")) for i in items if isinstance(i, Mapping)]
-    starts = [_opt_int(i.get("current_period_start")) for i in items if isinstance(i, Mapping)]
+    ends = [_opt_int(i.get("current_period_end")) for i in raw_items]
+    starts = [_opt_int(i.get("current_period_start")) for i in raw_items]
     period_end = _opt_int(d.get("current_period_end"))
     if period_end is None and any(e is not None for e in ends):
         period_end = min(e for e in ends if e is not None)
     period_start = _opt_int(d.get("current_period_start"))
     if period_start is None and any(s is not None for s in starts):
         period_start = min(s for s in starts if s is not None)
-    quantity = first.get("quantity") or d.get("quantity") or 1
+    unit = first.unit_amount_decimal
+    try:
+        unit_amount = int(float(unit)) if unit is not None else 0
+    except ValueError:
+        unit_amount = 0
     return Subscription(
         id=str(d["id"]),
         customer_id=_id(d.get("customer")) or "",
         status=str(d.get("status") or "incomplete"),
-        product_id=_id(product),
-        product_name=product.get("name") if isinstance(product, Mapping) else None,
-        price_id=_id(price),
-        unit_amount=_int(unit_amount),
-        currency=str(price.get("currency") or d.get("currency") or "usd").lower(),
-        interval=interval if interval in ("day", "week", "month", "year") else "month",
-        interval_count=_int(interval_count, 1),
-        quantity=_int(quantity, 1),
+        product_id=first.product_id,
+        product_name=first.product_name,
+        price_id=first.price_id,
+        unit_amount=unit_amount,
+        currency=sub_currency or first.currency,
+        interval=first.interval,
+        interval_count=first.interval_count,
+        quantity=first.quantity if items else _int(d.get("quantity"), 1),
         item_count=max(len(items), 1),
         metadata=_meta(d.get("metadata")),
         created=_int(d.get("created")),
@@ -214,6 +367,10 @@ def to_subscription(d: Json) -> Subscription:
         ended_at=_opt_int(d.get("ended_at")),
         trial_end=_opt_int(d.get("trial_end")),
         latest_invoice_id=_id(d.get("latest_invoice")),
+        items=items,
+        discounts=discounts,
+        collection_paused=isinstance(d.get("pause_collection"), Mapping),
+        default_payment_method=_payment_method(d.get("default_payment_method")),
     )
 
 
@@ -457,6 +614,7 @@ class StripeGateway:
         self._clock = clock
         self._lock = threading.Lock()
         self._customers: dict[str, dict[str, Any]] = {}  # read in lookup, reused by state
+        self._prices: dict[str, dict[str, Any]] = {}  # price id -> with tiers, currency options
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -731,6 +889,13 @@ class StripeGateway:
             if pages[(cid, "subscriptions")].has_more:
                 more.append(partial(self._more, pages[(cid, "subscriptions")], cid, None))
         self._concurrently(more)
+        if not self.compat:
+            raw_subs = [d for cid in ids for d in pages[(cid, "subscriptions")].data]
+            wanted = _dedupe(pid for d in raw_subs for pid in prices_to_complete(d))
+            self._concurrently([partial(self._price, pid) for pid in wanted])
+            for cid in ids:
+                page = pages[(cid, "subscriptions")]
+                page.data = [complete_prices(d, self._prices) for d in page.data]
         subs = [to_subscription(d) for cid in ids for d in pages[(cid, "subscriptions")].data]
         more = []
         for cid in ids:
@@ -781,6 +946,22 @@ class StripeGateway:
         assert cached is not None
         return to_customer(cached)
 
+    def _price(self, price_id: str) -> dict[str, Any]:
+        """One price with its tiers and currency options, read once per gateway."""
+        with self._lock:
+            if price_id in self._prices:
+                return self._prices[price_id]
+        try:
+            obj = self._call(
+                "read a price",
+                lambda: self._client.v1.prices.retrieve(price_id, params={"expand": PRICE_EXPAND}),
+            ).to_dict()
+        except (NotFound, BadInput):
+            obj = {}
+        with self._lock:
+            self._prices[price_id] = obj
+        return dict(obj)
+
     def _list_params(self, kind: str, cid: str) -> dict[str, Any]:
         params: dict[str, Any] = {"customer": cid, "limit": HISTORY_PAGE_SIZE}
         if kind == "subscriptions":
@@ -788,7 +969,11 @@ class StripeGateway:
             params["expand"] = (
                 ["data.latest_invoice"]
                 if self.compat
-                else ["data.latest_invoice.payments", "data.default_payment_method"]
+                else [
+                    "data.latest_invoice.payments",
+                    "data.default_payment_method",
+                    "data.discounts.source.coupon",
+                ]
             )
         elif kind == "charges":
             params["expand"] = ["data.refunds"]
@@ -1136,7 +1321,7 @@ class KeyProblem(BadInput):
 # compat (localstripe): no server-side `created` filter, so one range, paged in sequence.
 
 REPORT_PAGE_SIZE = 100
-REPORT_EXPAND = ("data.customer", "data.latest_invoice")
+REPORT_EXPAND = ("data.customer", "data.latest_invoice", "data.discounts.source.coupon")
 STRIPE_EPOCH = 1_293_840_000  # 2011-01-01: no Stripe object is older
 REPORT_MAX_ATTEMPTS = 8  # per page, 429s and transient failures together
 REPORT_MAX_BACKOFF = 30.0
@@ -1381,7 +1566,7 @@ def iter_report_subscriptions(
     outstanding = [1]
     tasks.put((lo, hi, None))
     emails = report_customer_emails(gateway, limiter, stats) if compat else None
-    expand = [e for e in REPORT_EXPAND if emails is None or e != "data.customer"]
+    expand = [e for e in REPORT_EXPAND if not compat or e == "data.latest_invoice"]
 
     def put(item: Any) -> None:
         while not stop.is_set():
@@ -1426,6 +1611,19 @@ def iter_report_subscriptions(
             stats.add(ranges=len(new) - 1)
             for t in new:
                 tasks.put(t)
+        if not compat:
+            for pid in _dedupe(p for d in raw for p in prices_to_complete(d)):
+                with gateway._lock:
+                    known = pid in gateway._prices
+                if not known:
+                    try:
+                        got = _get_list(gateway, f"/v1/prices/{pid}",
+                                        {"expand": PRICE_EXPAND}, limiter, stats)  # fmt: skip
+                    except (NotFound, BadInput):
+                        got = {}
+                    with gateway._lock:
+                        gateway._prices[pid] = got
+            raw = [complete_prices(d, gateway._prices) for d in raw]
         items = [to_listed(d, emails) for d in raw]
         if compat:  # no server-side filter: apply the bounds here
             items = [i for i in items if lo <= i.sub.created < hi]

@@ -46,8 +46,58 @@ class Customer(BaseModel):
     default_payment_method: PaymentMethodSummary | None = None
 
 
+class PriceTier(BaseModel):
+    """One tier of a tiered price; amounts as Stripe's exact decimal strings (minor units)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    up_to: int | None = None  # None: infinity
+    unit_amount_decimal: str | None = None
+    flat_amount_decimal: str | None = None
+
+
+class SubscriptionItem(BaseModel):
+    """One item of a subscription with its price's shape, in the subscription's currency
+    where the price has an option for it (`currency` says which one the amounts are in)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = ""
+    price_id: str | None = None
+    product_id: str | None = None
+    product_name: str | None = None
+    nickname: str | None = None
+    currency: str = "usd"
+    interval: Literal["day", "week", "month", "year"] = "month"
+    interval_count: int = 1
+    quantity: int = 1
+    usage_type: str = "licensed"  # licensed | metered
+    billing_scheme: str = "per_unit"  # per_unit | tiered
+    tiers_mode: str | None = None  # volume | graduated
+    tiers: list[PriceTier] = Field(default_factory=list)
+    # Exact amount per unit in minor units, possibly fractional ("0.5"); None when unknown.
+    unit_amount_decimal: str | None = None
+    # Package pricing (`transform_quantity`): units are bundled by `divide_by`, rounded.
+    divide_by: int | None = None
+    round: Literal["up", "down"] = "up"
+    # Why this item's amount cannot be known from what Stripe returned, if so.
+    unknown: str | None = None
+
+
+class Discount(BaseModel):
+    """A discount on the whole subscription (its coupon's terms)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    percent_off: float | None = None
+    amount_off: int | None = None
+    currency: str | None = None
+    end: int | None = None  # when it stops applying (None: forever)
+
+
 class Subscription(BaseModel):
-    """A subscription flattened to its main (first) item: plan, price and quantity."""
+    """A subscription: every item (`items`) and, for the rules that look at one plan, its
+    main (first) item flattened: plan, price and quantity."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -75,6 +125,12 @@ class Subscription(BaseModel):
     ended_at: int | None = None
     trial_end: int | None = None
     latest_invoice_id: str | None = None
+    items: list[SubscriptionItem] = Field(default_factory=list)
+    discounts: list[Discount] = Field(default_factory=list)
+    # `pause_collection` is set: the subscription stays, but no invoice is collected.
+    collection_paused: bool = False
+    # The subscription's own default payment method: it takes precedence over the customer's.
+    default_payment_method: PaymentMethodSummary | None = None
 
     @property
     def live(self) -> bool:
@@ -82,8 +138,14 @@ class Subscription(BaseModel):
 
     @property
     def amount(self) -> int:
-        """What one period costs: unit amount times quantity."""
+        """The main item's unit amount times quantity (the period amount of every item,
+        after discounts, is `core.revenue.period_amount`)."""
         return self.unit_amount * self.quantity
+
+    @property
+    def ending(self) -> bool:
+        """Set to end: at period end, or at a date (`cancel_at`)."""
+        return self.cancel_at_period_end or self.cancel_at is not None
 
 
 class Refund(BaseModel):

@@ -7,7 +7,8 @@ definitions) plus the parts of Stripe's behaviour that matter for safety:
 - lists are newest first (`created` descending), paged with `limit` / `starting_after` and
   `has_more`, filtered by `customer`, `charge`, `email`, `status` and `created[gte|lt]`;
 - `expand` of stored ids (`customer`, `data.latest_invoice`, ...), `refunds` of a charge
-  and `payments` of an invoice as list objects;
+  and `payments` of an invoice as list objects; a price's `tiers` and `currency_options`
+  only when a price is retrieved with them expanded (never inside a subscription list);
 - the Search API for `email:"…"` and `metadata["key"]:"…"` (case-insensitive);
 - writes: `POST /v1/refunds` (400 `charge_disputed`, `charge_already_refunded`,
   `amount_too_large` as Stripe answers them), `POST /v1/subscriptions/:id` and
@@ -183,7 +184,7 @@ class CurrentApiServer(LoopbackService):
         found = self.objects.get(obj_id)
         if found is None or collection_of(obj_id) != "/".join(parts[:-1]):
             return 404, error(404, f"No such object: '{obj_id}'", "resource_missing")
-        return 200, self._expand(found, _expansions(params, ""))
+        return 200, self._expand(found, _expansions(params, ""), top=True)
 
     # reads
 
@@ -252,9 +253,22 @@ class CurrentApiServer(LoopbackService):
         page["object"] = "search_result"
         return page
 
-    def _expand(self, obj: Mapping[str, Any], paths: list[list[str]]) -> dict[str, Any]:
+    def _expand(
+        self, obj: Mapping[str, Any], paths: list[list[str]], *, top: bool = False
+    ) -> dict[str, Any]:
         out = json.loads(json.dumps(obj))
         oid = str(out.get("id", ""))
+        # Includable fields of a price: only there when asked for (`expand[]=tiers`).
+        if collection_of(oid) == "prices" and top:
+            for name in _INCLUDABLE:
+                if [name] not in paths:
+                    out[name] = None
+        if collection_of(oid) == "subscriptions":
+            for it in _get_items(out):
+                price = it.get("price")
+                if isinstance(price, dict):
+                    for name in _INCLUDABLE:
+                        price[name] = None
         # Sub-lists Stripe includes when expanded (current API: not by default).
         if collection_of(oid) == "charges" and any(p[:1] == ["refunds"] for p in paths):
             out["refunds"] = self._list("refunds", {"charge": oid, "limit": 100})
@@ -339,6 +353,15 @@ class CurrentApiServer(LoopbackService):
             ends = [i.get("current_period_end") for i in sub["items"]["data"]]
             sub.update(cancel_at_period_end=True, cancel_at=min(e for e in ends if e))
         return 200, self._expand(sub, [])
+
+
+_INCLUDABLE = ("tiers", "currency_options")
+
+
+def _get_items(sub: Mapping[str, Any]) -> list[dict[str, Any]]:
+    items = sub.get("items")
+    data = items.get("data") if isinstance(items, Mapping) else None
+    return [i for i in data if isinstance(i, dict)] if isinstance(data, list) else []
 
 
 def _ref(value: Any) -> Any:
