@@ -315,6 +315,16 @@ def complete_prices(d: Json, prices: Mapping[str, Json]) -> dict[str, Any]:
     return out
 
 
+def _charged_card(customer: Customer, subs: Iterable[Subscription]) -> Customer:
+    """The card renewals are charged to: a live subscription's own default payment method
+    takes precedence over the customer's (the newest live subscription that has one)."""
+    own = [s for s in subs if s.customer_id == customer.id and s.live and s.default_payment_method]
+    if not own:
+        return customer
+    newest = max(own, key=lambda s: (s.created, s.id))
+    return customer.model_copy(update={"default_payment_method": newest.default_payment_method})
+
+
 def to_subscription(d: Json) -> Subscription:
     raw_items = [i for i in _data(d.get("items")) if isinstance(i, Mapping)]
     sub_currency = str(d["currency"]).lower() if d.get("currency") else None
@@ -409,6 +419,12 @@ def to_invoice(d: Json) -> Invoice:
         payment_intent_id=intent,
         billing_reason=d.get("billing_reason"),
         hosted_invoice_url=d.get("hosted_invoice_url"),
+        total=_opt_int(d.get("total")),
+        starting_balance=_int(d.get("starting_balance")),
+        credit_notes_amount=_int(d.get("pre_payment_credit_notes_amount"))
+        + _int(d.get("post_payment_credit_notes_amount")),
+        paid_off_stripe=_int(d.get("amount_paid_off_stripe"))
+        or (_int(d.get("amount_paid")) if d.get("paid_out_of_band") else 0),
     )
 
 
@@ -435,6 +451,7 @@ def to_charge(d: Json) -> Charge:
         id=str(d["id"]),
         customer_id=_id(d.get("customer")),
         amount=amount,
+        amount_captured=_opt_int(d.get("amount_captured")),
         amount_refunded=refunded_amount,
         currency=str(d.get("currency") or "usd").lower(),
         status=str(d.get("status") or "succeeded"),
@@ -916,6 +933,7 @@ class StripeGateway:
                 inv = to_invoice(d)
                 invoices[inv.id] = inv
         charges = [to_charge(d) for cid in ids for d in pages[(cid, "charges")].data]
+        customers = [_charged_card(c, subs) for c in customers]
         invoice_list = sorted(invoices.values(), key=lambda x: (-x.created, x.id))
         truncated = sorted(
             f"{kind} of {cid}" for (cid, kind), page in pages.items() if page.truncated

@@ -97,7 +97,7 @@ def own_cancellation_done(state: BillingState, ref: str, step: Step) -> bool:
     """True when the subscription carries this step's mark and is canceled as planned."""
     for sub in state.subscriptions:
         if sub.id == step.target and _ours(sub.metadata, ref, step):
-            return sub.cancel_at_period_end if step.at_period_end else not sub.live
+            return sub.ending if step.at_period_end else not sub.live
     return False
 
 

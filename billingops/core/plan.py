@@ -24,7 +24,7 @@ from billingops.core.anomalies import (
     live_groups,
 )
 from billingops.core.classify import signals
-from billingops.core.money import sum_by_currency
+from billingops.core.money import refund_uncertainty, sum_by_currency
 from billingops.models.billing import BillingState, Charge, Resolution, Subscription
 from billingops.models.decision import (
     Approval,
@@ -187,6 +187,8 @@ def guardrail_violations(case: Case, steps: list[Step], state: BillingState) -> 
                 out.append(f"refund of disputed charge {ch.id}")
             if ch.refunded:
                 out.append(f"refund of already refunded charge {ch.id}")
+            if uncertain := refund_uncertainty(state, ch):  # issue 15: a human sets the amount
+                out.append(f"refund of {ch.id} needs a human: {uncertain}")
             refunded[ch.id] = refunded.get(ch.id, 0) + (st.amount or 0)
             if not st.amount or st.amount <= 0:
                 out.append(f"refund of {ch.id} without a positive amount")

@@ -510,7 +510,7 @@ class ReportBuilder:
         kinds: list[tuple[RiskKind, int | None]] = []
         if status in ("past_due", "unpaid", "incomplete"):
             kinds.append((status, sub.current_period_end))  # type: ignore[arg-type]
-        if sub.cancel_at_period_end and sub.live:
+        if sub.ending and sub.live:  # at period end, or at a date (`cancel_at`)
             kinds.append(("cancel_at_period_end", sub.cancel_at or sub.current_period_end))
         if (
             status == "trialing"

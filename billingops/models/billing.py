@@ -168,6 +168,8 @@ class Charge(BaseModel):
     id: str
     customer_id: str | None = None
     amount: int
+    # What was captured (a partial capture leaves less than `amount` to refund).
+    amount_captured: int | None = None
     amount_refunded: int = 0
     currency: str = "usd"
     status: str = "succeeded"  # succeeded, pending, failed
@@ -186,7 +188,8 @@ class Charge(BaseModel):
         """What is left to refund; zero for failed, disputed or fully refunded charges."""
         if self.status != "succeeded" or self.disputed or self.refunded:
             return 0
-        return max(self.amount - self.amount_refunded, 0)
+        captured = self.amount if self.amount_captured is None else self.amount_captured
+        return max(captured - self.amount_refunded, 0)
 
 
 class Invoice(BaseModel):
@@ -205,6 +208,13 @@ class Invoice(BaseModel):
     payment_intent_id: str | None = None
     billing_reason: str | None = None
     hosted_invoice_url: str | None = None
+    total: int | None = None
+    # Negative: customer credit applied to this invoice (paid partly from balance).
+    starting_balance: int = 0
+    # Credited by credit notes, before and after payment.
+    credit_notes_amount: int = 0
+    # Paid outside Stripe (`amount_paid_off_stripe`; older API: `paid_out_of_band`).
+    paid_off_stripe: int = 0
 
 
 class PortalCapabilities(BaseModel):
