@@ -79,8 +79,12 @@ HISTORY_PAGE_SIZE = 100
 HISTORY_PAGES = 10
 # What a price must carry for its amount to be known (not in lists: beyond expansion depth).
 PRICE_EXPAND = ["tiers", "currency_options"]
-# The local fallback for matching emails / usernames without the Search API.
+# The local fallback for matching emails / usernames without the Search API: pages of 100
+# customers, newest first, at most SCAN_PAGES of them.
 SCAN_LIMIT = 100
+SCAN_PAGES = 10
+# Search lags new customers by up to a minute (Stripe's docs); margin included.
+SEARCH_LAG = 120
 # Every refund says why (Stripe shows it on the dashboard and to the card network).
 REFUND_REASON = "requested_by_customer"
 _MARK_KEYS = ("billingops_issue", "billingops_step")
@@ -510,6 +514,10 @@ def to_portal(configurations: Iterable[Json]) -> PortalCapabilities:
     )
 
 
+def _username_of(customer: Json, key: str) -> str:
+    return str(_meta(customer.get("metadata")).get(key, "")).casefold()
+
+
 def _dedupe(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
@@ -809,7 +817,9 @@ class StripeGateway:
             page = self._call(
                 "search customers", lambda: self._client.v1.customers.search(params=params)
             )
-        except NotFound:
+        except (NotFound, BadInput):
+            # No Search API here (404), or not for this account or key (Stripe offers no
+            # search to some regions; a 400 / 403): lists from now on.
             self._search = False
             return []
         return [c.to_dict() for c in page.data]
@@ -837,15 +847,32 @@ class StripeGateway:
 
     def _by_username(self, username: str, key: str) -> list[str]:
         found = self._search_customers(f"metadata[{_quote(key)}]:{_quote(username)}")
-        if not self._search:  # no Search API: one bounded page, filtered here
-            found = self._list_customers({"limit": SCAN_LIMIT})
         wanted = username.casefold()
+        if self._search and not any(_username_of(c, key) == wanted for c in found):
+            # Search lags new customers by up to a minute: the customers created since.
+            since = int(self._clock()) - SEARCH_LAG
+            found += self._list_customers({"limit": SCAN_LIMIT, "created": {"gte": since}})
+        if not self._search:  # no Search API: the newest customers, a bounded scan
+            found = self._scan_customers(SCAN_PAGES)
         ids = [
             self._remember(c)
             for c in found
             if str(_meta(c.get("metadata")).get(key, "")).casefold() == wanted
         ]
         return _dedupe(i for i in ids if i)
+
+    def _scan_customers(self, pages: int) -> list[dict[str, Any]]:
+        """Up to `pages` pages of 100 customers, newest first."""
+        out: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"limit": SCAN_LIMIT}
+        for _ in range(pages):
+            listed = {**params, "expand": self._customer_expand("data.")}
+            batch, has_more = self._list_page("customers", listed)
+            out += batch
+            if not has_more or not batch:
+                break
+            params = {"limit": SCAN_LIMIT, "starting_after": batch[-1]["id"]}
+        return out
 
     def _scan(
         self,
@@ -1222,17 +1249,47 @@ class StripeGateway:
     # (used by `billingops doctor` and `billingops portal`; separate from the desk's reads)
 
     def probe_reads(self) -> dict[str, KeyProbe]:
-        """One cheap list (limit=1) per resource triage reads, concurrently: what the key
-        may read. Never raises; each result says ok or why not."""
+        """The calls triage and apply make, each with limit=1 and the same expansions
+        (built by the same code), concurrently: what the key may read. A call refused for
+        permissions is tried bare and with one expansion at a time, so the probe names the
+        missing permission (`KeyProbe.detail`). Never raises."""
         v1 = self._client.v1
-        calls: dict[str, Callable[[], Any]] = {
-            "customers": lambda: v1.customers.list(params={"limit": 1}),
-            "subscriptions": lambda: v1.subscriptions.list(params={"limit": 1, "status": "all"}),
-            "invoices": lambda: v1.invoices.list(params={"limit": 1}),
-            "charges": lambda: v1.charges.list(params={"limit": 1}),
-        }
-        tasks: list[Callable[[], KeyProbe]] = [partial(self._probe, fn) for fn in calls.values()]
+        calls: dict[str, tuple[Any, dict[str, Any]]] = {}
+        for kind in ("customers", "subscriptions", "charges", "invoices"):
+            params = {**self._list_params(kind, ""), "limit": 1}
+            del params["customer"]
+            if kind == "customers":
+                params["expand"] = self._customer_expand("data.")
+            calls[kind] = (getattr(v1, kind).list, params)
+        if not self.compat:
+            calls["customers.search"] = (
+                v1.customers.search,
+                {"query": 'email:"doctor@example.invalid"', "limit": 1,
+                 "expand": self._customer_expand("data.")},
+            )  # fmt: skip
+            calls["prices"] = (
+                v1.prices.list,
+                {"limit": 1, "expand": [f"data.{e}" for e in PRICE_EXPAND]},
+            )
+        calls["refunds"] = (v1.refunds.list, {"limit": 1})  # apply's reconciliation
+        tasks: list[Callable[[], KeyProbe]] = [
+            partial(self._probe_named, name, fn, params) for name, (fn, params) in calls.items()
+        ]
         return dict(zip(calls, self._concurrently(tasks), strict=True))
+
+    def _probe_named(self, name: str, fn: Any, params: dict[str, Any]) -> KeyProbe:
+        probe = self._probe(lambda: fn(params=params))
+        if probe.kind != "permission":
+            return probe
+        base = name.split(".")[0]
+        expand = list(params.get("expand") or [])
+        bare = {k: v for k, v in params.items() if k != "expand"}
+        if expand and self._probe(lambda: fn(params=bare)).ok:
+            for e in expand:
+                one = {**bare, "expand": [e]}
+                if self._probe(partial(fn, params=one)).kind == "permission":
+                    return KeyProbe("permission", permission_for(base, e))
+        return KeyProbe("permission", permission_for(base, None))
 
     def portal_configurations(self) -> list[dict[str, Any]]:
         """Every active billing portal configuration, as Stripe returns them.
@@ -1300,6 +1357,37 @@ def _problem(s: Any, exc: Any) -> tuple[str, str]:
     if isinstance(exc, s.InvalidRequestError):
         return "invalid", message or f"HTTP {status}"
     return "error", f"Stripe failed (HTTP {status or '?'}, after retries)"
+
+
+# The Dashboard's name of the restricted-key permission each read needs: the resource's,
+# and, for an expansion, the expanded object's.
+_RESOURCE_PERMISSION = {
+    "customers": "Customers: Read",
+    "subscriptions": "Subscriptions: Read",
+    "charges": "Charges: Read",
+    "invoices": "Invoices: Read",
+    "prices": "Prices: Read",
+    "refunds": "Refunds: Read",
+}
+_EXPANSION_PERMISSION = {
+    "default_payment_method": "PaymentMethods: Read",
+    "default_source": "PaymentMethods: Read",
+    "latest_invoice": "Invoices: Read",
+    "payments": "Invoices: Read",
+    "discounts": "Coupons: Read",
+    "refunds": "Refunds: Read",
+    "tiers": "Prices: Read",
+    "currency_options": "Prices: Read",
+}
+
+
+def permission_for(resource: str, expansion: str | None) -> str:
+    """The permission a refused read needs (`data.refunds` on charges: Refunds: Read)."""
+    if expansion:
+        for part in reversed(expansion.split(".")):
+            if part in _EXPANSION_PERMISSION:
+                return _EXPANSION_PERMISSION[part]
+    return _RESOURCE_PERMISSION.get(resource, f"{resource.capitalize()}: Read")
 
 
 class KeyProbe(NamedTuple):

@@ -101,6 +101,11 @@ class CurrentApiServer(LoopbackService):
         self.refund_status = refund_status
         self.now = now
         self._faults: list[tuple[str, str, int, dict[str, Any]]] = []
+        # (path prefix, expansion or None): a restricted key without that permission.
+        self._denied: list[tuple[str, str | None]] = []
+        # Search finds a customer only this many seconds after it was created (Stripe: up
+        # to a minute).
+        self.search_lag = 0
         self._keys: dict[str, tuple[str, str, str, int, dict[str, Any]]] = {}
         self._counter = 0
         self._lock = threading.RLock()
@@ -122,6 +127,12 @@ class CurrentApiServer(LoopbackService):
         """The next `method path` request (path prefix) gets this answer instead."""
         with self._lock:
             self._faults.append((method.upper(), path, status, body or error(status, "fault")))
+
+    def deny(self, path: str, expansion: str | None = None) -> None:
+        """403 for GETs under `path` (only those expanding `expansion`, if given), as
+        Stripe answers a restricted key that lacks the permission."""
+        with self._lock:
+            self._denied.append((path, expansion))
 
     def calls(self, method: str = "", path: str = "") -> list[Recorded]:
         with self._lock:
@@ -164,6 +175,17 @@ class CurrentApiServer(LoopbackService):
             return status, body, {}
 
     def _answer(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, Any]:
+        for prefix, expansion in self._denied:
+            expand = params.get("expand") or []
+            if method == "GET" and path.startswith(prefix) and (
+                expansion is None or expansion in expand
+            ):
+                return 403, error(
+                    403,
+                    "The provided key does not have the required permissions for this "
+                    "endpoint.",
+                    kind="invalid_request_error",
+                )
         for i, (m, prefix, status, body) in enumerate(self._faults):
             if m == method and path.startswith(prefix):
                 del self._faults[i]
@@ -241,6 +263,8 @@ class CurrentApiServer(LoopbackService):
         for o in self.objects.values():
             if collection_of(str(o["id"])) != "customers" or o.get("deleted"):
                 continue
+            if int(o.get("created") or 0) > self.now - self.search_lag:
+                continue  # not indexed yet
             if field == "email":
                 have = o.get("email")
             elif field.startswith("metadata["):

@@ -289,3 +289,76 @@ def test_history_is_capped_and_says_so(
     state = gateway(server).read_state(["cus_A"])
     assert "ch_paid" not in {c.id for c in state.charges}
     assert state.history_truncated == ["charges of cus_A"]
+
+
+# -- 6. permissions, search ----------------------------------------------------------------
+
+
+def test_doctor_probes_the_calls_triage_makes(server: CurrentApiServer) -> None:
+    server.add(api.customer(), api.subscription(), api.charge("ch_1"), api.invoice("in_1"))
+    gw = gateway(server)
+    probes = gw.probe_reads()
+    assert all(p.ok for p in probes.values()), probes
+    assert set(probes) == {"customers", "customers.search", "subscriptions", "charges",
+                           "invoices", "prices", "refunds"}  # fmt: skip
+    probed = {r.path: r.params for r in server.requests}
+    assert all(p["limit"] == "1" for p in probed.values())
+    server.requests.clear()
+    gw.read_state(["cus_A"])
+    for path in ("/v1/subscriptions", "/v1/charges", "/v1/invoices"):
+        triage = next(r.params for r in server.requests if r.path == path)
+        assert probed[path]["expand"] == triage["expand"], path
+
+
+@pytest.mark.parametrize(
+    ("path", "expansion", "probe", "permission"),
+    [
+        ("/v1/charges", "data.refunds", "charges", "Refunds: Read"),
+        ("/v1/charges", None, "charges", "Charges: Read"),
+        ("/v1/invoices", "data.payments", "invoices", "Invoices: Read"),
+        ("/v1/subscriptions", "data.discounts.source.coupon", "subscriptions", "Coupons: Read"),
+        ("/v1/subscriptions", "data.default_payment_method", "subscriptions",
+         "PaymentMethods: Read"),
+        ("/v1/refunds", None, "refunds", "Refunds: Read"),
+    ],
+)  # fmt: skip
+def test_doctor_names_the_missing_permission(
+    server: CurrentApiServer, path: str, expansion: str | None, probe: str, permission: str
+) -> None:
+    server.deny(path, expansion)
+    probes = gateway(server).probe_reads()
+    assert (probes[probe].kind, probes[probe].detail) == ("permission", permission)
+    assert [n for n, p in probes.items() if not p.ok] == [probe]
+
+
+def test_search_refused_for_the_account_falls_back_to_lists(server: CurrentApiServer) -> None:
+    server.add(api.customer(metadata={"github_username": "Octo"}))
+    server.fail_next("GET", "/v1/customers/search", 400,
+                     error(400, "Search is not available for your account"))  # fmt: skip
+    gw = gateway(server)
+    found = gw.lookup(stripe_ids=[], emails=[], github_username="octo",
+                      metadata_key="github_username")  # fmt: skip
+    assert found.by_github_username == {"octo": ["cus_A"]}
+    assert not gw._search  # no more searches for this run
+
+
+def test_a_customer_too_new_for_search_is_found(server: CurrentApiServer) -> None:
+    server.search_lag = 60
+    server.add(api.customer(metadata={"github_username": "octo"}, created=NOW - 10))
+    found = gateway(server).lookup(stripe_ids=[], emails=[], github_username="octo",
+                                   metadata_key="github_username")  # fmt: skip
+    assert found.by_github_username == {"octo": ["cus_A"]}
+    assert [r.path for r in server.requests] == ["/v1/customers/search", "/v1/customers"]
+
+
+def test_without_search_the_username_scan_reads_past_the_first_hundred(
+    server: CurrentApiServer,
+) -> None:
+    server.add(*[api.customer(f"cus_{n:04d}", email=f"c{n}@example.com", created=NOW - n)
+                 for n in range(250)])  # fmt: skip
+    server.objects["cus_0240"]["metadata"] = {"github_username": "octo"}
+    server.deny("/v1/customers/search")
+    found = gateway(server).lookup(stripe_ids=[], emails=[], github_username="octo",
+                                   metadata_key="github_username")  # fmt: skip
+    assert found.by_github_username == {"octo": ["cus_0240"]}
+    assert len(server.calls("GET", "/v1/customers")) == 4  # search (403), 3 pages

@@ -187,8 +187,10 @@ def test_github_username_uses_search_on_real_stripe() -> None:
     gw, _ = _gateway(real_stripe)
     lk = gw.lookup(stripe_ids=[], emails=[], github_username="octo", metadata_key="github")
     assert lk.by_github_username == {"octo": []}  # search results lack the metadata value
-    assert [r.split("?")[0] for r in gw.requests] == ["GET v1/customers/search"]
+    # Search, and (it lags new customers by up to a minute) the customers created since.
+    assert [r.split("?")[0] for r in gw.requests] == ["GET v1/customers/search", "GET v1/customers"]
     assert "metadata[%22github%22]%3A%22octo%22" in gw.requests[0]
+    assert "created[gte]=" in gw.requests[1]
 
 
 def test_missing_key_is_bad_input() -> None:
