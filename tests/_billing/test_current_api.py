@@ -282,9 +282,9 @@ def test_a_quiet_customer_costs_one_page(server: CurrentApiServer) -> None:
 def test_history_is_capped_and_says_so(
     server: CurrentApiServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from billingops._billing import stripe_gateway
+    from billingops._billing import reads
 
-    monkeypatch.setattr(stripe_gateway, "HISTORY_PAGES", 2)
+    monkeypatch.setattr(reads, "HISTORY_PAGES", 2)
     _past_due_customer(server, retries=250)
     state = gateway(server).read_state(["cus_A"])
     assert "ch_paid" not in {c.id for c in state.charges}
