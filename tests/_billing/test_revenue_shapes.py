@@ -185,3 +185,13 @@ def test_a_price_whose_tiers_cannot_be_read_is_unknown_not_zero(
     sub = next(s for s in state.subscriptions if s.id == "sub_volume")
     got = exact_monthly(sub, NOW)
     assert got.value is None and "came without its tiers" in (got.why or "")
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "terminal", "csv"])
+def test_every_format_says_which_mrr_is_not_known(account: CurrentApiServer, fmt: str) -> None:
+    from billingops._format.interface import formatter
+
+    builder = ReportBuilder(as_of=NOW)
+    builder.add_all(iter_report_subscriptions(_gateway(account), rate_per_second=1000, workers=2))
+    text = formatter(fmt).report(builder.build()).replace("\\", "")  # markdown escapes
+    assert "sub_metered" in text and METERED in text
