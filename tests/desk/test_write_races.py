@@ -12,6 +12,7 @@ import pytest
 from billingops._billing.stripe_gateway import StripeGateway
 from billingops.models.decision import StepKind
 from billingops.sandbox.fault_proxy import FaultProxy
+from billingops.sandbox.scenarios import Seeder
 from tests.plugins.desk import ADMIN, MAINTAINER, World
 
 
@@ -45,3 +46,37 @@ def test_a_refund_that_loses_a_race_is_skipped_with_stripes_reason(
     assert by_kind[StepKind.cancel_subscription].status == "done"
     assert world.stripe.find_refunds_for(refund.target) == []
     assert [s.fault for s in proxy.injected] == [code]
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome", "reason"),
+    [
+        ("failed", "failed", "is failed at Stripe: lost_or_stolen_card"),
+        ("pending", "already_done", "is pending at Stripe (re-checked next run)"),
+    ],
+)
+def test_a_refund_recorded_done_is_rechecked_on_the_next_run(
+    world: World, status: str, outcome: str, reason: str
+) -> None:
+    """Stripe can fail a refund after creating it (the card was closed): the next run
+    reads its status and says so, and moves no more money by itself."""
+    number, _ = world.file("duplicate_subscriptions")
+    plan = world.triage(number).plan
+    assert plan is not None
+    step = next(s for s in plan.steps if s.kind is StepKind.refund)
+    world.fake.label_issue(number, "approve-refund", actor=ADMIN)
+    first = world.apply(number)
+    [done] = [e for e in first.executed if e.kind is StepKind.refund]
+    assert (done.status, done.reason) == ("done", None)
+    fields = {"status": status}
+    if status == "failed":
+        fields["failure_reason"] = "lost_or_stolen_card"
+    # The sandbox's patch route: localstripe has no API to fail a refund.
+    assert Seeder(world.sandbox.base_url).patch("refund", done.stripe_id or "", **fields)
+    world.fake.label_issue(number, "approve-refund", actor=ADMIN)
+    again = world.apply(number)
+    assert again.action == "apply", again.reason
+    [rechecked] = [e for e in again.executed if e.kind is StepKind.refund]
+    assert rechecked.status == outcome
+    assert rechecked.reason == f"refund {done.stripe_id} {reason}"
+    assert len(world.stripe.find_refunds_for(step.target)) == 1  # nothing refunded again
