@@ -466,8 +466,8 @@ class Desk:
                 metadata=metadata,
             )
             return _record(step, "done", sub.id)
-        except WriteRefused as exc:  # a 400 from a race: not done, and why (issue 15)
-            return _record(step, "skipped", reason=str(exc))
+        except WriteRefused as exc:  # a 400 from a race: not done, recorded with why (issue 15)
+            return _record(step, "failed", reason=str(exc))
         except OperationalError as exc:
             return exc
 

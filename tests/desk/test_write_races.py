@@ -1,6 +1,6 @@
 """A Stripe write that loses a race (issue 15): Stripe's 400 is injected at the HTTP layer
-in front of localstripe; the step is recorded as not done, with Stripe's reason, and the
-rest of the approved plan still runs."""
+in front of localstripe; the step is recorded as failed, with Stripe's reason, and the
+rest of the approved plan still runs (exit 0: nothing is down)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from billingops._billing.stripe_gateway import StripeGateway
+from billingops.core.markers import decode_state
 from billingops.models.decision import StepKind
 from billingops.sandbox.fault_proxy import FaultProxy
 from billingops.sandbox.scenarios import Seeder
@@ -41,9 +42,15 @@ def test_a_refund_that_loses_a_race_is_skipped_with_stripes_reason(
     result = world.apply(number)  # no exception: the run goes on
     assert result.action == "apply"
     by_kind: dict[StepKind, Any] = {e.kind: e for e in result.executed}
-    assert by_kind[StepKind.refund].status == "skipped"
+    assert by_kind[StepKind.refund].status == "failed"
     assert by_kind[StepKind.refund].reason.startswith(f"Stripe refused to refund {refund.target}")
     assert by_kind[StepKind.cancel_subscription].status == "done"
+    # Recorded on the issue, with Stripe's reason: the exact record of what was not done.
+    [comment] = world.bot_comments(number)
+    recorded = {e.kind: e for e in decode_state(comment).executed}
+    assert recorded[StepKind.refund].status == "failed"
+    assert recorded[StepKind.refund].reason == by_kind[StepKind.refund].reason
+    assert recorded[StepKind.cancel_subscription].status == "done"
     assert world.stripe.find_refunds_for(refund.target) == []
     assert [s.fault for s in proxy.injected] == [code]
 
