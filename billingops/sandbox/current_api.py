@@ -177,13 +177,14 @@ class CurrentApiServer(LoopbackService):
     def _answer(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, Any]:
         for prefix, expansion in self._denied:
             expand = params.get("expand") or []
-            if method == "GET" and path.startswith(prefix) and (
-                expansion is None or expansion in expand
+            if (
+                method == "GET"
+                and path.startswith(prefix)
+                and (expansion is None or expansion in expand)
             ):
                 return 403, error(
                     403,
-                    "The provided key does not have the required permissions for this "
-                    "endpoint.",
+                    "The provided key does not have the required permissions for this endpoint.",
                     kind="invalid_request_error",
                 )
         for i, (m, prefix, status, body) in enumerate(self._faults):
