@@ -28,7 +28,7 @@ def proxied(world: World) -> Iterator[tuple[World, FaultProxy]]:
 
 
 @pytest.mark.parametrize("code", ["charge_disputed", "charge_already_refunded"])
-def test_a_refund_that_loses_a_race_is_skipped_with_stripes_reason(
+def test_a_refund_that_loses_a_race_is_recorded_failed_with_stripes_reason(
     proxied: tuple[World, FaultProxy], code: str
 ) -> None:
     world, proxy = proxied
