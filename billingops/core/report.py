@@ -333,11 +333,19 @@ class _PlanAcc:
     trialing: int = 0
     seats: int = 0
     unknown: int = 0
-    # Exact monthly amount of the items of this price that count in MRR, summed as they come.
-    monthly: Fraction = field(default_factory=Fraction)
+    # Exact period amounts of the items of this price that count in MRR, summed as they
+    # come (whole minor units apart: most are, and ints add fast); per month once, in `mrr`.
+    whole: int = 0
+    parts: Fraction = field(default_factory=Fraction)
+
+    def add(self, value: Fraction) -> None:
+        if value.denominator == 1:
+            self.whole += value.numerator
+        else:
+            self.parts += value
 
     def mrr(self) -> Fraction:
-        return self.monthly
+        return per_month(self.parts + self.whole, self.interval, self.interval_count)
 
 
 T = TypeVar("T")
@@ -486,7 +494,7 @@ class ReportBuilder:
             if value is None:
                 acc.unknown += 1
             elif counts:
-                acc.monthly += per_month(value, interval, count)
+                acc.add(value)
 
     def _conversions_in(self, sub: Subscription, person: str | int, product: str) -> None:
         if sub.interval == "month" and sub.interval_count == 1:

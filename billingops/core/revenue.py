@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from functools import lru_cache
 from typing import NamedTuple
 
 from billingops.models.billing import Subscription, SubscriptionItem
@@ -42,6 +43,7 @@ class Amount(NamedTuple):
     why: str | None = None
 
 
+@lru_cache(maxsize=4096)  # prices repeat across an account's subscriptions
 def _dec(raw: str | None) -> Fraction | None:
     if raw is None:
         return None
