@@ -41,6 +41,9 @@ REPORT_PAGE_SIZE = 100
 REPORT_EXPAND = ("data.customer", "data.latest_invoice", "data.discounts.source.coupon")
 STRIPE_EPOCH = 1_293_840_000  # 2011-01-01: no Stripe object is older
 REPORT_MAX_ATTEMPTS = 8  # per page, 429s and transient failures together
+# Stripe not reachable at all (refused, DNS, timeout): a few quick tries, then one clear
+# line, instead of the full backoff (~45 s) meant for a rate-limited account.
+REPORT_MAX_CONNECT_ATTEMPTS = 4
 REPORT_HEADROOM = 0.95  # pace at this share of the configured rate limit
 REPORT_QUEUED_PAGES = 2  # pages read but not yet aggregated (+1 per worker in flight)
 REPORT_SPLIT_PAGES = 4  # split a range only when its rest looks like this many pages
@@ -156,7 +159,8 @@ def _get_list(
                 continue
             except (s.APIConnectionError, s.APIError) as exc:
                 attempt += 1
-                if attempt >= REPORT_MAX_ATTEMPTS:
+                unreachable = isinstance(exc, s.APIConnectionError)
+                if attempt >= (REPORT_MAX_CONNECT_ATTEMPTS if unreachable else REPORT_MAX_ATTEMPTS):
                     raise
                 stats.add(retries=1)
                 sleep(_retry_after(exc, attempt))

@@ -56,6 +56,8 @@ from billingops._billing.client import (
     TIMEOUT_SECONDS,
 )
 from billingops._billing.listing import (
+    REPORT_MAX_ATTEMPTS,
+    REPORT_MAX_CONNECT_ATTEMPTS,
     ListingStats,
     RateLimiter,
     default_report_workers,
@@ -89,6 +91,8 @@ __all__ = [
     "MAX_NETWORK_RETRIES",
     "PRICE_EXPAND",
     "REFUND_REASON",
+    "REPORT_MAX_ATTEMPTS",
+    "REPORT_MAX_CONNECT_ATTEMPTS",
     "SCAN_LIMIT",
     "SCAN_PAGES",
     "SEARCH_LAG",
