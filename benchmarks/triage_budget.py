@@ -151,10 +151,28 @@ def stripe_production_shim(method: str, path: str, forward: Forward) -> Answer |
         return _list(found, parts.path, "search_result")
     if method == "GET" and parts.path == "/v1/billing_portal/configurations":
         return _list([_PORTAL_CONFIGURATION], parts.path)
-    if method == "GET" and any(v.endswith(".payments") for _, v in query):
-        fixed = [(k, v.removesuffix(".payments")) for k, v in query]
-        return f"{parts.path}?{urlencode(fixed)}"
+    if method == "GET" and any(_unsupported(v) for k, v in query if k.startswith("expand")):
+        fixed = [(k, _supported(v)) for k, v in query]
+        kept = [(k, v) for k, v in fixed if v]
+        return f"{parts.path}?{urlencode(kept)}"
     return None
+
+
+# Expansions of the production requests that localstripe's older API lacks (issue 15):
+# invoice payments, the subscription's own card, its coupons.
+_LOCALSTRIPE_LACKS = (".payments", "data.payments", "data.default_payment_method",
+                      "data.discounts.source.coupon")  # fmt: skip
+
+
+def _unsupported(value: str) -> bool:
+    return any(value.endswith(e) for e in _LOCALSTRIPE_LACKS)
+
+
+def _supported(value: str) -> str:
+    """The expansion as localstripe can serve it ("" to drop it)."""
+    if value in _LOCALSTRIPE_LACKS[1:]:
+        return ""
+    return value.removesuffix(".payments")
 
 
 # ---------------------------------------------------------------------------------------

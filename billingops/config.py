@@ -109,6 +109,9 @@ class Environment(BaseSettings):
 
     stripe_api_key: SecretStr | None = None
     stripe_api_base: str | None = None
+    # `localstripe`: the server behind STRIPE_API_BASE is localstripe (old API shapes, no
+    # Search API, no billing portal). Anything else gets Stripe's real requests.
+    billingops_sandbox: Literal["localstripe"] | None = None
     github_token: SecretStr | None = None
     github_api_url: str = "https://api.github.com"
     github_repository: str | None = None

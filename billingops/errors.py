@@ -36,3 +36,16 @@ class NotFound(BillingopsError):
     operational failure of that run, not bad input (issue 3)."""
 
     status = ExitStatus.OPERATIONAL
+
+
+class WriteRefused(BillingopsError):
+    """Stripe refused a write with a 4xx that a race explains (`charge_already_refunded`,
+    `charge_disputed`, `amount_too_large`, a canceled subscription, ...) and reconciling
+    found nothing of ours: the step was not done. `code` is Stripe's error code; the
+    message is one line for the record."""
+
+    status = ExitStatus.BAD_INPUT
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code

@@ -62,7 +62,9 @@ class Wiring:
         self.require(stripe=True)
         assert self.env.stripe_api_key is not None
         return StripeGateway(
-            self.env.stripe_api_key.get_secret_value(), api_base=self.env.stripe_api_base
+            self.env.stripe_api_key.get_secret_value(),
+            api_base=self.env.stripe_api_base,
+            compat=self.env.billingops_sandbox == "localstripe",
         )
 
     def tracker(self, repository: str | None = None) -> IssueTracker:

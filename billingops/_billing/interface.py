@@ -5,26 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from billingops.models.billing import BillingState, Lookups, Refund, Subscription
 
-from billingops.models.billing import BillingState, Refund, Subscription
-
-
-class Lookups(BaseModel):
-    """Where each identifier of a ticket led: identifier -> customer ids (empty: not found).
-
-    Pure resolution rules (`core.resolve`) turn this into a `Resolution`.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    by_id: dict[str, list[str]] = Field(default_factory=dict)  # cus_/sub_/in_/ch_/pi_ -> customers
-    by_email: dict[str, list[str]] = Field(default_factory=dict)  # email (as given) -> customers
-    by_github_username: dict[str, list[str]] = Field(default_factory=dict)
-    deleted: list[str] = Field(default_factory=list)  # customer ids that exist but are deleted
-    # Customer id -> email as Stripe has it, to tell one person over two customers apart
-    # from two different people.
-    emails: dict[str, str | None] = Field(default_factory=dict)
+__all__ = ["BillingSource", "Lookups"]  # Lookups lives in models (issue 15)
 
 
 class BillingSource(Protocol):

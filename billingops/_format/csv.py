@@ -34,6 +34,8 @@ def report_rows(r: Report) -> Iterator[Row]:
     for c in r.currencies:
         yield ("currency_total", c.currency, "", c.currency, "live", str(c.live))
         yield ("currency_total", c.currency, "", c.currency, "mrr", _money(c.mrr, c.currency))
+    for u in r.unknown_mrr:
+        yield ("unknown_mrr", u.subscription, "", "", "why", u.why)
     for i in r.intervals:
         yield ("interval", i.interval, i.interval, i.currency, "live", str(i.live))
         yield ("interval", i.interval, i.interval, i.currency, "mrr", _money(i.mrr, i.currency))

@@ -78,6 +78,15 @@ class TerminalFormat:
             mrr = format_money(c.mrr, c.currency)
             t.add_row(c.currency.upper(), str(c.live), str(c.seats), mrr)
         console.print(t)
+        if r.unknown_mrr_count:
+            shown = "; ".join(f"{u.subscription}: {u.why}" for u in r.unknown_mrr[:5])
+            more = r.unknown_mrr_count - min(len(r.unknown_mrr), 5)
+            tail = f" (+{more} more)" if more > 0 else ""
+            console.print(
+                f"MRR not known for {r.unknown_mrr_count} subscription(s), in no total: "
+                f"{shown}{tail}",
+                markup=False,
+            )
         t = _table("Monthly vs yearly", "Interval", "Cur", "Live", "MRR", right=("Live", "MRR"))
         for i in r.intervals:
             t.add_row(i.interval, i.currency.upper(), str(i.live), format_money(i.mrr, i.currency))

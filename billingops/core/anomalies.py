@@ -169,7 +169,7 @@ def find_anomalies(state: BillingState, *, trial_warning: int = TRIAL_WARNING) -
                     ids=(sub.id,),
                 )
             )
-        if sub.live and sub.cancel_at_period_end:
+        if sub.live and sub.ending:  # at period end, or at a date (`cancel_at`)
             found.append(
                 Anomaly(
                     kind=AnomalyKind.cancel_at_period_end,

@@ -12,6 +12,8 @@ from decimal import Decimal
 
 from babel.numbers import format_decimal, get_currency_symbol
 
+from billingops.models.billing import BillingState, Charge
+
 # https://docs.stripe.com/currencies#zero-decimal
 ZERO_DECIMAL = frozenset(
     {
@@ -23,6 +25,28 @@ ZERO_DECIMAL = frozenset(
 THREE_DECIMAL = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
 
 LOCALE = "en"
+
+
+def refund_uncertainty(state: BillingState, charge: Charge) -> str | None:
+    """Why the amount to refund on this charge is not simply what is left on it, if so:
+    the invoice it paid was paid partly from customer balance, was already credited by
+    credit notes, or was (partly) paid outside Stripe; or the charge history was not read
+    back far enough to know. A human decides the amount then (issue 15)."""
+    cur = charge.currency
+    invoice = next((i for i in state.invoices if i.id == charge.invoice_id), None)
+    if invoice is not None:
+        if invoice.starting_balance < 0:
+            credit = format_money(-invoice.starting_balance, invoice.currency)
+            return f"{invoice.id} was paid partly from customer balance ({credit})"
+        if invoice.credit_notes_amount > 0:
+            noted = format_money(invoice.credit_notes_amount, invoice.currency)
+            return f"{invoice.id} was already credited {noted} by credit notes"
+        if invoice.paid_off_stripe > 0:
+            off = format_money(invoice.paid_off_stripe, invoice.currency)
+            return f"{invoice.id} was paid {off} outside Stripe"
+    if any(t == f"charges of {charge.customer_id}" for t in state.history_truncated):
+        return f"the charge history of {charge.customer_id} was not read to the end ({cur})"
+    return None
 
 
 def exponent(currency: str) -> int:

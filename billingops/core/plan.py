@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 
 from billingops.config import Config
+from billingops.core import revenue
 from billingops.core.anomalies import (
     by_age,
     charges_after_cancel,
@@ -23,7 +24,7 @@ from billingops.core.anomalies import (
     live_groups,
 )
 from billingops.core.classify import signals
-from billingops.core.money import sum_by_currency
+from billingops.core.money import refund_uncertainty, sum_by_currency
 from billingops.models.billing import BillingState, Charge, Resolution, Subscription
 from billingops.models.decision import (
     Approval,
@@ -36,15 +37,6 @@ from billingops.models.decision import (
 from billingops.models.ticket import Identity, Requester, Ticket
 
 HASH_LENGTH = 16
-# Periods per month; a year is 12 months, a week 52/12 per month, a day 365/12.
-_PER_MONTH = {
-    "month": Fraction(1),
-    "year": Fraction(1, 12),
-    "week": Fraction(52, 12),
-    "day": Fraction(365, 12),
-}
-# Subscriptions that count in MRR (trials have not paid yet; Stripe's MRR excludes them).
-_MRR_STATUSES = frozenset({"active", "past_due", "unpaid"})
 
 
 # --- steps --------------------------------------------------------------------------------
@@ -198,6 +190,8 @@ def guardrail_violations(case: Case, steps: list[Step], state: BillingState) -> 
                 out.append(f"refund of disputed charge {ch.id}")
             if ch.refunded:
                 out.append(f"refund of already refunded charge {ch.id}")
+            if uncertain := refund_uncertainty(state, ch):  # issue 15: a human sets the amount
+                out.append(f"refund of {ch.id} needs a human: {uncertain}")
             refunded[ch.id] = refunded.get(ch.id, 0) + (st.amount or 0)
             if not st.amount or st.amount <= 0:
                 out.append(f"refund of {ch.id} without a positive amount")
@@ -250,10 +244,10 @@ def guardrail_violations(case: Case, steps: list[Step], state: BillingState) -> 
 
 
 def monthly(sub: Subscription) -> Fraction:
-    """What the subscription brings per month, exact (rounded once, per currency, later)."""
-    if sub.status not in _MRR_STATUSES:
-        return Fraction(0)
-    return Fraction(sub.amount) * _PER_MONTH[sub.interval] / max(sub.interval_count, 1)
+    """What the subscription brings per month, exact (rounded once, per currency, later):
+    every item and price shape, after discounts (`core.revenue`). An amount that cannot be
+    known (metered usage) counts 0 here; the report lists it instead (issue 15)."""
+    return revenue.monthly(sub).value or Fraction(0)
 
 
 def _round(x: Fraction) -> int:

@@ -12,11 +12,14 @@
   the store hands back only the groups that matter, one at a time, at the end;
 - bounded "top N" lists for the rows it shows.
 
-Money: MRR is exact (`plan.monthly`, fractions) per plan, rounded once per plan (half-even,
-minor units); `monthly` is linear in the amount, so each plan (and risk row) sums integer
-amounts per status as they stream and converts once, in `build`; every per-currency total
-is the sum of the rounded plan rows, so each table adds up. Amounts of two currencies are
-never added: there is no cross-currency total.
+Money: MRR is exact (`core.revenue`, fractions): every item of a subscription counts in its
+own plan row (price), per price shape and after the subscription's discounts, in the
+subscription's currency; each plan sums exact monthly amounts as they stream and is rounded
+once (half-even, minor units), in `build`; every per-currency total is the sum of the
+rounded plan rows, so each table adds up. Amounts of two currencies are never added. A
+subscription whose amount cannot be known (metered usage, a price whose tiers or currency
+option could not be read, a discount of another currency) is listed in `unknown_mrr` with
+the reason, and counted in no total: never as 0.
 
 Everything is a function of the subscriptions given and `as_of` (no clock).
 """
@@ -42,7 +45,8 @@ from billingops.core.anomalies import (
 )
 from billingops.core.plan import monthly
 from billingops.core.report_keys import InMemoryKeys, KeyStore, Member, MonthlyEnd, Yearly
-from billingops.models.billing import Subscription
+from billingops.core.revenue import MRR_STATUSES, item_amounts, per_month
+from billingops.models.billing import Subscription, SubscriptionItem
 
 DEFAULT_TRIAL_DAYS = 7
 DEFAULT_CONVERSION_WINDOW_DAYS = 31
@@ -79,10 +83,14 @@ CONVERSION_METHOD = (
     "customer deleted since is missing from the Stripe list."
 )
 MRR_NOTE = (
-    "MRR counts active, past-due and unpaid subscriptions (not trials), annual plans per "
-    "month (1/12), weekly 52/12 and daily 365/12 per month; per currency, never converted "
-    "or summed across currencies."
+    "MRR counts active, past-due and unpaid subscriptions (not trials, not paused "
+    "collection), every item at its price's shape after discounts, annual plans per month "
+    "(1/12), weekly 52/12 and daily 365/12 per month; per currency, never converted or "
+    "summed across currencies. A subscription whose amount cannot be known (metered usage, "
+    "...) is listed under unknown MRR, not counted."
 )
+# How many subscriptions of unknown MRR the report lists by id (all are counted).
+UNKNOWN_SHOWN = 1000
 
 
 # --- input ---------------------------------------------------------------------------------
@@ -122,6 +130,12 @@ class PlanRow(_Row):
     trialing: int = 0
     seats: int = 0
     mrr: int = 0  # minor units of `currency`, per month
+    unknown: int = 0  # live subscriptions of this price whose amount cannot be known
+
+
+class UnknownMrr(_Row):
+    subscription: str
+    why: str
 
 
 class CurrencyTotal(_Row):
@@ -228,6 +242,8 @@ class Report(BaseModel):
     risk_shown: list[RiskItem] = Field(default_factory=list)
     trial_days: int = DEFAULT_TRIAL_DAYS
     notes: list[str] = Field(default_factory=list)
+    unknown_mrr_count: int = 0
+    unknown_mrr: list[UnknownMrr] = Field(default_factory=list)
 
     def mrr_by_currency(self) -> dict[str, int]:
         return {c.currency: c.mrr for c in self.currencies}
@@ -296,18 +312,12 @@ def classify_group(members: Sequence[_Member]) -> tuple[GroupKind, list[str]]:
     return "duplicate_candidate", ["quantity 1 each, no seat or team metadata, within 48 h"]
 
 
-def _per_month(amount: int, interval: str, interval_count: int, status: str = "active") -> Fraction:
-    """`plan.monthly` of a subscription of this amount, interval and status."""
-    return monthly(
-        Subscription(
-            id="",
-            customer_id="",
-            status=status,
-            unit_amount=amount,
-            interval=interval,
-            interval_count=interval_count,
-        )
-    )
+def _whole(decimal: str | None) -> int:
+    """A price's unit amount in whole minor units, for display (the exact one is summed)."""
+    try:
+        return int(Decimal(decimal)) if decimal is not None else 0
+    except ArithmeticError:
+        return 0
 
 
 @dataclass
@@ -322,17 +332,20 @@ class _PlanAcc:
     live: int = 0
     trialing: int = 0
     seats: int = 0
-    # Status → sum of amounts (unit amount × quantity): MRR is computed from it once.
-    amounts: dict[str, int] = field(default_factory=dict)
+    unknown: int = 0
+    # Exact period amounts of the items of this price that count in MRR, summed as they
+    # come (whole minor units apart: most are, and ints add fast); per month once, in `mrr`.
+    whole: int = 0
+    parts: Fraction = field(default_factory=Fraction)
+
+    def add(self, value: Fraction) -> None:
+        if value.denominator == 1:
+            self.whole += value.numerator
+        else:
+            self.parts += value
 
     def mrr(self) -> Fraction:
-        return sum(
-            (
-                _per_month(a, self.interval, self.interval_count, st)
-                for st, a in self.amounts.items()
-            ),
-            Fraction(0),
-        )
+        return per_month(self.parts + self.whole, self.interval, self.interval_count)
 
 
 T = TypeVar("T")
@@ -390,8 +403,12 @@ class ReportBuilder:
         self._seats: Counter[str] = Counter()
         self._seat_totals: Counter[str] = Counter()
         self._risk_counts: Counter[RiskKind] = Counter()
-        # (kind, currency, interval, interval count) → sum of amounts (potential MRR).
-        self._risk_amounts: Counter[tuple[RiskKind, str, str, int]] = Counter()
+        # (kind, currency) → potential MRR, exact.
+        self._risk_amounts: dict[tuple[RiskKind, str], Fraction] = {}
+        self._live_by_currency: Counter[str] = Counter()
+        self._seats_by_currency: Counter[str] = Counter()
+        self._unknown: list[UnknownMrr] = []
+        self._unknown_count = 0
         self._risk_top: _Top[tuple[RiskKind, Subscription, int | None]] = _Top(top)
 
     # -- ingest ---------------------------------------------------------------------------
@@ -429,34 +446,55 @@ class ReportBuilder:
         )
 
     def _plan_in(self, item: Listed, product: str) -> None:
+        """Every item of the subscription in its own plan row (price)."""
         sub = item.sub
-        key = (
-            product,
-            sub.price_id or "(no price)",
-            sub.interval,
-            max(sub.interval_count, 1),
-            sub.currency.lower(),
-        )
-        acc = self._plans.get(key)
-        if acc is None:
-            acc = self._plans[key] = _PlanAcc(
-                product_id=key[0],
-                price_id=key[1],
-                plan_name=item.plan_name,
-                interval=sub.interval,
-                interval_count=key[3],
-                currency=key[4],
-                unit_amount=sub.unit_amount,
-            )
-        # One price has one amount; older data may disagree: keep the same answer in any order.
-        if sub.unit_amount < acc.unit_amount:
-            acc.unit_amount = sub.unit_amount
-        if item.plan_name and (acc.plan_name is None or item.plan_name < acc.plan_name):
-            acc.plan_name = item.plan_name
-        acc.live += 1
-        acc.trialing += sub.status == "trialing"
-        acc.seats += sub.quantity
-        acc.amounts[sub.status] = acc.amounts.get(sub.status, 0) + sub.amount
+        cur = sub.currency.lower()
+        self._live_by_currency[cur] += 1
+        self._seats_by_currency[cur] += sub.quantity
+        amounts, why = item_amounts(sub, self.as_of)
+        counts = sub.status in MRR_STATUSES and not sub.collection_paused
+        if why is not None and counts:
+            self._unknown_count += 1
+            if len(self._unknown) < UNKNOWN_SHOWN:
+                self._unknown.append(UnknownMrr(subscription=sub.id, why=why))
+        known = dict((id(it), v) for it, v in amounts)
+        items: list[SubscriptionItem | None] = list(sub.items) or [None]
+        for n, it in enumerate(items):
+            if it is None:  # built without items: the flattened main item
+                price_id, interval, count = sub.price_id, sub.interval, sub.interval_count
+                unit, quantity, prod, name = sub.unit_amount, sub.quantity, product, None
+                value = Fraction(sub.amount) if why is None else None
+            else:
+                price_id, interval, count = it.price_id, it.interval, it.interval_count
+                unit = _whole(it.unit_amount_decimal)
+                quantity = it.quantity
+                prod = it.product_id or (product if n == 0 else f"price:{it.price_id}")
+                name, value = it.nickname, known.get(id(it))
+            key = (prod, price_id or "(no price)", interval, max(count, 1), cur)
+            acc = self._plans.get(key)
+            plan_name = (item.plan_name if n == 0 else None) or name
+            if acc is None:
+                acc = self._plans[key] = _PlanAcc(
+                    product_id=key[0],
+                    price_id=key[1],
+                    plan_name=plan_name,
+                    interval=interval,
+                    interval_count=key[3],
+                    currency=cur,
+                    unit_amount=unit,
+                )
+            # One price has one amount; older data may disagree: the same answer in any order.
+            if unit < acc.unit_amount:
+                acc.unit_amount = unit
+            if plan_name and (acc.plan_name is None or plan_name < acc.plan_name):
+                acc.plan_name = plan_name
+            acc.live += 1
+            acc.trialing += sub.status == "trialing"
+            acc.seats += quantity
+            if value is None:
+                acc.unknown += 1
+            elif counts:
+                acc.add(value)
 
     def _conversions_in(self, sub: Subscription, person: str | int, product: str) -> None:
         if sub.interval == "month" and sub.interval_count == 1:
@@ -480,7 +518,7 @@ class ReportBuilder:
         kinds: list[tuple[RiskKind, int | None]] = []
         if status in ("past_due", "unpaid", "incomplete"):
             kinds.append((status, sub.current_period_end))  # type: ignore[arg-type]
-        if sub.cancel_at_period_end and sub.live:
+        if sub.ending and sub.live:  # at period end, or at a date (`cancel_at`)
             kinds.append(("cancel_at_period_end", sub.cancel_at or sub.current_period_end))
         if (
             status == "trialing"
@@ -493,10 +531,11 @@ class ReportBuilder:
         if not kinds:
             return
         cur = sub.currency.lower()
-        amount = sub.amount
+        potential = potential_mrr(sub)
         for kind, when in kinds:
             self._risk_counts[kind] += 1
-            self._risk_amounts[(kind, cur, sub.interval, sub.interval_count)] += amount
+            key2 = (kind, cur)
+            self._risk_amounts[key2] = self._risk_amounts.get(key2, Fraction(0)) + potential
             key = (RISK_KINDS.index(kind) * 10**12 + (when or 0), sub.id)
             self._risk_top.add(key, (kind, sub, when))
 
@@ -518,6 +557,7 @@ class ReportBuilder:
                 trialing=a.trialing,
                 seats=a.seats,
                 mrr=round_minor(a.mrr()),
+                unknown=a.unknown,
             )
             for a in self._plans.values()
         ]
@@ -525,18 +565,23 @@ class ReportBuilder:
         several = self._several()
         email_count, email_shown = self._email_groups()
         conversions, pending, conversions_shown = self._conversions()
-        risk_mrr: dict[tuple[RiskKind, str], Fraction] = {}
-        for (kind, cur, interval, count), amount in self._risk_amounts.items():
-            risk_mrr[(kind, cur)] = risk_mrr.get((kind, cur), Fraction(0)) + _per_month(
-                amount, interval, count
+        risk_mrr = self._risk_amounts
+        currencies = [
+            c.model_copy(
+                update={
+                    "live": self._live_by_currency[c.currency],
+                    "seats": self._seats_by_currency[c.currency],
+                }
             )
+            for c in currency_totals(plans)
+        ]
         return Report(
             as_of=self.as_of,
             scanned=self.scanned,
-            live=sum(p.live for p in plans),
+            live=sum(self._live_by_currency.values()),
             by_status=dict(sorted(self._status.items())),
             plans=plans,
-            currencies=currency_totals(plans),
+            currencies=currencies,
             intervals=interval_rows(plans),
             seats=[
                 SeatBucket(bucket=b, subscriptions=self._seats[b], seats=self._seat_totals[b])
@@ -577,6 +622,8 @@ class ReportBuilder:
             ],
             trial_days=self.trial_days,
             notes=[MRR_NOTE],
+            unknown_mrr_count=self._unknown_count,
+            unknown_mrr=sorted(self._unknown, key=lambda u: u.subscription),
         )
 
     def _several(self) -> Several:

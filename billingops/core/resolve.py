@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from billingops._billing.interface import Lookups
-from billingops.models.billing import Resolution, ResolvedBy
+from billingops.models.billing import Lookups, Resolution, ResolvedBy
 
 # Id prefixes in order of strength within the "object id" tier.
 _ID_KINDS: tuple[tuple[str, ResolvedBy], ...] = (

@@ -45,7 +45,7 @@ from billingops.core.requester import identify, is_staff, vouch_problem
 from billingops.core.resolve import resolve
 from billingops.desk.backlog import GAP_LABEL, Backlog, revenue_at_risk
 from billingops.desk.thread import DONE_LABEL, Writer, case_labels
-from billingops.errors import OperationalError
+from billingops.errors import OperationalError, WriteRefused
 from billingops.models.billing import BillingState, Resolution
 from billingops.models.decision import (
     Approval,
@@ -599,6 +599,10 @@ class Desk:
     ) -> Executed | OperationalError:
         ref = self._ref(number)
         if recorded is not None and recorded.status in FINISHED:
+            if step.kind is StepKind.refund:  # Stripe may have failed it since (issue 15)
+                status, note, rid = effects.recheck_refund(state, ref, step)
+                update = {"status": status, "reason": note, "stripe_id": rid or recorded.stripe_id}
+                return recorded.model_copy(update=update)
             return recorded.model_copy(update={"status": "already_done"})
         # Stripe forgets idempotency keys after 24 hours; our metadata it keeps.
         if step.kind is StepKind.refund:
@@ -638,7 +642,8 @@ class Desk:
                     idempotency_key=key,
                     metadata=metadata,
                 )
-                return _record(step, "done", refund.id)
+                outcome, note = effects.refund_outcome(refund)
+                return _record(step, outcome, refund.id, reason=note)
             prior = next(s.status for s in state.subscriptions if s.id == step.target)
             metadata[effects.PRIOR_STATUS_KEY] = prior
             if step.at_period_end:
@@ -650,6 +655,8 @@ class Desk:
                 metadata=metadata,
             )
             return _record(step, "done", sub.id)
+        except WriteRefused as exc:  # a 400 from a race: not done, recorded with why (issue 15)
+            return _record(step, "failed", reason=str(exc))
         except OperationalError as exc:
             return exc
 

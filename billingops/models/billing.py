@@ -46,8 +46,58 @@ class Customer(BaseModel):
     default_payment_method: PaymentMethodSummary | None = None
 
 
+class PriceTier(BaseModel):
+    """One tier of a tiered price; amounts as Stripe's exact decimal strings (minor units)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    up_to: int | None = None  # None: infinity
+    unit_amount_decimal: str | None = None
+    flat_amount_decimal: str | None = None
+
+
+class SubscriptionItem(BaseModel):
+    """One item of a subscription with its price's shape, in the subscription's currency
+    where the price has an option for it (`currency` says which one the amounts are in)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = ""
+    price_id: str | None = None
+    product_id: str | None = None
+    product_name: str | None = None
+    nickname: str | None = None
+    currency: str = "usd"
+    interval: Literal["day", "week", "month", "year"] = "month"
+    interval_count: int = 1
+    quantity: int = 1
+    usage_type: str = "licensed"  # licensed | metered
+    billing_scheme: str = "per_unit"  # per_unit | tiered
+    tiers_mode: str | None = None  # volume | graduated
+    tiers: list[PriceTier] = Field(default_factory=list)
+    # Exact amount per unit in minor units, possibly fractional ("0.5"); None when unknown.
+    unit_amount_decimal: str | None = None
+    # Package pricing (`transform_quantity`): units are bundled by `divide_by`, rounded.
+    divide_by: int | None = None
+    round: Literal["up", "down"] = "up"
+    # Why this item's amount cannot be known from what Stripe returned, if so.
+    unknown: str | None = None
+
+
+class Discount(BaseModel):
+    """A discount on the whole subscription (its coupon's terms)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    percent_off: float | None = None
+    amount_off: int | None = None
+    currency: str | None = None
+    end: int | None = None  # when it stops applying (None: forever)
+
+
 class Subscription(BaseModel):
-    """A subscription flattened to its main (first) item: plan, price and quantity."""
+    """A subscription: every item (`items`) and, for the rules that look at one plan, its
+    main (first) item flattened: plan, price and quantity."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -75,6 +125,12 @@ class Subscription(BaseModel):
     ended_at: int | None = None
     trial_end: int | None = None
     latest_invoice_id: str | None = None
+    items: list[SubscriptionItem] = Field(default_factory=list)
+    discounts: list[Discount] = Field(default_factory=list)
+    # `pause_collection` is set: the subscription stays, but no invoice is collected.
+    collection_paused: bool = False
+    # The subscription's own default payment method: it takes precedence over the customer's.
+    default_payment_method: PaymentMethodSummary | None = None
 
     @property
     def live(self) -> bool:
@@ -82,8 +138,14 @@ class Subscription(BaseModel):
 
     @property
     def amount(self) -> int:
-        """What one period costs: unit amount times quantity."""
+        """The main item's unit amount times quantity (the period amount of every item,
+        after discounts, is `core.revenue.period_amount`)."""
         return self.unit_amount * self.quantity
+
+    @property
+    def ending(self) -> bool:
+        """Set to end: at period end, or at a date (`cancel_at`)."""
+        return self.cancel_at_period_end or self.cancel_at is not None
 
 
 class Refund(BaseModel):
@@ -93,7 +155,9 @@ class Refund(BaseModel):
     charge_id: str
     amount: int
     currency: str
+    # succeeded, pending, requires_action, failed, canceled
     status: str = "succeeded"
+    failure_reason: str | None = None
     created: int = 0
     metadata: dict[str, str] = Field(default_factory=dict)
 
@@ -104,6 +168,8 @@ class Charge(BaseModel):
     id: str
     customer_id: str | None = None
     amount: int
+    # What was captured (a partial capture leaves less than `amount` to refund).
+    amount_captured: int | None = None
     amount_refunded: int = 0
     currency: str = "usd"
     status: str = "succeeded"  # succeeded, pending, failed
@@ -122,7 +188,8 @@ class Charge(BaseModel):
         """What is left to refund; zero for failed, disputed or fully refunded charges."""
         if self.status != "succeeded" or self.disputed or self.refunded:
             return 0
-        return max(self.amount - self.amount_refunded, 0)
+        captured = self.amount if self.amount_captured is None else self.amount_captured
+        return max(captured - self.amount_refunded, 0)
 
 
 class Invoice(BaseModel):
@@ -141,6 +208,13 @@ class Invoice(BaseModel):
     payment_intent_id: str | None = None
     billing_reason: str | None = None
     hosted_invoice_url: str | None = None
+    total: int | None = None
+    # Negative: customer credit applied to this invoice (paid partly from balance).
+    starting_balance: int = 0
+    # Credited by credit notes, before and after payment.
+    credit_notes_amount: int = 0
+    # Paid outside Stripe (`amount_paid_off_stripe`; older API: `paid_out_of_band`).
+    paid_off_stripe: int = 0
 
 
 class PortalCapabilities(BaseModel):
@@ -168,6 +242,25 @@ class BillingState(BaseModel):
     portal: PortalCapabilities = Field(default_factory=PortalCapabilities)
     # When the state was read (Unix seconds); the core's notion of "now".
     as_of: int = 0
+    # Lists that were not read back far enough (page cap), e.g. "charges of cus_…".
+    history_truncated: list[str] = Field(default_factory=list)
+
+
+class Lookups(BaseModel):
+    """Where each identifier of a ticket led: identifier -> customer ids (empty: not found).
+
+    Pure resolution rules (`core.resolve`) turn this into a `Resolution`.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    by_id: dict[str, list[str]] = Field(default_factory=dict)  # cus_/sub_/in_/ch_/pi_ -> customers
+    by_email: dict[str, list[str]] = Field(default_factory=dict)  # email (as given) -> customers
+    by_github_username: dict[str, list[str]] = Field(default_factory=dict)
+    deleted: list[str] = Field(default_factory=list)  # customer ids that exist but are deleted
+    # Customer id -> email as Stripe has it, to tell one person over two customers apart
+    # from two different people.
+    emails: dict[str, str | None] = Field(default_factory=dict)
 
 
 class Resolution(BaseModel):

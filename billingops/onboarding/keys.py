@@ -8,13 +8,17 @@ from typing import NamedTuple
 _KEY = re.compile(r"^(sk|rk|pk)_(test|live)_[A-Za-z0-9_]+$")
 
 # The Stripe Dashboard's names for a restricted key's permissions.
+# Every one is probed by `billingops doctor` with the call triage makes (issue 15).
 TRIAGE_PERMISSIONS = (
     "Customers: Read",
     "Subscriptions: Read",
     "Invoices: Read",
     "Charges: Read",
+    "Refunds: Read",
     "PaymentIntents: Read",
     "PaymentMethods: Read",
+    "Coupons: Read",
+    "Prices: Read",
     "Customer portal: Read",
 )
 APPLY_PERMISSIONS = (*TRIAGE_PERMISSIONS[:-1], "Refunds: Write", "Subscriptions: Write")

@@ -52,7 +52,9 @@ def _desk(stripe_url: str, fake: FakeGitHub) -> Desk:
     from billingops._billing.stripe_gateway import StripeGateway
     from billingops._tracker.github_gateway import GitHubGateway
 
-    billing = StripeGateway(SANDBOX_API_KEY, stripe_url, clock=lambda: float(DEFAULT_NOW))
+    billing = StripeGateway(
+        SANDBOX_API_KEY, stripe_url, compat=True, clock=lambda: float(DEFAULT_NOW)
+    )
     tracker = GitHubGateway(
         "ghs_demo_token_not_a_secret", fake.repository, fake.url, seconds_between_writes=None
     )

@@ -14,6 +14,7 @@ at `proxy.url` and every request is forwarded to `upstream`, except the one(s) c
 | `reset`     | the TCP connection reset (RST), no answer     | yes (the write happened) |
 | `malformed` | the upstream's status with a truncated body   | yes (the write happened) |
 | `*-after`   | (`500-after`, `502-after`) the status, after  | yes (the write happened) |
+| a race code | Stripe's 400 with that code (`RACE_KINDS`)    | no                       |
 
 The "after" kinds are the hard ones for exactly-once: the write was done, the client
 cannot know it. Requests are counted from 1 since the last `arm()` / `reset()`; `times`
@@ -44,7 +45,13 @@ from billingops.sandbox.loopback import LoopbackService, ThreadedServer
 
 FAULT_KINDS = ("429", "500", "503", "timeout", "reset", "malformed")
 AFTER_KINDS = ("500-after", "502-after")
-ALL_KINDS = (*FAULT_KINDS, "502", *AFTER_KINDS)
+# Stripe's 400 answers to a write that lost a race (someone else acted first).
+RACE_KINDS = {
+    "charge_disputed": "This charge has been disputed (injected).",
+    "charge_already_refunded": "Charge has already been refunded (injected).",
+    "resource_locked": "This object cannot be accessed right now (injected).",
+}
+ALL_KINDS = (*FAULT_KINDS, "502", *AFTER_KINDS, *RACE_KINDS)
 _HOP_BY_HOP = frozenset(
     {
         "connection",
@@ -209,6 +216,11 @@ def _make_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 self._reply(
                     status, [("Content-Type", "application/json"), *extra], _error_body(status)
                 )
+                return
+            if fault in RACE_KINDS:
+                err = {"type": "invalid_request_error", "code": fault, "message": RACE_KINDS[fault]}
+                self._reply(400, [("Content-Type", "application/json")],
+                            json.dumps({"error": err}).encode())  # fmt: skip
                 return
             try:
                 status, kept, data = proxy.forward(self.command, self.path, headers, body)

@@ -271,6 +271,7 @@ _PATCHABLE: dict[str, frozenset[str]] = {
         ]
     ),
     "charge": frozenset({"disputed", "created"}),
+    "refund": frozenset({"status", "failure_reason"}),
     "customer": frozenset({"created"}),
     "invoice": frozenset({"created", "date", "billing_reason"}),
 }
@@ -326,6 +327,18 @@ def _install(app: Any, resources: Any) -> None:
         return {"start": edge(k), "end": edge(k + 1)}
 
     resources.SubscriptionItem._current_period = current_period
+
+    # A refund that failed or was canceled gives the money back to the charge on Stripe
+    # (`amount_refunded` drops); localstripe sums every refund. Refunds can be set to
+    # `failed` through the patch route below (issue 15: re-checking a refund's status).
+    def amount_refunded(charge: Any) -> int:
+        return sum(
+            r.amount
+            for r in charge.refunds._list
+            if getattr(r, "status", "succeeded") not in ("failed", "canceled")
+        )
+
+    resources.Charge.amount_refunded = property(amount_refunded)
 
     # Real Stripe keeps metadata sent with a subscription update; localstripe drops it.
     # billingops marks what it cancels through that metadata (exactly once, SPEC §5).

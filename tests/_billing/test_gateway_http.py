@@ -88,6 +88,8 @@ def real_stripe(method: str, path: str, q: dict[str, list[str]]) -> tuple[int, A
         return 200, _listing(sub)
     if path == "/v1/charges":
         return 200, _listing({**CURRENT_CHARGE, "customer": q["customer"][0]})
+    if path == "/v1/invoices":
+        return 200, _listing({**CURRENT_INVOICE, "customer": q["customer"][0]})
     if path == "/v1/billing_portal/configurations":
         return 200, _listing({"id": "bpc_1", "active": True, "is_default": True,
                               "features": {"subscription_cancel": {"enabled": False}}})  # fmt: skip
@@ -164,28 +166,31 @@ def test_real_stripe_budget_one_customer_by_mixed_case_email() -> None:
     res = resolve(emails=["Ann@Example.com"], lookups=lk)
     assert res.customer_ids == ["cus_A", "cus_B"] and not res.conflicting
     state = gw.read_state(["cus_A"])
-    assert len(gw.requests) == 5  # + subscriptions, charges, portal; customer was cached
+    # + subscriptions, charges, invoices, portal; the customer was cached: SPEC §8's 6.
+    assert len(gw.requests) == 6
     assert state.portal.source == "stripe" and state.portal.allows_cancellation is False
     assert state.invoices[0].payment_intent_id == "pi_1"
     assert state.charges[0].invoice_id == "in_1"  # linked through invoice.payments
     assert any("expand[0]=data.latest_invoice.payments" in r for r in gw.requests)
     gw.read_state(["cus_A", "cus_B"])
-    assert len(gw.requests) == 5 + 5  # two customers: 2 x 2 + portal (both cached)
+    assert len(gw.requests) == 6 + 7  # two customers: 2 x 3 + portal (both cached)
 
 
 def test_real_stripe_budget_by_customer_id() -> None:
     gw, _ = _gateway(real_stripe)
     lk = gw.lookup(stripe_ids=["cus_A"], emails=[], github_username=None, metadata_key="k")
     gw.read_state(resolve(stripe_ids=["cus_A"], lookups=lk).customer_ids)
-    assert len(gw.requests) == 4
+    assert len(gw.requests) == 5
 
 
 def test_github_username_uses_search_on_real_stripe() -> None:
     gw, _ = _gateway(real_stripe)
     lk = gw.lookup(stripe_ids=[], emails=[], github_username="octo", metadata_key="github")
     assert lk.by_github_username == {"octo": []}  # search results lack the metadata value
-    assert [r.split("?")[0] for r in gw.requests] == ["GET v1/customers/search"]
+    # Search, and (it lags new customers by up to a minute) the customers created since.
+    assert [r.split("?")[0] for r in gw.requests] == ["GET v1/customers/search", "GET v1/customers"]
     assert "metadata[%22github%22]%3A%22octo%22" in gw.requests[0]
+    assert "created[gte]=" in gw.requests[1]
 
 
 def test_missing_key_is_bad_input() -> None:

@@ -122,7 +122,8 @@ def test_state_past_due(stripe_sandbox: Any, stripe_gateway: StripeGateway) -> N
     (sub,) = state.subscriptions
     assert sub.status == "past_due"
     assert sub.current_period_start <= stripe_sandbox.now < sub.current_period_end
-    (inv,) = state.invoices  # the latest invoice: the failed renewal
+    inv = state.invoices[0]  # newest first: the failed renewal (the history follows)
+    assert [i.id for i in state.invoices if i.status == "open"] == [inv.id]
     assert (inv.status, inv.attempt_count, inv.subscription_id) == ("open", 1, sub.id)
     failed = [c for c in state.charges if c.status == "failed"]
     assert len(failed) == 1 and failed[0].invoice_id == inv.id and failed[0].refundable == 0
@@ -216,15 +217,18 @@ def test_request_budget_one_and_two_customers(stripe_sandbox: Any) -> None:
     stripe_sandbox.seed("duplicate_across_customers")
 
     def triage(**kw: Any) -> list[str]:
-        gw = StripeGateway(stripe_sandbox.api_key, stripe_sandbox.base_url, max_network_retries=0)
+        gw = StripeGateway(
+            stripe_sandbox.api_key, stripe_sandbox.base_url, compat=True, max_network_retries=0
+        )
         lk = _lookup(gw, **kw)
         res = resolve(lookups=lk, **kw)
         gw.read_state(res.customer_ids)
         return gw.requests
 
-    assert len(triage(stripe_ids=one.customers)) == 3  # 1 lookup + 2 state
-    assert len(triage(emails=["alice@example.com"])) == 3  # 1 shared page + 2 state
-    assert len(triage(emails=["carol.jones@example.com"])) == 5  # 1 + 2 x 2
+    # State per customer: subscriptions, charges, invoices (localstripe: no portal read).
+    assert len(triage(stripe_ids=one.customers)) == 4  # 1 lookup + 3 state
+    assert len(triage(emails=["alice@example.com"])) == 4  # 1 shared page + 3 state
+    assert len(triage(emails=["carol.jones@example.com"])) == 7  # 1 + 2 x 3
 
 
 def test_writes_refund_and_cancel(stripe_sandbox: Any, stripe_gateway: StripeGateway) -> None:

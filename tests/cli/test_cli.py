@@ -41,6 +41,7 @@ def env(stripe_sandbox: Sandbox, fake: FakeGitHub, tmp_path: Path) -> dict[str, 
     return {
         "STRIPE_API_KEY": stripe_sandbox.api_key,
         "STRIPE_API_BASE": stripe_sandbox.base_url,
+        "BILLINGOPS_SANDBOX": "localstripe",
         "GITHUB_TOKEN": TEST_TOKEN,
         "GITHUB_API_URL": fake.url,
         "GITHUB_REPOSITORY": "acme/support",

@@ -34,6 +34,7 @@ def env_for(sandbox: Sandbox, fake: FakeGitHub, **over: str) -> dict[str, str]:
     env = {
         "STRIPE_API_KEY": sandbox.api_key,
         "STRIPE_API_BASE": sandbox.base_url,
+        "BILLINGOPS_SANDBOX": "localstripe",
         "GITHUB_TOKEN": TEST_TOKEN,
         "GITHUB_API_URL": fake.url,
         "GITHUB_REPOSITORY": fake.repository,
@@ -304,3 +305,22 @@ def test_portal_summary_from_a_configuration() -> None:
     told = portal.unknown(PortalSettings(allows_cancellation=True, allows_invoice_history=False))
     assert told.status is Status.passed
     assert told.summary == "billing portal: from the config: cancellation yes, invoice history no"
+
+
+@pytest.mark.parametrize(("rate", "advice"), [(100, True), (25, False)])
+def test_rate_advice_follows_stripes_per_endpoint_limit(
+    world: tuple[Sandbox, FakeGitHub],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    rate: int,
+    advice: bool,
+) -> None:
+    """Stripe documents 25 requests/s per endpoint by default (issue 15): doctor never
+    suggests going above it, and says so when the config does."""
+    sandbox, fake = world
+    config = tmp_path / "billingops.yml"
+    config.write_text(f"stripe_rate_limit_per_second: {rate}\n", encoding="utf-8")
+    _, out, _ = doctor(capsys, env_for(sandbox, fake, BILLINGOPS_CONFIG=str(config)), "--json")
+    mode = next(c for c in json.loads(out)["checks"] if c["id"] == "stripe.key.mode")
+    assert ("25 requests/s per endpoint" in (mode.get("fix") or "")) is advice
+    assert "100 requests/s" not in out

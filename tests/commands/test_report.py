@@ -211,6 +211,7 @@ def env(account: Sandbox, tmp_path: Path) -> dict[str, str]:
     return {
         "STRIPE_API_KEY": account.api_key,
         "STRIPE_API_BASE": account.base_url,
+        "BILLINGOPS_SANDBOX": "localstripe",
         "BILLINGOPS_CONFIG": str(tmp_path / "none.yml"),
     }
 

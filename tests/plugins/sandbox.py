@@ -87,6 +87,7 @@ def stripe_gateway(stripe_sandbox: Sandbox) -> Any:
     return StripeGateway(
         stripe_sandbox.api_key,
         stripe_sandbox.base_url,
+        compat=True,  # localstripe: BILLINGOPS_SANDBOX=localstripe
         max_network_retries=0,  # localstripe does not flake; keep failures immediate
         clock=lambda: float(stripe_sandbox.now),
     )

@@ -51,6 +51,7 @@ def stripe_via(base_url: str, *, retries: int = STRIPE_RETRIES, now: int = DEFAU
     return StripeGateway(
         SANDBOX_API_KEY,
         base_url,
+        compat=True,
         timeout=STRIPE_TIMEOUT,
         max_network_retries=retries,
         clock=lambda: float(now),

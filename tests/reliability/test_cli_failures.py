@@ -32,6 +32,7 @@ def cli_env(world: World, stripe_url: str, tmp_path: Path) -> dict[str, str]:
     return {
         "STRIPE_API_KEY": SANDBOX_API_KEY,
         "STRIPE_API_BASE": stripe_url,
+        "BILLINGOPS_SANDBOX": "localstripe",
         "GITHUB_TOKEN": TEST_TOKEN,
         "GITHUB_API_URL": world.fake.url,
         "GITHUB_REPOSITORY": world.fake.repository,
