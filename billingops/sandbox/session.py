@@ -95,7 +95,9 @@ def start(
     session = Session(stripe_url, fake.url, workdir)
     session.config_path.write_text(_CONFIG.format(login_url=PORTAL_LOGIN_URL), encoding="utf-8")
     config: Config = load_config(str(session.config_path), cwd=workdir)
-    billing = StripeGateway(SANDBOX_API_KEY, stripe_url, clock=lambda: float(DEFAULT_NOW))
+    billing = StripeGateway(
+        SANDBOX_API_KEY, stripe_url, compat=True, clock=lambda: float(DEFAULT_NOW)
+    )
     tracker = GitHubGateway(SANDBOX_GITHUB_TOKEN, REPOSITORY, fake.url, seconds_between_writes=None)
     desk = Desk(billing, tracker, config, REPOSITORY)
     reset_sandbox(stripe_url)
