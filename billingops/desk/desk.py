@@ -12,7 +12,7 @@ decides "applied after the plan was posted" on GitHub's clock alone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,6 +102,9 @@ class Desk:
     config: Config
     repository: str
     _pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4))
+    # The ticket an issue stands for: the issue itself, or for a handoff issue in the
+    # private desk the public ticket's words and author (SPEC §5b, `desk/public.py`).
+    view: Callable[[IssueSnapshot], IssueSnapshot] | None = None
 
     # -- reading ------------------------------------------------------------------------
 
@@ -331,6 +334,8 @@ class Desk:
         thread_f = self._pool.submit(self.tracker.read_thread, number)
         events_f = self._pool.submit(self.tracker.label_events, number)
         issue, thread, events = issue_f.result(), thread_f.result(), events_f.result()
+        if self.view is not None:
+            issue = self.view(issue)
         comments = thread.comments
         writer = Writer(self.tracker, dry_run, me=thread.me)
         labels = self.config.labels

@@ -79,6 +79,7 @@ class SeenRequest:
     method: str
     path: str  # without the API prefix and query string
     query: str
+    body: str = ""  # the request body as sent (for scans of what billingops wrote)
 
 
 @dataclass
@@ -614,7 +615,8 @@ class FakeGitHub(LoopbackService):
         if self.prefix and path.startswith(self.prefix):
             path = path[len(self.prefix) :]
         with self._lock:
-            self.requests.append(SeenRequest(method, path, parts.query))
+            text = body.decode("utf-8", errors="replace") if body else ""
+            self.requests.append(SeenRequest(method, path, parts.query, text))
             for fault in self._faults:
                 if (
                     fault.remaining > 0
