@@ -105,6 +105,8 @@ class Desk:
     # The ticket an issue stands for: the issue itself, or for a handoff issue in the
     # private desk the public ticket's words and author (SPEC §5b, `desk/public.py`).
     view: Callable[[IssueSnapshot], IssueSnapshot] | None = None
+    # The backlog repository is public: gap issues list tickets and counts, never revenue.
+    public_backlog: bool = False
 
     # -- reading ------------------------------------------------------------------------
 
@@ -290,7 +292,7 @@ class Desk:
             ticket.number,
             ticket.title,
             gaps,
-            revenue_at_risk(a.state),
+            {} if self.public_backlog else revenue_at_risk(a.state),
             dry_run=dry_run,
             linked=previous.gaps if previous else (),
             listing=listing,

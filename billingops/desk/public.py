@@ -173,7 +173,7 @@ class HandoffDesk:
         if handoff.body != body and not dry_run:
             # The ticket changed: so does the handoff (and GitHub's record of its last edit).
             self.tracker.edit_issue(handoff.number, body=body)
-        desk = self._desk(public)
+        desk = self._desk(public, public_repository)
         return desk.triage(_payload(handoff, public, self.config), dry_run=dry_run)
 
     def triage(self, issue: Mapping[str, Any], *, dry_run: bool = False) -> RunResult:
@@ -184,7 +184,7 @@ class HandoffDesk:
 
     def apply(self, number: int, *, dry_run: bool = False) -> RunResult:
         handoff, public_repository, public = self._open(self.tracker.get_issue(number))
-        result = self._desk(public).apply(handoff.number, dry_run=dry_run)
+        result = self._desk(public, public_repository).apply(handoff.number, dry_run=dry_run)
         if dry_run or not any(e.status in FINISHED for e in result.executed):
             return result
         # Everything done so far, as recorded on the handoff (this run's and earlier ones'),
@@ -250,13 +250,24 @@ class HandoffDesk:
         public = self.tracker.for_repository(public_repository).get_issue(public_number)
         return snap, public_repository, public
 
-    def _desk(self, public: IssueSnapshot) -> Desk:
+    def _desk(self, public: IssueSnapshot, public_repository: str) -> Desk:
         intake = self.config.intake_label
 
         def view(handoff: IssueSnapshot) -> IssueSnapshot:
             return _merged(handoff, public, intake)
 
-        return Desk(self.billing, self.tracker, self.config, self.repository, view=view)
+        # Gap issues go to the backlog repository, by default this private desk; one that is
+        # the public support repository gets tickets and counts only (SPEC §5b).
+        backlog = (self.config.backlog_repository or self.repository).lower()
+        public_backlog = backlog == public_repository.lower()
+        return Desk(
+            self.billing,
+            self.tracker,
+            self.config,
+            self.repository,
+            view=view,
+            public_backlog=public_backlog,
+        )
 
 
 def _merged(handoff: IssueSnapshot, public: IssueSnapshot, intake: str) -> IssueSnapshot:

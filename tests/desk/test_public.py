@@ -509,3 +509,38 @@ def test_the_requester_is_the_public_ticket_author_not_billingops(desk_world: Wo
     _public(world).triage(world.payload(number))
     [handoff] = _handoffs(world, number)
     assert "**verified**" in _triage_comment(world, handoff)
+
+
+# -- product gaps ------------------------------------------------------------------------------
+
+
+def _gap_bodies(world: World, repo: str) -> list[str]:
+    return [
+        world.fake.issue_json(n, repo=repo)["body"]
+        for n in world.fake.numbers(repo=repo)
+        if "product-gap" in world.fake.labels_of(n, repo=repo)
+    ]
+
+
+def test_gap_issues_in_the_public_repository_list_tickets_and_counts_only(
+    desk_world: World,
+) -> None:
+    world = desk_world
+    number, seeded = world.file("duplicate_subscriptions")
+    _public(world, _config(backlog_repository=PUBLIC)).triage(world.payload(number))
+    bodies = _gap_bodies(world, PUBLIC)
+    assert bodies and all("Linked tickets (1)" in b for b in bodies)
+    assert all("none known" in b and "$" not in b for b in bodies)
+    state = world.stripe.read_state(list(seeded.customers))
+    assert _scan(world, _forbidden(state, ["bob@example.com"])) == []
+
+
+def test_by_default_gap_issues_and_their_revenue_stay_in_the_private_desk(
+    desk_world: World,
+) -> None:
+    world = desk_world
+    number, _ = world.file("duplicate_subscriptions")
+    _public(world).triage(world.payload(number))
+    assert _gap_bodies(world, PUBLIC) == []
+    bodies = _gap_bodies(world, PRIVATE)
+    assert bodies and all("$" in b for b in bodies)  # the revenue ranking, in private
