@@ -328,7 +328,7 @@ class PublicDesk:
         thread = self.tracker.read_thread(ticket.number)
         writer = PublicWriter(self.tracker, thread.me, dry_run)
         # What they wrote, not what billingops found: a login lookup's outcome must not show.
-        kind = PublicKind.received if ticket.emails or ticket.stripe_ids else PublicKind.needs_info
+        kind = PublicKind.received if ticket.has_identifier else PublicKind.needs_info
         labels = [PublicLabel.received]
         if kind is PublicKind.needs_info:
             labels.append(PublicLabel.needs_info)

@@ -544,3 +544,64 @@ def test_by_default_gap_issues_and_their_revenue_stay_in_the_private_desk(
     assert _gap_bodies(world, PUBLIC) == []
     bodies = _gap_bodies(world, PRIVATE)
     assert bodies and all("$" in b for b in bodies)  # the revenue ranking, in private
+
+
+# -- SPEC §5a in the private desk ----------------------------------------------------------------
+
+
+def _cancel_ticket(world: World, author: str) -> int:
+    import dataclasses
+
+    from billingops.models.ticket import RequestKind
+
+    seeded = world.sandbox.seed("healthy_single")
+    ticket = dataclasses.replace(
+        seeded.ticket, request=RequestKind.cancel, description="Please cancel my subscription."
+    )
+    return world.fake.add_issue(ticket.title, form_body(ticket), author=author, labels=["billing"])
+
+
+def test_verified_requester_on_the_handoff_vouches_until_the_public_ticket_is_edited(
+    desk_world: World,
+) -> None:
+    from billingops.models.decision import StepKind
+    from billingops.models.ticket import Identity
+
+    world = desk_world
+    number = _cancel_ticket(world, "mallory")
+    _public(world).triage(world.payload(number))
+    [handoff] = _handoffs(world, number)
+    assert "**unverified**" in _triage_comment(world, handoff)
+    _label(world, handoff, "verified-requester", ADMIN)
+    vouched = _handoff_desk(world).triage(world.fake.issue_json(handoff, repo=PRIVATE))
+    assert vouched.requester is not None and vouched.requester.login == "mallory"
+    assert vouched.requester.identity is Identity.vouched
+    assert vouched.plan and [
+        s for s in vouched.plan.steps if s.kind is StepKind.cancel_subscription
+    ]
+    # The public ticket changes after the label: the handoff follows, the vouch is void.
+    world.fake.advance(5)
+    body = world.fake.issue_json(number)["body"] + "\nalso cancel my friend's"
+    world.fake.edit_issue(number, body=body, editor="mallory")
+    _public(world).triage(world.payload(number))
+    again = _handoff_desk(world).triage(world.fake.issue_json(handoff, repo=PRIVATE))
+    assert again.requester is not None and again.requester.identity is Identity.unverified
+
+
+def test_the_public_author_cannot_approve_their_own_ticket_on_the_handoff(
+    desk_world: World,
+) -> None:
+    world = desk_world
+    number, seeded = world.file("duplicate_subscriptions")
+    # The customer happens to be a maintainer of the desk: still their own ticket.
+    world.fake.add_collaborator("customer", "maintain", repo=PRIVATE)
+    _public(world).triage(world.payload(number))
+    [handoff] = _handoffs(world, number)
+    _label(world, handoff, "approve-refund", "customer")
+    result = _handoff_desk(world).apply(handoff)
+    assert result.action == "refused"
+    assert [r for ch in seeded.charges for r in world.stripe.find_refunds_for(ch)] == []
+    assert not [
+        b for b in world.fake.comments_of(number) if b.startswith("<!-- billingops:public-")
+        and "outcome" in b.split("\n", 1)[0]
+    ]  # fmt: skip
