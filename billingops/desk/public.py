@@ -18,7 +18,7 @@ author: the requester) is always the public issue, read fresh.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,14 +113,23 @@ class HandoffDesk:
 
     # -- finding and filing the handoff issue ---------------------------------------------
 
-    def find(self, public_repository: str, number: int, me: str) -> list[IssueSnapshot]:
+    def listing(self) -> list[IssueSnapshot]:
+        """Every handoff issue of the desk, any state: one listing by label."""
+        return self.tracker.list_issues(labels=[HANDOFF_LABEL], state="all")
+
+    def find(
+        self,
+        public_repository: str,
+        number: int,
+        me: str,
+        listing: list[IssueSnapshot] | None = None,
+    ) -> list[IssueSnapshot]:
         """Every handoff issue of the ticket billingops itself filed, lowest number first."""
-        listing = self.tracker.list_issues(labels=[HANDOFF_LABEL], state="all")
         ref = (public_repository.lower(), number)
         return sorted(
             (
                 i
-                for i in listing
+                for i in (self.listing() if listing is None else listing)
                 if same_login(i.author, me)
                 and (h := handoff_of(i.body)) is not None
                 and (h[0].lower(), h[1]) == ref
@@ -129,11 +138,18 @@ class HandoffDesk:
         )
 
     def ensure(
-        self, public: IssueSnapshot, public_repository: str, me: str, *, dry_run: bool
+        self,
+        public: IssueSnapshot,
+        public_repository: str,
+        me: str,
+        *,
+        dry_run: bool,
+        listing: list[IssueSnapshot] | None = None,
     ) -> tuple[IssueSnapshot | None, list[str]]:
         """(the ticket's handoff issue, what a dry run would write). Filed once: a run that
-        raced another one to file it keeps the lowest number and closes its own extra."""
-        found = self.find(public_repository, public.number, me)
+        raced another one to file it keeps the lowest number and closes its own extra. The
+        listing after a create is always fresh."""
+        found = self.find(public_repository, public.number, me, listing)
         if not found:
             body = self._body(public, public_repository)
             title = handoff_title(public_repository, public.number)
@@ -170,11 +186,16 @@ class HandoffDesk:
     ) -> RunResult:
         """Triage the handoff issue from the public ticket as it is now."""
         body = self._body(public, public_repository)
-        if handoff.body != body and not dry_run:
+        changed = handoff.body != body
+        if changed and not dry_run:
             # The ticket changed: so does the handoff (and GitHub's record of its last edit).
             self.tracker.edit_issue(handoff.number, body=body)
         desk = self._desk(public, public_repository)
-        return desk.triage(_payload(handoff, public, self.config), dry_run=dry_run)
+        result = desk.triage(_payload(handoff, public, self.config), dry_run=dry_run)
+        if changed and dry_run:
+            shown = f"--- would edit the handoff issue #{handoff.number} ---\n{body}"
+            result = result.model_copy(update={"would_write": [shown, *result.would_write]})
+        return result
 
     def triage(self, issue: Mapping[str, Any], *, dry_run: bool = False) -> RunResult:
         handoff, public_repository, public = self._open(issue)
@@ -307,7 +328,7 @@ class PublicDesk:
     tracker: IssueTracker  # on the public repository
     config: Config
     repository: str
-    _pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(2))
+    _pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(3))
 
     def _handoff_desk(self) -> HandoffDesk | None:
         private = self.config.private_repository
@@ -325,21 +346,27 @@ class PublicDesk:
                 reason=f"ignored: the issue has no {intake} label",
             )
         public = _snapshot(issue)
-        thread = self.tracker.read_thread(ticket.number)
+        desk = self._handoff_desk()
+        # The public thread and the desk's handoff listing are independent reads: together.
+        listing_f = self._pool.submit(desk.listing) if desk is not None else None
+        try:
+            thread = self.tracker.read_thread(ticket.number)
+        finally:
+            if listing_f is not None:
+                wait([listing_f])
         writer = PublicWriter(self.tracker, thread.me, dry_run)
         # What they wrote, not what billingops found: a login lookup's outcome must not show.
         kind = PublicKind.received if ticket.has_identifier else PublicKind.needs_info
         labels = [PublicLabel.received]
         if kind is PublicKind.needs_info:
             labels.append(PublicLabel.needs_info)
-        desk = self._handoff_desk()
         handoff: IssueSnapshot | None = None
         problem: BillingopsError | None = None
         private_writes: list[str] = []
-        if desk is not None:
+        if desk is not None and listing_f is not None:
             try:
                 handoff, private_writes = desk.ensure(
-                    public, self.repository, thread.me, dry_run=dry_run
+                    public, self.repository, thread.me, dry_run=dry_run, listing=listing_f.result()
                 )
             except BillingopsError as exc:
                 problem = _desk_problem(desk.repository, exc)
@@ -349,9 +376,20 @@ class PublicDesk:
             login_url=self.config.portal.login_url,
             sensitive=list(ticket.sensitive),
         )
-        # The acknowledgement first: the customer hears back whatever the private desk does.
-        writer.reply(ticket.number, thread.comments, reply)
-        writer.labels(ticket.number, ticket.labels, labels)
+        # The acknowledgement is written whatever the private desk does (the customer hears
+        # back); with the handoff's triage in the same round trips, and waited for.
+        acks = [
+            self._pool.submit(writer.reply, ticket.number, thread.comments, reply),
+            self._pool.submit(writer.labels, ticket.number, ticket.labels, labels),
+        ]
+        inner: RunResult | None = None
+        try:
+            if problem is None and desk is not None and handoff is not None:
+                inner = desk.sync(handoff, public, self.repository, dry_run=dry_run)
+        finally:
+            wait(acks)
+        for f in acks:
+            f.result()
         if problem is not None:
             raise problem
         would = [*writer.would_write, *private_writes]
@@ -363,13 +401,11 @@ class PublicDesk:
                 "handoff (run billingops doctor)",
                 would_write=would,
             )
-        if handoff is not None:
-            inner = desk.sync(handoff, public, self.repository, dry_run=dry_run)
-            if inner.would_write:
-                would.append(
-                    f"--- would update the handoff {handoff_ref(desk.repository, handoff.number)}"
-                    " (private desk: not shown here) ---"
-                )
+        if handoff is not None and inner is not None and inner.would_write:
+            would.append(
+                f"--- would update the handoff {handoff_ref(desk.repository, handoff.number)}"
+                " (private desk: not shown here) ---"
+            )
         where = handoff_ref(desk.repository, handoff.number) if handoff else desk.repository
         # This log is as public as the repository: the result says nothing about billing.
         return RunResult(

@@ -605,3 +605,22 @@ def test_the_public_author_cannot_approve_their_own_ticket_on_the_handoff(
         b for b in world.fake.comments_of(number) if b.startswith("<!-- billingops:public-")
         and "outcome" in b.split("\n", 1)[0]
     ]  # fmt: skip
+
+
+def test_dry_run_writes_nothing_and_shows_only_public_text(desk_world: World) -> None:
+    world = desk_world
+    number, seeded = world.file("duplicate_subscriptions")
+    world.fake.reset_requests()
+    result = _public(world).triage(world.payload(number), dry_run=True)
+    assert world.fake.writes() == 0
+    shown = "\n".join(result.would_write)
+    assert "would create comment" in shown and "would file handoff issue" in shown
+    assert not STRIPE_ID.search(shown) and "$" not in shown
+    _public(world).triage(world.payload(number))  # for real, then a dry rerun of an edit
+    world.fake.edit_issue(number, body=world.payload(number)["body"] + "\nhello", editor="c")
+    world.fake.reset_requests()
+    again = _public(world).triage(world.payload(number), dry_run=True)
+    assert world.fake.writes() == 0
+    shown = "\n".join(again.would_write)
+    assert "private desk: not shown here" in shown and not STRIPE_ID.search(shown)
+    assert [r for ch in seeded.charges for r in world.stripe.find_refunds_for(ch)] == []
