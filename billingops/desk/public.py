@@ -27,6 +27,7 @@ from billingops._tracker.interface import IssueTracker
 from billingops.config import Config
 from billingops.core.audience import Audience, audience_of
 from billingops.core.intake import parse_issue
+from billingops.core.markers import is_bot_comment
 from billingops.core.public import (
     HANDOFF_LABEL,
     handoff_of,
@@ -68,7 +69,13 @@ class PublicWriter:
         """The acknowledgement: one comment, found by its marker, edited in place."""
         if reply.kind not in (PublicKind.received, PublicKind.needs_info):
             raise ValueError("reply() writes the acknowledgement; use notice()")
-        ours = [c for c in comments if same_login(c.author, self.me) and is_public_reply(c.body)]
+        # A triage comment left from before the repository went public is taken over:
+        # its billing data is replaced by the reply (GitHub keeps its edit history).
+        ours = [
+            c
+            for c in comments
+            if same_login(c.author, self.me) and (is_public_reply(c.body) or is_bot_comment(c.body))
+        ]
         existing = min(ours, key=lambda c: (c.created_at, c.id)) if ours else None
         self._writer.comment(number, existing, render_public(reply))
 
@@ -96,6 +103,10 @@ class PublicWriter:
 
     def remove_label(self, number: int, label: str) -> None:
         self._writer.labels(number, [], [label])
+
+
+class _NotAHandoff(BadInput):
+    """An issue with a handoff marker that billingops did not file: not a handoff."""
 
 
 def handoff_ref(repository: str, number: int) -> str:
@@ -198,13 +209,19 @@ class HandoffDesk:
         return result
 
     def triage(self, issue: Mapping[str, Any], *, dry_run: bool = False) -> RunResult:
-        handoff, public_repository, public = self._open(issue)
+        try:
+            handoff, public_repository, public = self._open(issue)
+        except _NotAHandoff as exc:
+            return RunResult(action="ignored", issue=issue.get("number"), reason=str(exc))
         return self.sync(handoff, public, public_repository, dry_run=dry_run)
 
     # -- apply --------------------------------------------------------------------------
 
     def apply(self, number: int, *, dry_run: bool = False) -> RunResult:
-        handoff, public_repository, public = self._open(self.tracker.get_issue(number))
+        try:
+            handoff, public_repository, public = self._open(self.tracker.get_issue(number))
+        except _NotAHandoff as exc:
+            return RunResult(action="ignored", issue=number, reason=str(exc))
         result = self._desk(public, public_repository).apply(handoff.number, dry_run=dry_run)
         if dry_run or not any(e.status in FINISHED for e in result.executed):
             return result
@@ -263,9 +280,9 @@ class HandoffDesk:
         me = self.tracker.whoami()
         if not same_login(snap.author, me):
             # Only a handoff billingops filed names the ticket it stands for.
-            raise BadInput(
-                f"issue #{snap.number} of {self.repository} carries a handoff marker but was "
-                f"filed by {snap.author or 'someone else'}, not billingops ({me}): ignored"
+            raise _NotAHandoff(
+                f"ignored: issue #{snap.number} of {self.repository} carries a handoff marker "
+                f"but was filed by {snap.author or 'someone else'}, not billingops ({me})"
             )
         public_repository, public_number = ref
         public = self.tracker.for_repository(public_repository).get_issue(public_number)

@@ -396,9 +396,14 @@ def test_a_handoff_marker_on_an_issue_someone_else_filed_is_refused(desk_world: 
     forged = world.fake.add_issue(
         "handoff", f"<!-- billingops:handoff {PUBLIC}#{number} -->", author=ADMIN, repo=PRIVATE
     )
-    with pytest.raises(Exception, match="not billingops"):
-        _handoff_desk(world).triage(world.fake.issue_json(forged, repo=PRIVATE))
+    world.fake.reset_requests()
+    result = _handoff_desk(world).triage(world.fake.issue_json(forged, repo=PRIVATE))
+    assert result.action == "ignored" and "not billingops" in result.reason
+    world.fake.label_issue(forged, "approve-refund", actor=ADMIN, repo=PRIVATE)
+    assert _handoff_desk(world).apply(forged).action == "ignored"
     assert world.fake.comments_of(forged, repo=PRIVATE) == []
+    assert world.fake.comments_of(number) == []  # nothing reached the public ticket
+    assert not [r for r in world.fake.requests if r.path.startswith(f"/repos/{PUBLIC}/")]
 
 
 # -- failing safe ----------------------------------------------------------------------------
@@ -624,3 +629,19 @@ def test_dry_run_writes_nothing_and_shows_only_public_text(desk_world: World) ->
     shown = "\n".join(again.would_write)
     assert "private desk: not shown here" in shown and not STRIPE_ID.search(shown)
     assert [r for ch in seeded.charges for r in world.stripe.find_refunds_for(ch)] == []
+
+
+def test_a_triage_comment_from_before_the_repository_went_public_is_replaced(
+    desk_world: World,
+) -> None:
+    world = desk_world
+    number, _ = world.file("duplicate_subscriptions")
+    world.triage(number)  # the staff desk, while the repository was private
+    [old] = world.fake.comments_of(number)
+    assert STRIPE_ID.search(old) and "billing:duplicate_subscription" in world.fake.labels_of(
+        number
+    )
+    _public(world).triage(world.payload(number))
+    [reply] = world.fake.comments_of(number)
+    assert reply.startswith("<!-- billingops:public v1 -->") and not STRIPE_ID.search(reply)
+    assert sorted(world.fake.labels_of(number)) == ["billing", "billing:received"]
