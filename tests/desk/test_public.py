@@ -22,7 +22,8 @@ from billingops.core.audience import Audience, audience_of
 from billingops.core.money import format_money
 from billingops.core.public import HANDOFF_LABEL, handoff_of
 from billingops.desk.desk import Desk
-from billingops.desk.public import HandoffDesk, PublicDesk, open_desk
+from billingops.desk.handoff import HandoffDesk
+from billingops.desk.public import PublicDesk, open_desk
 from billingops.errors import ConfigError, ExitStatus
 from billingops.models.billing import BillingState
 from billingops.sandbox.scenarios import SCENARIOS
