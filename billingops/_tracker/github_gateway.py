@@ -411,6 +411,11 @@ class GitHubGateway:
             for x in items
         ]
 
+    def visibility(self) -> dict[str, Any]:
+        """The repository's `private` and `visibility`, as an event payload carries them."""
+        data = self._call("read the repository", "GET", self._path)
+        return {"private": data.get("private"), "visibility": data.get("visibility")}
+
     def probe_read_issues(self) -> None:
         """One request that reads issues (raises the usual one-line errors)."""
         self._call("read issues", "GET", f"{self._path}/issues", params={"per_page": 1})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from billingops.models.issue import Comment, IssueSnapshot, LabelEvent, Thread
 
@@ -63,6 +63,10 @@ class IssueTracker(Protocol):
         state_reason: str | None = None,
     ) -> IssueSnapshot:
         """`state_reason` (completed, not_planned, reopened) goes with a state change."""
+        ...
+
+    def visibility(self) -> dict[str, Any]:
+        """The repository's `private` and `visibility`, as an event payload carries them."""
         ...
 
     def for_repository(self, repository: str) -> IssueTracker:

@@ -65,7 +65,7 @@ def _run_desk(
     work: Any,
 ) -> ExitStatus:
     """Run `work(desk)`; with --json a failure still prints one JSON object."""
-    from billingops.desk import Desk
+    from billingops.desk.public import open_desk
 
     issue = event.get("issue")
     number = issue.get("number") if isinstance(issue, dict) else None
@@ -76,7 +76,10 @@ def _run_desk(
         named = isinstance(event.get("repository"), dict)
         wiring.require(stripe=True, github=True, repository=not named)
         repository = repository_of(event, wiring)
-        desk = Desk(wiring.billing(), wiring.tracker(repository), wiring.config, repository)
+        # A public repository's events get the public desk (SPEC §5b), whatever the command.
+        desk = open_desk(
+            event, wiring.billing(), wiring.tracker(repository), wiring.config, repository
+        )
         result: RunResult = work(desk)
     except BillingopsError as exc:
         # A failure half-way carries the exact record of what was and was not done.

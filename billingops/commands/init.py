@@ -3,12 +3,13 @@ repository (and, optionally, the weekly report workflow)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
 
 from billingops.commands.common import dry_run_option
-from billingops.errors import ExitStatus
+from billingops.errors import BadInput, ExitStatus
 from billingops.onboarding.repo_files import (
     DEFAULT_ENVIRONMENT,
     REF_PLACEHOLDER,
@@ -64,6 +65,17 @@ _VERB = {
     show_default=True,
     help="GitHub Environment that holds STRIPE_WRITE_KEY (add required reviewers).",
 )
+@click.option(
+    "--private-repository",
+    metavar="OWNER/NAME",
+    help="Public support repository: the private desk that gets the handoff (SPEC §5b).",
+)
+@click.option(
+    "--desk-path",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="Clone of the private desk: also write its workflow and config there.",
+)
 @dry_run_option
 def command(
     path: Path,
@@ -74,6 +86,8 @@ def command(
     workflow_repo: str | None,
     spec: str | None,
     environment: str,
+    private_repository: str | None,
+    desk_path: Path | None,
     dry_run: bool,
 ) -> ExitStatus:
     """Write the billing issue form, the workflow and the commented config into the git
@@ -91,8 +105,29 @@ def command(
         environment=environment,
         with_report=with_report,
         report_issue=report_issue,
+        private_repository=private_repository,
     )
     options.validate()
+    if private_repository is not None and (with_report or report_issue is not None):
+        raise BadInput(
+            "the weekly report never runs in a public support repository (its log and posts "
+            "are public): run billingops init --with-report in the private desk's clone instead"
+        )
+    if desk_path is not None and private_repository is None:
+        raise BadInput("--desk-path needs --private-repository OWNER/NAME")
+    status = _init_one(path, options, force=force, dry_run=dry_run)
+    if desk_path is not None:
+        click.echo(f"billingops: the private desk {private_repository}, at {desk_path}:", err=True)
+        desk = dataclasses.replace(
+            options, desk=True, private_repository=None, with_report=False, report_issue=None
+        )
+        status = _init_one(desk_path, desk, force=force, dry_run=dry_run)
+    if not dry_run:
+        _next_steps(options, desk_written=desk_path is not None)
+    return status
+
+
+def _init_one(path: Path, options: Options, *, force: bool, dry_run: bool) -> ExitStatus:
     root = repository_root(path)
     planned = plan(root, options, force=force)
     for p in planned:
@@ -114,11 +149,10 @@ def command(
         click.echo(f"billingops: wrote {len(written)} file(s) in {root}", err=True)
     elif not kept_notes(planned):
         click.echo("billingops: nothing to write: every file is up to date", err=True)
-    _next_steps(options)
     return ExitStatus.OK
 
 
-def _next_steps(options: Options) -> None:
+def _next_steps(options: Options, *, desk_written: bool = False) -> None:
     if options.ref is None or options.workflow_repo == WORKFLOW_REPO_PLACEHOLDER:
         click.echo(
             "billingops: warning: pin the reusable workflow: edit .github/workflows/"
@@ -131,3 +165,13 @@ def _next_steps(options: Options) -> None:
         f"Environment {options.environment} with required reviewers and its secret "
         "STRIPE_WRITE_KEY, commit the files, then run billingops doctor --fix."
     )
+    desk = options.private_repository
+    if desk is not None:
+        click.echo(
+            f"Private desk {desk}: keep it private; add the secret BILLINGOPS_DESK_TOKEN (a "
+            "GitHub App installation token or a fine-grained token with Issues: Read and "
+            f"write and Metadata: Read on this repository and on {desk}) to both repositories"
+            + ("" if desk_written else f", and run billingops init --private-repository {desk} "
+               f"--desk-path DIR with DIR a clone of {desk} to write its workflow")
+            + "."
+        )  # fmt: skip

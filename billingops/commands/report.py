@@ -54,6 +54,20 @@ def post_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+def _refuse_public(tracker: IssueTracker) -> None:
+    from billingops.config import Config
+    from billingops.core.audience import Audience, audience_of
+
+    seen = tracker.visibility()
+    if audience_of(seen, Config()) is Audience.public:
+        shown = seen.get("visibility") or "public"
+        raise BadInput(
+            f"report: {tracker.repository} is {shown}: the report (revenue by plan) is never "
+            "posted to or logged in a repository the public can read; run it locally, or "
+            "post it to an issue of a private repository"
+        )
+
+
 def _day(value: str | None, name: str) -> int | None:
     if value is None:
         return None
@@ -270,6 +284,11 @@ def command(
     if not isinstance(gateway, StripeGateway):  # pragma: no cover - wiring gives one
         raise BadInput("the report needs the Stripe gateway")
     tracker = wiring.tracker() if post_issue is not None else None  # fail before listing
+    in_actions = str(ctx.obj["env"].get("GITHUB_ACTIONS", "")).lower() == "true"
+    if tracker is not None or in_actions:
+        # The MRR by plan never goes where the public reads it: an issue comment, a run's
+        # log or job summary of a public or internal repository (SPEC §5b).
+        _refuse_public(tracker or wiring.tracker())
     rate = rate or wiring.config.stripe_rate_limit_per_second
     started = time.monotonic()
     from billingops._billing.stripe_gateway import ListingStats

@@ -12,7 +12,7 @@ decides "applied after the plan was posted" on GitHub's clock alone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,6 +101,11 @@ class Desk:
     config: Config
     repository: str
     _pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4))
+    # The ticket an issue stands for: the issue itself, or for a handoff issue in the
+    # private desk the public ticket's words and author (SPEC §5b, `desk/public.py`).
+    view: Callable[[IssueSnapshot], IssueSnapshot] | None = None
+    # The backlog repository is public: gap issues list tickets and counts, never revenue.
+    public_backlog: bool = False
 
     # -- reading ------------------------------------------------------------------------
 
@@ -313,7 +318,7 @@ class Desk:
             ticket.number,
             ticket.title,
             gaps,
-            revenue_at_risk(a.state),
+            {} if self.public_backlog else revenue_at_risk(a.state),
             dry_run=dry_run,
             linked=previous.gaps if previous else (),
             listing=listing,
@@ -358,6 +363,8 @@ class Desk:
         thread_f = self._pool.submit(self.tracker.read_thread, number)
         events_f = self._pool.submit(self.tracker.label_events, number)
         issue, thread, events = issue_f.result(), thread_f.result(), events_f.result()
+        if self.view is not None:
+            issue = self.view(issue)
         comments = thread.comments
         writer = Writer(self.tracker, dry_run, me=thread.me)
         labels = self.config.labels

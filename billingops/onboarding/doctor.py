@@ -287,7 +287,69 @@ def github_checks(env: Environment, config: Config, *, fix: bool) -> list[Check]
     except BillingopsError as exc:
         out.append(_github_failure("github.write", "cannot write comments or labels", exc))
     out.append(_labels(gh, config, fix=fix))
+    out.extend(audience_checks(gh, config))
     return out
+
+
+PRIVATE_DESK_TOKEN = (
+    "Issues: Read and write and Metadata: Read on {desk} (and on the support repository): a "
+    "GitHub App installation token or a fine-grained token, stored as a secret; the Actions "
+    "GITHUB_TOKEN cannot write to another repository"
+)
+
+
+def audience_checks(gh: GitHubGateway, config: Config) -> list[Check]:
+    """SPEC §5b: who can read the tickets, and whether the private desk is there."""
+    from billingops.core.audience import Audience, audience_of
+
+    repo = gh.repository
+    try:
+        seen = gh.visibility()
+    except BillingopsError as exc:
+        return [_github_failure("github.audience", f"cannot read {repo}'s visibility", exc)]
+    audience = audience_of(seen, config)
+    shown = seen.get("visibility") or ("private" if seen.get("private") else "public")
+    if audience is Audience.staff:
+        return [passed("github.audience", f"{repo} is {shown}: the full handoff goes on tickets")]
+    desk = config.private_repository
+    if desk is None:
+        return [
+            fail(
+                "github.audience",
+                f"{repo} is {shown} (audience: public): billingops posts only a neutral "
+                "acknowledgement there, and no private desk is configured for the handoff",
+                "create a private repository as the desk, set private_repository: owner/name "
+                "in the config, run billingops init --private-repository owner/name, and give "
+                "the token " + PRIVATE_DESK_TOKEN.format(desk="it"),
+            )
+        ]
+    fix = "give the token " + PRIVATE_DESK_TOKEN.format(desk=desk)
+    pg = gh.for_repository(desk)
+    try:
+        desk_seen = pg.visibility()
+        pg.probe_read_issues()
+    except BillingopsError as exc:
+        return [fail("github.private_desk", f"private desk {desk}: cannot read it ({exc})", fix)]
+    if audience_of(desk_seen, Config()) is Audience.public:
+        return [
+            fail(
+                "github.private_desk",
+                f"private desk {desk} is {desk_seen.get('visibility') or 'public'}: the full "
+                "handoff would be public",
+                f"make {desk} private (Settings → General → Danger Zone → Change visibility)",
+            )
+        ]
+    try:
+        pg.probe_write_issues()
+    except BillingopsError as exc:
+        return [fail("github.private_desk", f"private desk {desk}: cannot write ({exc})", fix)]
+    return [
+        passed(
+            "github.audience",
+            f"{repo} is {shown}: public tickets get a neutral reply, the handoff goes to {desk}",
+        ),
+        passed("github.private_desk", f"private desk {desk}: private, token can read and write"),
+    ]
 
 
 def _github_failure(id: str, what: str, exc: BillingopsError) -> Check:

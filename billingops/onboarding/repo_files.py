@@ -55,6 +55,9 @@ class Options:
     environment: str = DEFAULT_ENVIRONMENT
     with_report: bool = False
     report_issue: int | None = None
+    # SPEC §5b: the private desk that gets the handoff of a public repository's tickets.
+    private_repository: str | None = None
+    desk: bool = False  # the files of the private desk itself (its workflow and config)
 
     def validate(self) -> None:
         if self.ref is not None and not _SHA.match(self.ref):
@@ -67,6 +70,10 @@ class Options:
         if not _ENVIRONMENT.match(self.environment):
             raise BadInput(
                 f"--environment must be a GitHub Environment name, got {self.environment!r}"
+            )
+        if self.private_repository is not None and not _REPO.match(self.private_repository):
+            raise BadInput(
+                f"--private-repository must be owner/name, got {self.private_repository!r}"
             )
         if self.report_issue is not None and self.report_issue < 1:
             raise BadInput("--report-issue must be an issue number (1 or more)")
@@ -109,7 +116,20 @@ def render_files(options: Options) -> list[tuple[str, str, str]]:
         "workflow_repo": options.workflow_repo,
         "environment": options.environment,
         "report_issue": options.report_issue,
+        "desk_token": options.private_repository is not None or options.desk,
+        "private_repository": options.private_repository,
     }
+    config = template_file("repo/config.yml").read_text(encoding="utf-8")
+    if options.private_repository is not None:
+        config = config.replace(
+            "private_repository: null", f"private_repository: {options.private_repository}"
+        )
+    if options.desk:
+        # The private desk: handoff issues are triaged and approved here (SPEC §5b).
+        return [
+            (WORKFLOW_PATH, _jinja_render("workflow.yml.j2", **values), "the desk's workflow"),
+            (CONFIG_PATH, config, "the desk's config, every default commented"),
+        ]
     files = [
         (
             FORM_PATH,
@@ -117,11 +137,7 @@ def render_files(options: Options) -> list[tuple[str, str, str]]:
             "the billing issue form",
         ),
         (WORKFLOW_PATH, _jinja_render("workflow.yml.j2", **values), "the workflow"),
-        (
-            CONFIG_PATH,
-            template_file("repo/config.yml").read_text(encoding="utf-8"),
-            "the config, every default commented",
-        ),
+        (CONFIG_PATH, config, "the config, every default commented"),
     ]
     if options.with_report or options.report_issue is not None:
         files.append(

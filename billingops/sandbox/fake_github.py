@@ -79,6 +79,7 @@ class SeenRequest:
     method: str
     path: str  # without the API prefix and query string
     query: str
+    body: str = ""  # the request body as sent (for scans of what billingops wrote)
 
 
 @dataclass
@@ -140,6 +141,7 @@ class _Repo:
     labels: dict[str, _Label] = field(default_factory=dict)  # key: name.lower()
     # login.lower() -> (role_name, legacy permission)
     collaborators: dict[str, tuple[str, str]] = field(default_factory=dict)
+    visibility: str = "private"  # private, public, internal
 
 
 class FakeGitHub(LoopbackService):
@@ -196,9 +198,13 @@ class FakeGitHub(LoopbackService):
 
     # ----------------------------------------------------------------- seeding
 
-    def add_repo(self, full_name: str) -> None:
+    def add_repo(self, full_name: str, *, visibility: str = "private") -> None:
         with self._lock:
-            self._repos.setdefault(full_name.lower(), _Repo(full_name))
+            self._repos.setdefault(full_name.lower(), _Repo(full_name)).visibility = visibility
+
+    def set_visibility(self, visibility: str, *, repo: str | None = None) -> None:
+        with self._lock:
+            self._repo(repo).visibility = visibility
 
     def add_user(self, login: str, *, type: str = "User") -> None:
         with self._lock:
@@ -620,7 +626,8 @@ class FakeGitHub(LoopbackService):
         if self.prefix and path.startswith(self.prefix):
             path = path[len(self.prefix) :]
         with self._lock:
-            self.requests.append(SeenRequest(method, path, parts.query))
+            text = body.decode("utf-8", errors="replace") if body else ""
+            self.requests.append(SeenRequest(method, path, parts.query, text))
             for fault in self._faults:
                 if (
                     fault.remaining > 0
@@ -666,6 +673,16 @@ class FakeGitHub(LoopbackService):
         route = (method, *["N" if s.isdigit() else s for s in seg[:4]])
         me = self.actor
 
+        if route == ("GET",):
+            return (
+                200,
+                {
+                    "full_name": repo.full_name,
+                    "private": repo.visibility != "public",
+                    "visibility": repo.visibility,
+                },
+                {},
+            )
         if route == ("GET", "issues"):
             return self._list_issues(repo, path, query)
         if route == ("POST", "issues"):

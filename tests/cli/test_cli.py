@@ -61,7 +61,7 @@ def issue_event(
     out: dict[str, Any] = {
         "action": action,
         "issue": fake.issue_json(number),
-        "repository": {"full_name": "acme/support"},
+        "repository": {"full_name": "acme/support", "private": True},
     }
     if label:
         out["label"] = {"name": label}

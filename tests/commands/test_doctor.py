@@ -324,3 +324,67 @@ def test_rate_advice_follows_stripes_per_endpoint_limit(
     mode = next(c for c in json.loads(out)["checks"] if c["id"] == "stripe.key.mode")
     assert ("25 requests/s per endpoint" in (mode.get("fix") or "")) is advice
     assert "100 requests/s" not in out
+
+
+# -- SPEC §5b: a public support repository needs a private desk ----------------------------
+
+
+def _doctor_with(
+    world: tuple[Sandbox, FakeGitHub],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    config: str,
+) -> tuple[ExitStatus, str]:
+    sandbox, fake = world
+    if not fake.label_specs():
+        seed_labels(fake)
+    path = tmp_path / "billingops.yml"
+    path.write_text(config)
+    status, out, _ = doctor(capsys, env_for(sandbox, fake, BILLINGOPS_CONFIG=str(path)))
+    return status, out
+
+
+@pytest.mark.parametrize("visibility", ["public", "internal"])
+def test_doctor_fails_on_a_public_repository_without_a_private_desk(
+    world: tuple[Sandbox, FakeGitHub],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    visibility: str,
+) -> None:
+    world[1].set_visibility(visibility)
+    status, out = _doctor_with(world, tmp_path, capsys, "mask_email: true\n")
+    assert status is ExitStatus.BAD_INPUT
+    found = line(out, "audience: public")
+    assert f"[FAIL] acme/support is {visibility}" in found
+    assert "private_repository: owner/name" in found and "--private-repository" in found
+    assert "Issues: Read and write" in found and "GITHUB_TOKEN cannot write" in found
+
+
+def test_doctor_checks_the_private_desk(
+    world: tuple[Sandbox, FakeGitHub], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, fake = world
+    fake.set_visibility("public")
+    status, out = _doctor_with(world, tmp_path, capsys, "private_repository: acme/nowhere\n")
+    assert status is not ExitStatus.OK
+    assert "[FAIL] private desk acme/nowhere: cannot read it" in out
+    assert "Issues: Read and write and Metadata: Read on acme/nowhere" in line(out, "read it")
+
+    fake.add_repo("acme/desk", visibility="public")
+    status, out = _doctor_with(world, tmp_path, capsys, "private_repository: acme/desk\n")
+    assert status is not ExitStatus.OK
+    assert "[FAIL] private desk acme/desk is public" in out
+
+    fake.set_visibility("private", repo="acme/desk")
+    status, out = _doctor_with(world, tmp_path, capsys, "private_repository: acme/desk\n")
+    assert status is ExitStatus.OK, out
+    assert "[pass] private desk acme/desk: private, token can read and write" in out
+    assert "the handoff goes to acme/desk" in out
+
+
+def test_doctor_passes_a_private_repository_without_a_desk(
+    world: tuple[Sandbox, FakeGitHub], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out = _doctor_with(world, tmp_path, capsys, "mask_email: true\n")
+    assert status is ExitStatus.OK, out
+    assert "[pass] acme/support is private" in out

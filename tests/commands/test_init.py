@@ -296,3 +296,58 @@ def test_bad_options(
     assert status is ExitStatus.BAD_INPUT
     assert message in err
     assert not (repo / ".github").exists()
+
+
+# -- SPEC §5b: a public support repository and its private desk ------------------------------
+
+
+def test_private_repository_writes_both_repositories(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    desk = git_repo(tmp_path / "desk")
+    status, out, _ = run(
+        capsys,
+        "init", str(repo), *PINNED, "--private-repository", "acme/billing-desk",
+        "--desk-path", str(desk),
+    )  # fmt: skip
+    assert status is ExitStatus.OK
+    config = parse_config((repo / repo_files.CONFIG_PATH).read_text())
+    assert config.private_repository == "acme/billing-desk"
+    for root in (repo, desk):
+        workflow = yaml.safe_load((root / repo_files.WORKFLOW_PATH).read_text())
+        secrets = workflow["jobs"]["billing"]["secrets"]
+        assert secrets["BILLINGOPS_DESK_TOKEN"] == "${{ secrets.BILLINGOPS_DESK_TOKEN }}"
+        labeled = workflow[True]["issues"]["types"]  # YAML 1.1 reads `on` as true
+        assert "labeled" in labeled  # the desk reacts to approval labels on handoff issues
+    # The desk gets its workflow and config, no issue form (nobody files tickets there).
+    assert not (desk / repo_files.FORM_PATH).exists()
+    assert parse_config((desk / repo_files.CONFIG_PATH).read_text()).private_repository is None
+    assert "Issues: Read and write" in out and "acme/billing-desk" in out
+    workflows = [repo / repo_files.WORKFLOW_PATH, desk / repo_files.WORKFLOW_PATH]
+    check_schema("vendor.github-workflows", *workflows)
+    assert zizmor_findings(desk / ".github" / "workflows") == ""
+
+
+def test_without_a_private_desk_the_workflow_uses_the_actions_token(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "init", str(repo), *PINNED)[0] is ExitStatus.OK
+    text = (repo / repo_files.WORKFLOW_PATH).read_text()
+    assert "DESK_TOKEN" not in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--private-repository", "not a repo"], "--private-repository must be owner/name"),
+        (["--desk-path", "."], "--desk-path needs --private-repository"),
+        (["--private-repository", "acme/desk", "--with-report"], "never runs in a public"),
+    ],
+)
+def test_private_desk_options_are_checked(
+    repo: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    status, _, err = run(capsys, "init", str(repo), *PINNED, *args)
+    assert status is ExitStatus.BAD_INPUT
+    assert message in err and "Traceback" not in err
+    assert not (repo / repo_files.WORKFLOW_PATH).exists()

@@ -270,3 +270,31 @@ def test_bad_dates_exit_2(tmp_path: Path) -> None:
         "BILLINGOPS_CONFIG": str(tmp_path / "none.yml"),
     }
     assert main(["report", "--since", "last week"], env) == ExitStatus.BAD_INPUT
+
+
+@pytest.mark.sandbox
+@pytest.mark.parametrize("visibility", ["public", "internal"])
+def test_post_refuses_a_repository_the_public_can_read(
+    env: dict[str, str], fake: FakeGitHub, visibility: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # SPEC §5b: the revenue by plan never goes where the public reads it.
+    fake.set_visibility(visibility)
+    number = fake.add_issue("Weekly billing report", "", author="maya")
+    env = {**env, "GITHUB_TOKEN": TEST_TOKEN, "GITHUB_API_URL": fake.url}
+    env["GITHUB_REPOSITORY"] = "acme/ops"
+    args = ["report", "--format", "markdown", "--no-progress", "--post", str(number)]
+    assert main(args, env) == ExitStatus.BAD_INPUT
+    out, err = capsys.readouterr()
+    assert out == "" and fake.comments_of(number) == []  # nothing printed, nothing posted
+    assert f"acme/ops is {visibility}" in err and err.strip().count("\n") == 0
+    # In Actions the run's log and job summary are as public as the repository.
+    status = main(
+        ["report", "--format", "markdown", "--no-progress"], env | {"GITHUB_ACTIONS": "true"}
+    )
+    out, err = capsys.readouterr()
+    assert status == ExitStatus.BAD_INPUT and out == ""
+    # Locally, on the maintainer's terminal, the report runs.
+    assert main(["report", "--format", "json", "--no-progress"], env) == ExitStatus.OK
+    fake.set_visibility("private")  # the control: a private repository gets it
+    assert main(args, env) == ExitStatus.OK
+    assert len(fake.comments_of(number)) == 1

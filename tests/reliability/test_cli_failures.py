@@ -44,7 +44,7 @@ def event_file(world: World, number: int, tmp_path: Path, *, label: str | None =
     event: dict[str, Any] = {
         "action": "labeled" if label else "opened",
         "issue": world.payload(number),
-        "repository": {"full_name": world.fake.repository},
+        "repository": {"full_name": world.fake.repository, "private": True},
     }
     if label:
         event["label"] = {"name": label}

@@ -1,0 +1,79 @@
+"""Texts for a public ticket and the private desk's handoff issue (SPEC §5b). Pure.
+
+`render_public` takes a `PublicReply` and nothing else: whatever billingops knows about the
+customer cannot reach a public text through here, because the model has no field for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from markupsafe import Markup
+
+from billingops.core.render import SENSITIVE_TEXT, _tidy, environment
+from billingops.models.public import PublicKind, PublicReply
+
+PUBLIC_MARKER = "<!-- billingops:public v1 -->"
+HANDOFF_LABEL = "billingops:handoff"
+_HANDOFF = re.compile(
+    r"^<!-- billingops:handoff (?P<repo>[A-Za-z0-9._-]+/[A-Za-z0-9._-]+)#(?P<n>[0-9]{1,9}) -->$"
+)
+_LOGIN = re.compile(r"^[A-Za-z0-9-]{1,39}(\[bot\])?$")
+
+
+def outcome_marker(reply: PublicReply, key: str) -> str:
+    """The first line of a one-off public comment: unique per outcome, so never posted twice."""
+    safe = re.sub(r"[^A-Za-z0-9_.:#/-]", "_", key)[:120]
+    done = ",".join(sorted(d.value for d in reply.done)) or "-"
+    return f"<!-- billingops:public-{reply.kind.value} {safe} done={done} -->"
+
+
+def render_public(reply: PublicReply, *, key: str = "") -> str:
+    """The acknowledgement (edited in place) or a one-off outcome / approval notice."""
+    one_off = reply.kind in (PublicKind.outcome, PublicKind.approve_elsewhere)
+    template = "public_outcome.md.j2" if one_off else "public_reply.md.j2"
+    ctx = {
+        "marker": Markup(outcome_marker(reply, key) if one_off else PUBLIC_MARKER),
+        "reply": reply,
+        "sensitive_text": [SENSITIVE_TEXT[k] for k in sorted(set(reply.sensitive))],
+    }
+    return _tidy(environment().get_template(template).render(ctx))
+
+
+def is_public_reply(body: str) -> bool:
+    return body.split("\n", 1)[0] == PUBLIC_MARKER
+
+
+def handoff_marker(public_repository: str, number: int) -> str:
+    return f"<!-- billingops:handoff {public_repository}#{number} -->"
+
+
+def handoff_of(body: str | None) -> tuple[str, int] | None:
+    """(public repository, ticket number) named by a handoff issue's first line, or None."""
+    m = _HANDOFF.match((body or "").split("\n", 1)[0].strip())
+    return (m["repo"], int(m["n"])) if m else None
+
+
+def ticket_version(title: str, body: str) -> str:
+    """A digest of the public ticket as it is now: an edit there changes the handoff body,
+    so GitHub's record of the handoff's last edit voids a verified-requester label (§5a)."""
+    digest = hashlib.sha256(f"{title}\n{body}".encode()).hexdigest()[:16]
+    return f"<!-- billingops:ticket-version {digest} -->"
+
+
+def handoff_title(public_repository: str, number: int) -> str:
+    return f"Billing handoff: {public_repository}#{number}"
+
+
+def render_handoff(
+    public_repository: str, number: int, public_url: str, author: str, version: str
+) -> str:
+    ctx = {
+        "marker": Markup(handoff_marker(public_repository, number)),
+        "public_ref": f"{public_repository}#{number}",
+        "public_url": public_url,
+        "author": author if _LOGIN.match(author) else "unknown",
+        "version": Markup(version),
+    }
+    return _tidy(environment().get_template("handoff_issue.md.j2").render(ctx))

@@ -1,0 +1,264 @@
+"""The private desk (SPEC §5b): one handoff issue per public ticket, triaged and applied there.
+
+The handoff issue is where the full triage comment, its state, the plan announcements and
+the approval labels live; the ordinary `Desk` runs on it with every §5 / §5a check. The
+ticket itself (its words, and its author: the requester) is always the public issue, read
+fresh. The outcome goes back to the public ticket through `PublicWriter` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from billingops._billing.interface import BillingSource
+from billingops._tracker.interface import IssueTracker
+from billingops.config import Config
+from billingops.core.public import (
+    HANDOFF_LABEL,
+    handoff_of,
+    handoff_title,
+    render_handoff,
+    ticket_version,
+)
+from billingops.desk.desk import FINISHED, Desk
+from billingops.desk.public_writer import PublicWriter
+from billingops.desk.thread import DONE_LABEL, find_bot_comment, trusted_state
+from billingops.errors import BadInput, NotFound
+from billingops.models.decision import StepKind
+from billingops.models.issue import IssueSnapshot, same_login
+from billingops.models.public import Done, PublicKind, PublicLabel, PublicReply
+from billingops.models.result import RunResult
+
+
+class _NotAHandoff(BadInput):
+    """An issue with a handoff marker that billingops did not file: not a handoff."""
+
+
+def handoff_ref(repository: str, number: int) -> str:
+    return f"{repository}#{number}"
+
+
+@dataclass
+class HandoffDesk:
+    """The private desk: one handoff issue per public ticket, triaged and applied here."""
+
+    billing: BillingSource
+    tracker: IssueTracker  # on the private repository
+    config: Config
+    repository: str  # the private repository
+
+    # -- finding and filing the handoff issue ---------------------------------------------
+
+    def listing(self) -> list[IssueSnapshot]:
+        """Every handoff issue of the desk, any state: one listing by label."""
+        return self.tracker.list_issues(labels=[HANDOFF_LABEL], state="all")
+
+    def find(
+        self,
+        public_repository: str,
+        number: int,
+        me: str,
+        listing: list[IssueSnapshot] | None = None,
+    ) -> list[IssueSnapshot]:
+        """Every handoff issue of the ticket billingops itself filed, lowest number first."""
+        ref = (public_repository.lower(), number)
+        return sorted(
+            (
+                i
+                for i in (self.listing() if listing is None else listing)
+                if same_login(i.author, me)
+                and (h := handoff_of(i.body)) is not None
+                and (h[0].lower(), h[1]) == ref
+            ),
+            key=lambda i: i.number,
+        )
+
+    def ensure(
+        self,
+        public: IssueSnapshot,
+        public_repository: str,
+        me: str,
+        *,
+        dry_run: bool,
+        listing: list[IssueSnapshot] | None = None,
+    ) -> tuple[IssueSnapshot | None, list[str]]:
+        """(the ticket's handoff issue, what a dry run would write). Filed once: a run that
+        raced another one to file it keeps the lowest number and closes its own extra. The
+        listing after a create is always fresh."""
+        found = self.find(public_repository, public.number, me, listing)
+        if not found:
+            body = self._body(public, public_repository)
+            title = handoff_title(public_repository, public.number)
+            if dry_run:
+                return None, [f"--- would file handoff issue in {self.repository} ---\n{title}"]
+            self.tracker.create_issue(title=title, body=body, labels=[HANDOFF_LABEL])
+            found = self.find(public_repository, public.number, me)
+            if not found:
+                raise NotFound(f"GitHub: the handoff issue just filed in {self.repository} is gone")
+        keep, extra = found[0], found[1:]
+        for dup in extra:
+            if dup.state == "open" and not dry_run:
+                self.tracker.edit_issue(dup.number, state="closed", state_reason="not_planned")
+        return keep, []
+
+    def _body(self, public: IssueSnapshot, public_repository: str) -> str:
+        return render_handoff(
+            public_repository,
+            public.number,
+            public.html_url or f"https://github.com/{public_repository}/issues/{public.number}",
+            public.author,
+            ticket_version(public.title, public.body),
+        )
+
+    # -- triage -------------------------------------------------------------------------
+
+    def sync(
+        self,
+        handoff: IssueSnapshot,
+        public: IssueSnapshot,
+        public_repository: str,
+        *,
+        dry_run: bool = False,
+    ) -> RunResult:
+        """Triage the handoff issue from the public ticket as it is now."""
+        body = self._body(public, public_repository)
+        changed = handoff.body != body
+        if changed and not dry_run:
+            # The ticket changed: so does the handoff (and GitHub's record of its last edit).
+            self.tracker.edit_issue(handoff.number, body=body)
+        desk = self._desk(public, public_repository)
+        result = desk.triage(_payload(handoff, public, self.config), dry_run=dry_run)
+        if changed and dry_run:
+            shown = f"--- would edit the handoff issue #{handoff.number} ---\n{body}"
+            result = result.model_copy(update={"would_write": [shown, *result.would_write]})
+        return result
+
+    def triage(self, issue: Mapping[str, Any], *, dry_run: bool = False) -> RunResult:
+        try:
+            handoff, public_repository, public = self._open(issue)
+        except _NotAHandoff as exc:
+            return RunResult(action="ignored", issue=issue.get("number"), reason=str(exc))
+        return self.sync(handoff, public, public_repository, dry_run=dry_run)
+
+    # -- apply --------------------------------------------------------------------------
+
+    def apply(self, number: int, *, dry_run: bool = False) -> RunResult:
+        try:
+            handoff, public_repository, public = self._open(self.tracker.get_issue(number))
+        except _NotAHandoff as exc:
+            return RunResult(action="ignored", issue=number, reason=str(exc))
+        result = self._desk(public, public_repository).apply(handoff.number, dry_run=dry_run)
+        if dry_run or not any(e.status in FINISHED for e in result.executed):
+            return result
+        # Everything done so far, as recorded on the handoff (this run's and earlier ones'),
+        # told as the customer must hear it: posted once per outcome, re-posted if lost.
+        after = self.tracker.read_thread(number)
+        record = trusted_state(find_bot_comment(after.comments, after.me), after.me)
+        finished = [e for e in (record.executed if record else []) if e.status in FINISHED]
+        steps = {(s.kind, s.target): s for s in (result.plan.steps if result.plan else [])}
+        done: set[Done] = set()
+        for e in finished:
+            step = steps.get((e.kind, e.target))
+            if e.kind is StepKind.refund:
+                done.add(Done.refund)
+            elif e.kind is StepKind.cancel_subscription:
+                later = bool(step and step.at_period_end)
+                done.add(Done.cancels_at_period_end if later else Done.cancelled)
+        complete = DONE_LABEL in self.tracker.get_issue(number).labels
+        public_tracker = self.tracker.for_repository(public_repository)
+        thread = public_tracker.read_thread(public.number)
+        writer = PublicWriter(public_tracker, thread.me, dry_run)
+        reply = PublicReply(
+            kind=PublicKind.outcome,
+            done=sorted(done),
+            complete=complete,
+            login_url=self.config.portal.login_url,
+        )
+        writer.notice(public.number, thread.comments, reply, key=f"{self.repository}#{number}")
+        if complete:
+            writer.labels(public.number, public.labels, [PublicLabel.received, PublicLabel.done])
+        return result
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _open(
+        self, issue: Mapping[str, Any] | IssueSnapshot
+    ) -> tuple[IssueSnapshot, str, IssueSnapshot]:
+        """(the handoff issue, the public repository, the public ticket, read fresh)."""
+        snap = (
+            issue
+            if isinstance(issue, IssueSnapshot)
+            else IssueSnapshot(
+                number=int(issue.get("number") or 0),
+                title=str(issue.get("title") or ""),
+                body=str(issue.get("body") or ""),
+                author=str((issue.get("user") or {}).get("login") or ""),
+                labels=[
+                    str(x.get("name") if isinstance(x, Mapping) else x)
+                    for x in issue.get("labels") or []
+                ],
+            )
+        )
+        ref = handoff_of(snap.body)
+        if ref is None:
+            raise BadInput(f"issue #{snap.number} of {self.repository} is not a handoff issue")
+        me = self.tracker.whoami()
+        if not same_login(snap.author, me):
+            # Only a handoff billingops filed names the ticket it stands for.
+            raise _NotAHandoff(
+                f"ignored: issue #{snap.number} of {self.repository} carries a handoff marker "
+                f"but was filed by {snap.author or 'someone else'}, not billingops ({me})"
+            )
+        public_repository, public_number = ref
+        public = self.tracker.for_repository(public_repository).get_issue(public_number)
+        return snap, public_repository, public
+
+    def _desk(self, public: IssueSnapshot, public_repository: str) -> Desk:
+        intake = self.config.intake_label
+
+        def view(handoff: IssueSnapshot) -> IssueSnapshot:
+            return _merged(handoff, public, intake)
+
+        # Gap issues go to the backlog repository, by default this private desk; one that is
+        # the public support repository gets tickets and counts only (SPEC §5b).
+        backlog = (self.config.backlog_repository or self.repository).lower()
+        public_backlog = backlog == public_repository.lower()
+        return Desk(
+            self.billing,
+            self.tracker,
+            self.config,
+            self.repository,
+            view=view,
+            public_backlog=public_backlog,
+        )
+
+
+def _merged(handoff: IssueSnapshot, public: IssueSnapshot, intake: str) -> IssueSnapshot:
+    """The handoff issue as the desk sees it: the public ticket's words and author, the
+    handoff's own labels (approvals, verified-requester) and number."""
+    labels = list(handoff.labels)
+    if intake in public.labels and intake not in labels:
+        labels.append(intake)
+    return handoff.model_copy(
+        update={
+            "title": public.title,
+            "body": public.body,
+            "author": public.author,
+            "author_association": public.author_association,
+            "labels": labels,
+        }
+    )
+
+
+def _payload(handoff: IssueSnapshot, public: IssueSnapshot, config: Config) -> dict[str, Any]:
+    merged = _merged(handoff, public, config.intake_label)
+    return {
+        "number": merged.number,
+        "title": merged.title,
+        "body": merged.body,
+        "user": {"login": merged.author},
+        "labels": [{"name": n} for n in merged.labels],
+        "author_association": merged.author_association,
+    }
