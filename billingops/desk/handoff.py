@@ -15,6 +15,7 @@ from typing import Any
 from billingops._billing.interface import BillingSource
 from billingops._tracker.interface import IssueTracker
 from billingops.config import Config
+from billingops.core.ownership import find_bot_comment, trusted_state
 from billingops.core.public import (
     HANDOFF_LABEL,
     handoff_of,
@@ -24,7 +25,7 @@ from billingops.core.public import (
 )
 from billingops.desk.desk import FINISHED, Desk
 from billingops.desk.public_writer import PublicWriter
-from billingops.desk.thread import DONE_LABEL, find_bot_comment, trusted_state
+from billingops.desk.thread import DONE_LABEL
 from billingops.errors import BadInput, NotFound
 from billingops.models.decision import StepKind
 from billingops.models.issue import IssueSnapshot, same_login
