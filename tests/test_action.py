@@ -214,7 +214,7 @@ def test_action_installs_the_checkout_offline_and_runs_it(
                 {
                     "action": "opened",
                     "issue": fake.issue_json(number),
-                    "repository": {"full_name": "acme/support"},
+                    "repository": {"full_name": "acme/support", "private": True},
                 }
             )
         )
@@ -226,6 +226,7 @@ def test_action_installs_the_checkout_offline_and_runs_it(
                 "BILLINGOPS_COMMAND": "gate",
                 "STRIPE_API_KEY": stripe_sandbox.api_key,
                 "STRIPE_API_BASE": stripe_sandbox.base_url,
+                "BILLINGOPS_SANDBOX": "localstripe",
                 "GITHUB_TOKEN": TEST_TOKEN,
                 "GITHUB_API_URL": fake.url,
                 "GITHUB_REPOSITORY": "acme/support",

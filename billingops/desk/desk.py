@@ -302,7 +302,8 @@ class Desk:
         labels_f = self._pool.submit(writer.labels, ticket.number, add, remove)
         # A gap nobody filed yet gets its issue now, with the labels, so the comment links
         # to it when first written: 3 round trips, not 4 (SPEC §8).
-        entry = backlog.entry(ticket.number, ticket.title, revenue_at_risk(a.state))
+        revenue = {} if self.public_backlog else revenue_at_risk(a.state)
+        entry = backlog.entry(ticket.number, ticket.title, revenue)
         try:
             created = backlog.create_missing(gaps, entry, listing, dry_run=dry_run)
         except BaseException:
@@ -318,7 +319,7 @@ class Desk:
             ticket.number,
             ticket.title,
             gaps,
-            {} if self.public_backlog else revenue_at_risk(a.state),
+            revenue,
             dry_run=dry_run,
             linked=previous.gaps if previous else (),
             listing=listing,

@@ -445,6 +445,7 @@ def _env(world: World, tmp_path: Path, config: str) -> dict[str, str]:
         "GITHUB_API_URL": world.fake.url,
         "GITHUB_REPOSITORY": PUBLIC,
         "BILLINGOPS_CONFIG": str(tmp_path / "billingops.yml"),
+        "BILLINGOPS_SANDBOX": "localstripe",
     }
 
 
