@@ -34,7 +34,9 @@ def _emit(ctx: click.Context, result: RunResult, as_json: bool) -> None:
     else:
         for text in result.would_write:
             click.echo(text)
-    click.echo(f"billingops: {result.action}: {result.reason}", err=True)
+    # Reasons often start with the action already ("ignored: ..."): say it once.
+    reason = result.reason.removeprefix(f"{result.action}: ")
+    click.echo(f"billingops: {result.action}: {reason}", err=True)
 
 
 def _failure(action: Action, issue: int | None, exc: BillingopsError) -> RunResult:

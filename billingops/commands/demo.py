@@ -47,7 +47,10 @@ def command(scenarios: tuple[str, ...], list_only: bool, plain: bool) -> ExitSta
         console.print(Rule(scene.title))
         console.print(f"[bold]{scene.outcome}[/bold]")
         if scene.comment:
-            console.print(Markdown(scene.comment.split("\n", 1)[1]))
+            # The zero-width space after `@` stops GitHub's mention pings; in a terminal it
+            # only breaks copy-paste and grep.
+            body = scene.comment.split("\n", 1)[1].replace("&#8203;", "")
+            console.print(Markdown(body))
     return ExitStatus.OK
 
 

@@ -153,18 +153,34 @@ def _init_one(path: Path, options: Options, *, force: bool, dry_run: bool) -> Ex
 
 
 def _next_steps(options: Options, *, desk_written: bool = False) -> None:
-    if options.ref is None or options.workflow_repo == WORKFLOW_REPO_PLACEHOLDER:
+    left = [
+        name
+        for name, missing in (
+            (WORKFLOW_REPO_PLACEHOLDER, options.workflow_repo == WORKFLOW_REPO_PLACEHOLDER),
+            (REF_PLACEHOLDER, options.ref is None),
+        )
+        if missing
+    ]
+    if left:
         click.echo(
             "billingops: warning: pin the reusable workflow: edit .github/workflows/"
-            f"billingops.yml (replace {WORKFLOW_REPO_PLACEHOLDER} / {REF_PLACEHOLDER}) "
-            "or run init again with --workflow-repo and --ref SHA --force",
+            f"billingops.yml (replace {' and '.join(left)}) or run init again with "
+            "--workflow-repo OWNER/NAME and --ref SHA",
             err=True,
         )
-    click.echo(
-        "Next: add the secret STRIPE_READ_KEY (a read-only restricted key), create the "
-        f"Environment {options.environment} with required reviewers and its secret "
-        "STRIPE_WRITE_KEY, commit the files, then run billingops doctor --fix."
-    )
+    if options.private_repository is not None and not options.desk:
+        click.echo(
+            "Next: add the secret STRIPE_READ_KEY (a read-only restricted key) here; the write "
+            f"key belongs to the private desk {options.private_repository} only (its "
+            f"Environment {options.environment}, with required reviewers, and its secret "
+            "STRIPE_WRITE_KEY). Commit the files, then run billingops doctor --fix."
+        )
+    else:
+        click.echo(
+            "Next: add the secret STRIPE_READ_KEY (a read-only restricted key), create the "
+            f"Environment {options.environment} with required reviewers and its secret "
+            "STRIPE_WRITE_KEY, commit the files, then run billingops doctor --fix."
+        )
     desk = options.private_repository
     if desk is not None:
         click.echo(

@@ -37,7 +37,7 @@ DEFAULT_TOP_GAPS = 10
 
 MEASURES = {
     "first_response": "open → billingops' first answer (its comment created)",
-    "first_triage": "open → first case label (`billing:<case>`)",
+    "first_triage": "open → first case label (a `billing:` case label)",
     "done": "open → `billing:done` (every approved step executed)",
     "closed": "open → issue closed",
 }

@@ -118,6 +118,9 @@ def render_files(options: Options) -> list[tuple[str, str, str]]:
         "report_issue": options.report_issue,
         "desk_token": options.private_repository is not None or options.desk,
         "private_repository": options.private_repository,
+        # The public repository of a private desk never executes anything: approvals are
+        # applied on the handoff issue, so its workflow gets no write key (SPEC §5b).
+        "write_key": options.desk or options.private_repository is None,
     }
     config = template_file("repo/config.yml").read_text(encoding="utf-8")
     if options.private_repository is not None:

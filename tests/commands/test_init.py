@@ -326,6 +326,12 @@ def test_private_repository_writes_both_repositories(
     workflows = [repo / repo_files.WORKFLOW_PATH, desk / repo_files.WORKFLOW_PATH]
     check_schema("vendor.github-workflows", *workflows)
     assert zizmor_findings(desk / ".github" / "workflows") == ""
+    # The write key lives in the desk only: the public repository never executes.
+    public = yaml.safe_load((repo / repo_files.WORKFLOW_PATH).read_text())["jobs"]["billing"]
+    private = yaml.safe_load((desk / repo_files.WORKFLOW_PATH).read_text())["jobs"]["billing"]
+    assert "STRIPE_WRITE_KEY" not in public["secrets"] and "with" not in public
+    assert "STRIPE_WRITE_KEY" in private["secrets"]
+    assert "write key belongs to the private desk acme/billing-desk only" in out
 
 
 def test_without_a_private_desk_the_workflow_uses_the_actions_token(
