@@ -26,6 +26,7 @@ from billingops.errors import BadInput, ExitStatus
 if TYPE_CHECKING:
     from billingops._billing.stripe_gateway import ListingStats, StripeGateway
     from billingops._tracker.interface import IssueTracker
+    from billingops.config import Config
     from billingops.core.report import Listed, Report
     from billingops.core.report_keys import KeyStore
 
@@ -54,13 +55,19 @@ def post_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
-def _refuse_public(tracker: IssueTracker) -> None:
+def _refuse_public(tracker: IssueTracker, config: Config) -> None:
     from billingops.config import Config
     from billingops.core.audience import Audience, audience_of
 
     seen = tracker.visibility()
-    if audience_of(seen, Config()) is Audience.public:
+    # What GitHub says decides (a `staff` audience set on a public repository does not make
+    # it private), and `ticket_audience: public` counts too: whoever set it says the public
+    # reads this repository's tickets.
+    by_github = audience_of(seen, Config()) is Audience.public
+    if by_github or config.ticket_audience == "public":
         shown = seen.get("visibility") or "public"
+        if not by_github:
+            shown = "read by the public (ticket_audience: public)"
         raise BadInput(
             f"report: {tracker.repository} is {shown}: the report (revenue by plan) is never "
             "posted to or logged in a repository the public can read; run it locally, or "
@@ -288,7 +295,7 @@ def command(
     if tracker is not None or in_actions:
         # The MRR by plan never goes where the public reads it: an issue comment, a run's
         # log or job summary of a public or internal repository (SPEC §5b).
-        _refuse_public(tracker or wiring.tracker())
+        _refuse_public(tracker or wiring.tracker(), wiring.config)
     rate = rate or wiring.config.stripe_rate_limit_per_second
     started = time.monotonic()
     from billingops._billing.stripe_gateway import ListingStats

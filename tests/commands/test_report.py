@@ -298,3 +298,26 @@ def test_post_refuses_a_repository_the_public_can_read(
     fake.set_visibility("private")  # the control: a private repository gets it
     assert main(args, env) == ExitStatus.OK
     assert len(fake.comments_of(number)) == 1
+
+
+@pytest.mark.parametrize(("visibility", "audience"), [("private", "public"), ("public", "staff")])
+def test_post_refuses_when_either_github_or_the_config_says_public(
+    env: dict[str, str],
+    fake: FakeGitHub,
+    tmp_path: Path,
+    visibility: str,
+    audience: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A config that calls the tickets public is believed; one that calls a public
+    # repository `staff` is not.
+    fake.set_visibility(visibility)
+    number = fake.add_issue("Weekly billing report", "", author="maya")
+    config = tmp_path / "billingops.yml"
+    config.write_text(f"ticket_audience: {audience}\n")
+    env = {**env, "GITHUB_TOKEN": TEST_TOKEN, "GITHUB_API_URL": fake.url}
+    env |= {"GITHUB_REPOSITORY": "acme/ops", "BILLINGOPS_CONFIG": str(config)}
+    args = ["report", "--format", "markdown", "--no-progress", "--post", str(number)]
+    assert main(args, env) == ExitStatus.BAD_INPUT
+    assert fake.comments_of(number) == []
+    capsys.readouterr()
