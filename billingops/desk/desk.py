@@ -264,14 +264,8 @@ class Desk:
 
     def triage(self, issue: Mapping[str, Any], *, dry_run: bool = False) -> RunResult:
         ticket = parse_issue(issue, self.repository)
-        intake = self.config.intake_label
-        if intake not in ticket.labels:
-            # Not a billing ticket (SPEC §5a): no Stripe and no GitHub request at all.
-            return RunResult(
-                action="ignored",
-                issue=ticket.number,
-                reason=f"ignored: the issue has no {intake} label",
-            )
+        if (not_ours := not_a_ticket(ticket, self.config)) is not None:
+            return not_ours
         backlog = Backlog(self.tracker, self.config, self.repository)
         # The thread and the gap backlog in one request, with the Stripe lookup (SPEC §8).
         thread_f = self._pool.submit(
@@ -717,6 +711,18 @@ def _record(
 def _latest_id(events: list[LabelEvent], label: str) -> int:
     ids = [e.id for e in events if e.event == "labeled" and e.label == label]
     return max(ids, default=0)
+
+
+def not_a_ticket(ticket: Ticket, config: Config) -> RunResult | None:
+    """`ignored` for an issue without the intake label (SPEC §5a): it is not a billing
+    ticket, and its triage makes no Stripe and no GitHub request at all."""
+    if config.intake_label in ticket.labels:
+        return None
+    return RunResult(
+        action="ignored",
+        issue=ticket.number,
+        reason=f"ignored: the issue has no {config.intake_label} label",
+    )
 
 
 def _tampered(existing: Comment | None, thread: Thread) -> str | None:

@@ -28,7 +28,7 @@ from billingops.config import Config
 from billingops.core.audience import Audience, audience_of
 from billingops.core.intake import parse_issue
 from billingops.core.public import handoff_of
-from billingops.desk.desk import Desk
+from billingops.desk.desk import Desk, not_a_ticket
 from billingops.desk.handoff import HandoffDesk, handoff_ref
 from billingops.desk.public_writer import PublicWriter
 from billingops.errors import BadInput, BillingopsError, ConfigError, NotFound
@@ -57,13 +57,8 @@ class PublicDesk:
 
     def triage(self, issue: Mapping[str, Any], *, dry_run: bool = False) -> RunResult:
         ticket = parse_issue(issue, self.repository)
-        intake = self.config.intake_label
-        if intake not in ticket.labels:
-            return RunResult(
-                action="ignored",
-                issue=ticket.number,
-                reason=f"ignored: the issue has no {intake} label",
-            )
+        if (not_ours := not_a_ticket(ticket, self.config)) is not None:
+            return not_ours
         public = _snapshot(issue)
         desk = self._handoff_desk()
         # The public thread and the desk's handoff listing are independent reads: together.
