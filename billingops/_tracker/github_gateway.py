@@ -25,10 +25,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from billingops._tracker import translate
+from billingops._tracker.translate import THREAD_AND_LISTING_QUERY, THREAD_QUERY, VIEWER_QUERY
 from billingops.errors import BadInput, BillingopsError, NotFound, OperationalError
 from billingops.models.issue import Comment, IssueSnapshot, LabelEvent, Thread
 
@@ -41,48 +42,6 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATC
 _TOKEN_RE = re.compile(r"\b(gh[pousr]_[A-Za-z0-9_]+|github_pat_[A-Za-z0-9_]+)")
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-# One read of the thread (SPEC §5a): who the token acts as (`viewer`: REST `GET /user`
-# answers an installation token 403), when the ticket was last edited, and every comment
-# with its author and last editor (REST does not say who edited a comment).
-_THREAD = """query billingopsThread(
-  $owner: String!, $name: String!, $number: Int!, $after: String%s
-) {
-  viewer { login }%s
-  repository(owner: $owner, name: $name) {
-    issue(number: $number) {
-      lastEditedAt
-      comments(first: 100, after: $after) {
-        pageInfo { hasNextPage endCursor }
-        nodes {
-          databaseId body createdAt updatedAt lastEditedAt
-          author { __typename login }
-          editor { __typename login }
-        }
-      }
-    }
-  }
-}"""
-# The product-gap backlog, read in the same request (SPEC §8: one round trip for both).
-_LISTING = """
-  listing: repository(owner: $listingOwner, name: $listingName) {
-    issues(
-      first: 100, labels: [$listingLabel], states: [OPEN, CLOSED],
-      orderBy: {field: CREATED_AT, direction: ASC}
-    ) {
-      pageInfo { hasNextPage }
-      nodes {
-        number title body state createdAt closedAt url
-        author { __typename login }
-        labels(first: 100) { nodes { name } }
-      }
-    }
-  }"""
-THREAD_QUERY = _THREAD % ("", "")
-THREAD_AND_LISTING_QUERY = _THREAD % (
-    ", $listingOwner: String!, $listingName: String!, $listingLabel: String!",
-    _LISTING,
-)
-VIEWER_QUERY = "query billingopsViewer { viewer { login } }"
 
 
 class _RetryAfterTooLong(Exception):
@@ -220,13 +179,13 @@ class GitHubGateway:
 
     def get_issue(self, number: int) -> IssueSnapshot:
         data = self._call(f"get issue #{number}", "GET", f"{self._path}/issues/{number}")
-        return _issue(data)
+        return translate.issue(data)
 
     def list_comments(self, number: int) -> list[Comment]:
         items = self._paginate(
             f"list comments of #{number}", f"{self._path}/issues/{number}/comments"
         )
-        return [_comment(c) for c in items]
+        return [translate.comment(c) for c in items]
 
     def read_thread(self, number: int, *, listing: tuple[str, str] | None = None) -> Thread:
         owner, name = self.repository.split("/")
@@ -248,14 +207,14 @@ class GitHubGateway:
                 variables["listingLabel"] = listing[1]
             data = self._graphql(f"read the thread of #{number}", query, variables)
             if query is THREAD_AND_LISTING_QUERY:
-                listed = _graphql_listing(data.get("listing"))
-            me = _graphql_login(data.get("viewer"))
+                listed = translate.graphql_listing(data.get("listing"))
+            me = translate.graphql_login(data.get("viewer"))
             issue = ((data.get("repository") or {}).get("issue")) or None
             if issue is None:
                 raise NotFound(self._line(f"GitHub: read the thread of #{number}: not found"))
-            edited_at = _ts(issue.get("lastEditedAt"))
+            edited_at = translate.ts(issue.get("lastEditedAt"))
             page = issue.get("comments") or {}
-            comments.extend(_graphql_comment(n) for n in page.get("nodes") or [] if n)
+            comments.extend(translate.graphql_comment(n) for n in page.get("nodes") or [] if n)
             info = page.get("pageInfo") or {}
             if not info.get("hasNextPage") or not info.get("endCursor"):
                 break
@@ -267,7 +226,7 @@ class GitHubGateway:
 
     def whoami(self) -> str:
         if self._me is None:
-            me = _graphql_login(self._graphql("who am I", VIEWER_QUERY, {}).get("viewer"))
+            me = translate.graphql_login(self._graphql("who am I", VIEWER_QUERY, {}).get("viewer"))
             if not me:
                 raise OperationalError(self._line("GitHub: who am I: no viewer login"))
             self._me = me
@@ -280,7 +239,7 @@ class GitHubGateway:
             f"{self._path}/issues/{number}/comments",
             body={"body": body},
         )
-        return _comment(data)
+        return translate.comment(data)
 
     def edit_comment(self, comment_id: int, body: str) -> Comment:
         data = self._call(
@@ -289,7 +248,7 @@ class GitHubGateway:
             f"{self._path}/issues/comments/{comment_id}",
             body={"body": body},
         )
-        return _comment(data)
+        return translate.comment(data)
 
     def set_labels(self, number: int, labels: list[str]) -> None:
         self._call(
@@ -323,7 +282,7 @@ class GitHubGateway:
         # `renamed` too: a title edit is an edit of the ticket (GraphQL `lastEditedAt` only
         # covers the body).
         kinds = ("labeled", "unlabeled", "renamed")
-        events = [_label_event(e) for e in items if e.get("event") in kinds]
+        events = [translate.label_event(e) for e in items if e.get("event") in kinds]
         return sorted(events, key=lambda e: (e.created_at, e.id))  # GitHub: oldest first
 
     def role_of(self, login: str) -> str | None:
@@ -339,7 +298,7 @@ class GitHubGateway:
         params = {"state": state, "labels": ",".join(labels)} if labels else {"state": state}
         items = self._paginate(f"list issues labeled {labels!r}", f"{self._path}/issues", params)
         # The issues endpoint lists pull requests too.
-        return [_issue(i) for i in items if "pull_request" not in i]
+        return [translate.issue(i) for i in items if "pull_request" not in i]
 
     def create_issue(self, *, title: str, body: str, labels: list[str]) -> IssueSnapshot:
         data = self._call(
@@ -348,7 +307,7 @@ class GitHubGateway:
             f"{self._path}/issues",
             body={"title": title, "body": body, "labels": list(labels)},
         )
-        return _issue(data)
+        return translate.issue(data)
 
     def edit_issue(
         self,
@@ -370,7 +329,7 @@ class GitHubGateway:
         data = self._call(
             f"edit issue #{number}", "PATCH", f"{self._path}/issues/{number}", body=changes
         )
-        return _issue(data)
+        return translate.issue(data)
 
     def ensure_label(self, name: str, *, color: str, description: str) -> bool:
         what = f"create label {name!r}"
@@ -572,112 +531,6 @@ class GitHubGateway:
         message = message.replace(self._token, "***")
         message = _TOKEN_RE.sub("***", " ".join(message.split()))
         return message if len(message) <= 300 else message[:297] + "..."
-
-
-# ---------------------------------------------------------------------- JSON -> models
-
-
-def _ts(value: Any) -> int:
-    if not value:
-        return 0
-    return int(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp())
-
-
-def _login(user: Any) -> str:
-    return str(user.get("login", "")) if isinstance(user, dict) else ""
-
-
-def _issue(data: dict[str, Any]) -> IssueSnapshot:
-    return IssueSnapshot(
-        number=int(data["number"]),
-        title=data.get("title") or "",
-        body=data.get("body") or "",
-        author=_login(data.get("user")),
-        labels=[
-            str(x["name"]) if isinstance(x, dict) else str(x) for x in data.get("labels") or []
-        ],
-        state=data.get("state") or "open",
-        created_at=_ts(data.get("created_at")),
-        closed_at=_ts(data["closed_at"]) if data.get("closed_at") else None,
-        html_url=data.get("html_url") or "",
-        author_association=str(data.get("author_association") or ""),
-    )
-
-
-def _comment(data: dict[str, Any]) -> Comment:
-    return Comment(
-        id=int(data["id"]),
-        body=data.get("body") or "",
-        author=_login(data.get("user")),
-        created_at=_ts(data.get("created_at")),
-        updated_at=_ts(data.get("updated_at")),
-    )
-
-
-def _graphql_login(actor: Any) -> str:
-    """A GraphQL actor's login as REST spells it: GraphQL names the Actions bot
-    `github-actions` (a `Bot`), REST and events `github-actions[bot]`."""
-    if not isinstance(actor, dict):
-        return ""
-    login = str(actor.get("login") or "")
-    if actor.get("__typename") == "Bot" and login and not login.endswith("[bot]"):
-        login += "[bot]"
-    return login
-
-
-def _graphql_comment(node: dict[str, Any]) -> Comment:
-    edited = node.get("lastEditedAt")
-    return Comment(
-        id=int(node.get("databaseId") or 0),
-        body=node.get("body") or "",
-        author=_graphql_login(node.get("author")) or "ghost",
-        created_at=_ts(node.get("createdAt")),
-        updated_at=_ts(node.get("updatedAt")),
-        # An edited comment whose editor GitHub does not name (a deleted account, or an
-        # app's own edit should GitHub leave it null) counts as unedited: distrusting it
-        # would jam every ticket if GitHub leaves billingops' own edits unnamed. SECURITY.md
-        # lists the deleted-editor case as not defended.
-        editor=(_graphql_login(node.get("editor")) or None) if edited else None,
-    )
-
-
-def _graphql_listing(repository: Any) -> list[IssueSnapshot] | None:
-    """The listed issues as REST would give them; None when there is more than one page
-    (the caller then lists with REST, which pages)."""
-    issues = (repository or {}).get("issues") if isinstance(repository, dict) else None
-    if not isinstance(issues, dict) or (issues.get("pageInfo") or {}).get("hasNextPage"):
-        return None
-    out = []
-    for n in issues.get("nodes") or []:
-        if not n:
-            continue
-        out.append(
-            IssueSnapshot(
-                number=int(n["number"]),
-                title=n.get("title") or "",
-                body=n.get("body") or "",
-                author=_graphql_login(n.get("author")) or "ghost",
-                labels=[str(x["name"]) for x in (n.get("labels") or {}).get("nodes") or [] if x],
-                state=str(n.get("state") or "OPEN").lower(),
-                created_at=_ts(n.get("createdAt")),
-                closed_at=_ts(n["closedAt"]) if n.get("closedAt") else None,
-                html_url=n.get("url") or "",
-            )
-        )
-    return out
-
-
-def _label_event(data: dict[str, Any]) -> LabelEvent:
-    actor = data.get("actor")
-    return LabelEvent(
-        event=str(data["event"]),
-        label=str((data.get("label") or {}).get("name", "")),
-        # A deleted account shows as a null actor; GitHub's UI calls it "ghost".
-        actor=_login(actor) or "ghost",
-        actor_type=str(actor.get("type") or "User") if isinstance(actor, dict) else "User",
-        created_at=_ts(data.get("created_at")),
-        id=int(data.get("id") or 0),
-    )
 
 
 def _timed_out(exc: BaseException) -> bool:
