@@ -21,12 +21,11 @@ from billingops._billing.interface import BillingSource
 from billingops._tracker.interface import IssueTracker
 from billingops.config import Config
 from billingops.core import effects
-from billingops.core.approval import Verdict, check_approval, labelers, needs_second_approver
+from billingops.core.approval import labelers
 from billingops.core.classify import classify
 from billingops.core.gaps import detect_gaps, merge_portal
 from billingops.core.intake import parse_issue
 from billingops.core.markers import State
-from billingops.core.money import format_money
 from billingops.core.ownership import (
     find_bot_comment,
     next_rev,
@@ -43,9 +42,11 @@ from billingops.core.render import (
 )
 from billingops.core.requester import identify, is_staff, vouch_problem
 from billingops.core.resolve import resolve
+from billingops.desk.approvals import check_approvals, refuse
 from billingops.desk.backlog import GAP_LABEL, Backlog, revenue_at_risk
+from billingops.desk.execute import FINISHED, execute_step
 from billingops.desk.thread import DONE_LABEL, Writer, case_labels
-from billingops.errors import OperationalError, WriteRefused
+from billingops.errors import OperationalError
 from billingops.models.billing import BillingState, Resolution
 from billingops.models.decision import (
     Approval,
@@ -53,14 +54,11 @@ from billingops.models.decision import (
     Executed,
     GapRef,
     Plan,
-    Step,
-    StepKind,
 )
 from billingops.models.issue import Comment, IssueSnapshot, LabelEvent, Thread
 from billingops.models.result import RunResult
 from billingops.models.ticket import Requester, Ticket
 
-FINISHED = ("done", "already_done")
 MAX_LOOKUPS = 5  # Stripe ids, and emails, looked up per ticket (the first ones it names)
 # GitHub's relation of an author to the repository; only these can hold a role worth a
 # lookup (anyone else is a customer, and costs no request).
@@ -374,7 +372,8 @@ class Desk:
             previous is not None and (previous.kind != "triage" or not previous.plan_hash)
         ):
             for ap in present:
-                self._refuse(
+                refuse(
+                    self.config,
                     writer,
                     issue,
                     comments,
@@ -454,9 +453,10 @@ class Desk:
             # The announcement of this plan was lost: post it; approvals wait for it.
             on = [labels[ap] for ap in present]
             self._announce(writer, number, thread, previous.rev, a.plan, "", on)
-        granted, refusals = self._check_approvals(
-            writer, issue, comments, events, present, plan, roles, posted_at, thread.me
-        )
+        granted, refusals = check_approvals(
+            self.config, writer, issue, comments, events, present, plan, roles, posted_at,
+            thread.me,
+        )  # fmt: skip
 
         if not granted:
             return base.model_copy(
@@ -473,11 +473,12 @@ class Desk:
         for step in plan.steps:
             if step.needs not in granted:
                 continue
-            outcome = self._execute(
+            outcome = execute_step(
+                self.billing,
+                self._ref(number),
                 step,
                 a.state,
                 previous.plan_hash,
-                number,
                 executed.get((step.kind, step.target)),
                 dry_run,
             )
@@ -528,163 +529,6 @@ class Desk:
             raise _Partial(result, failure)
         return result
 
-    def _check_approvals(
-        self,
-        writer: Writer,
-        issue: IssueSnapshot,
-        comments: list[Comment],
-        events: list[LabelEvent],
-        present: list[Approval],
-        plan: Plan,
-        roles: Mapping[str, str | None],
-        posted_at: int | None,
-        me: str = "",
-    ) -> tuple[list[Approval], list[str]]:
-        """(approvals granted, refusal reasons). Each refused label is removed with a notice."""
-        labels = self.config.labels
-        number = issue.number
-        granted: list[Approval] = []
-        refusals: list[str] = []
-        for ap in present:
-            steps = [s for s in plan.steps if s.needs is ap]
-            if not steps:
-                self._refuse(
-                    writer, issue, comments, events, ap,
-                    f"the plan has no step that {labels[ap]} approves",
-                )  # fmt: skip
-                refusals.append(f"no step for {labels[ap]}")
-                continue
-            # The whole plan's refunds per currency, not step by step (SPEC §5a).
-            over = (
-                needs_second_approver(
-                    [(s.currency or "", s.amount or 0) for s in steps], self.config
-                )
-                if ap is Approval.refund
-                else []
-            )
-            check = check_approval(
-                labels[ap], events, roles, self.config, plan_posted_at=posted_at,
-                author=issue.author, needs_two=bool(over), me=me,
-            )  # fmt: skip
-            if check.verdict is Verdict.granted:
-                granted.append(ap)
-                continue
-            if check.verdict is Verdict.needs_second:
-                currency = over[0]
-                limit = self.config.refund.threshold(currency)
-                writer.notice(
-                    number,
-                    comments,
-                    render_notice(
-                        "needs_second",
-                        key=f"second:{labels[ap]}:{_latest_id(events, labels[ap])}",
-                        label=labels[ap],
-                        reason=check.reason,
-                        config=self.config,
-                        threshold=format_money(limit, currency),
-                    ),
-                )
-                writer.labels(number, [], [labels[ap]])
-            else:
-                self._refuse(writer, issue, comments, events, ap, check.reason)
-            refusals.append(check.reason)
-        return granted, refusals
-
-    def _execute(
-        self,
-        step: Step,
-        state: BillingState,
-        plan_hash: str,
-        number: int,
-        recorded: Executed | None,
-        dry_run: bool,
-    ) -> Executed | OperationalError:
-        ref = self._ref(number)
-        if recorded is not None and recorded.status in FINISHED:
-            if step.kind is StepKind.refund:  # Stripe may have failed it since (issue 15)
-                status, note, rid = effects.recheck_refund(state, ref, step)
-                update = {"status": status, "reason": note, "stripe_id": rid or recorded.stripe_id}
-                return recorded.model_copy(update=update)
-            return recorded.model_copy(update={"status": "already_done"})
-        # Stripe forgets idempotency keys after 24 hours; our metadata it keeps.
-        if step.kind is StepKind.refund:
-            own = effects.find_own_refund(state, ref, step)
-            if own:
-                return _record(step, "already_done", own)
-            charge = next((c for c in state.charges if c.id == step.target), None)
-            if charge is None:
-                return _record(step, "skipped", reason="the charge is no longer on the customer")
-            if charge.disputed:
-                return _record(step, "skipped", reason="the charge is disputed now")
-            if charge.refundable < (step.amount or 0):
-                return _record(
-                    step,
-                    "skipped",
-                    reason=f"only {format_money(charge.refundable, charge.currency)} is left",
-                )
-        elif step.kind is StepKind.cancel_subscription:
-            if effects.own_cancellation_done(state, ref, step):
-                return _record(step, "already_done", step.target)
-            sub = next((s for s in state.subscriptions if s.id == step.target), None)
-            if sub is None or not sub.live:
-                return _record(step, "skipped", reason="the subscription is no longer live")
-            if step.at_period_end and sub.cancel_at_period_end:
-                return _record(step, "skipped", reason="it is already set to cancel at period end")
-        else:
-            return _record(step, "skipped", reason="nothing to execute in Stripe")
-        if dry_run:
-            return _record(step, "would_do")
-        key = effects.idempotency_key(ref, plan_hash, step)
-        metadata = effects.step_metadata(ref, step)
-        try:
-            if step.kind is StepKind.refund:
-                refund = self.billing.refund(
-                    charge_id=step.target or "",
-                    amount=step.amount or 0,
-                    idempotency_key=key,
-                    metadata=metadata,
-                )
-                outcome, note = effects.refund_outcome(refund)
-                return _record(step, outcome, refund.id, reason=note)
-            prior = next(s.status for s in state.subscriptions if s.id == step.target)
-            metadata[effects.PRIOR_STATUS_KEY] = prior
-            if step.at_period_end:
-                metadata[effects.PERIOD_END_KEY] = "true"
-            sub = self.billing.cancel_subscription(
-                subscription_id=step.target or "",
-                at_period_end=bool(step.at_period_end),
-                idempotency_key=key,
-                metadata=metadata,
-            )
-            return _record(step, "done", sub.id)
-        except WriteRefused as exc:  # a 400 from a race: not done, recorded with why (issue 15)
-            return _record(step, "failed", reason=str(exc))
-        except OperationalError as exc:
-            return exc
-
-    def _refuse(
-        self,
-        writer: Writer,
-        issue: IssueSnapshot,
-        comments: list[Comment],
-        events: list[LabelEvent],
-        approval: Approval,
-        reason: str,
-    ) -> None:
-        label = self.config.labels[approval]
-        writer.notice(
-            issue.number,
-            comments,
-            render_notice(
-                "refused",
-                key=f"refused:{label}:{_latest_id(events, label)}",
-                label=label,
-                reason=reason,
-                config=self.config,
-            ),
-        )
-        writer.labels(issue.number, [], [label])
-
 
 class _Partial(OperationalError):
     """A failure half-way: what was done is recorded; the result travels with the error."""
@@ -692,25 +536,6 @@ class _Partial(OperationalError):
     def __init__(self, result: RunResult, cause: OperationalError) -> None:
         super().__init__(str(cause))
         self.result = result
-
-
-def _record(
-    step: Step, status: Any, stripe_id: str | None = None, reason: str | None = None
-) -> Executed:
-    return Executed(
-        kind=step.kind,
-        target=step.target,
-        status=status,
-        stripe_id=stripe_id,
-        reason=reason,
-        amount=step.amount,
-        currency=step.currency,
-    )
-
-
-def _latest_id(events: list[LabelEvent], label: str) -> int:
-    ids = [e.id for e in events if e.event == "labeled" and e.label == label]
-    return max(ids, default=0)
 
 
 def not_a_ticket(ticket: Ticket, config: Config) -> RunResult | None:

@@ -23,7 +23,8 @@ from billingops.core.public import (
     render_handoff,
     ticket_version,
 )
-from billingops.desk.desk import FINISHED, Desk
+from billingops.desk.desk import Desk
+from billingops.desk.execute import FINISHED
 from billingops.desk.public_writer import PublicWriter
 from billingops.desk.thread import DONE_LABEL
 from billingops.errors import BadInput, NotFound
