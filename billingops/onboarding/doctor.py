@@ -309,14 +309,27 @@ def audience_checks(gh: GitHubGateway, config: Config) -> list[Check]:
         return [_github_failure("github.audience", f"cannot read {repo}'s visibility", exc)]
     audience = audience_of(seen, config)
     shown = seen.get("visibility") or ("private" if seen.get("private") else "public")
+    by_github = audience_of(seen, Config())
+    if audience is Audience.staff and by_github is Audience.public:
+        return [
+            fail(
+                "github.audience",
+                f"{repo} is {shown} but ticket_audience: staff: the full handoff (customer "
+                "ids, plans, amounts) would be posted where the public can read it",
+                "remove ticket_audience (auto) and set private_repository: owner/name for the "
+                "handoff, or make the repository private",
+            )
+        ]
     if audience is Audience.staff:
         return [passed("github.audience", f"{repo} is {shown}: the full handoff goes on tickets")]
+    if by_github is Audience.staff:
+        shown += ", but ticket_audience: public"
     desk = config.private_repository
     if desk is None:
         return [
             fail(
                 "github.audience",
-                f"{repo} is {shown} (audience: public): billingops posts only a neutral "
+                f"{repo} is {shown}: the tickets are public, billingops posts only a neutral "
                 "acknowledgement there, and no private desk is configured for the handoff",
                 "create a private repository as the desk, set private_repository: owner/name "
                 "in the config, run billingops init --private-repository owner/name, and give "

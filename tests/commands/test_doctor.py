@@ -354,7 +354,7 @@ def test_doctor_fails_on_a_public_repository_without_a_private_desk(
     world[1].set_visibility(visibility)
     status, out = _doctor_with(world, tmp_path, capsys, "mask_email: true\n")
     assert status is ExitStatus.BAD_INPUT
-    found = line(out, "audience: public")
+    found = line(out, "the tickets are public")
     assert f"[FAIL] acme/support is {visibility}" in found
     assert "private_repository: owner/name" in found and "--private-repository" in found
     assert "Issues: Read and write" in found and "GITHUB_TOKEN cannot write" in found
@@ -388,3 +388,16 @@ def test_doctor_passes_a_private_repository_without_a_desk(
     status, out = _doctor_with(world, tmp_path, capsys, "mask_email: true\n")
     assert status is ExitStatus.OK, out
     assert "[pass] acme/support is private" in out
+
+
+def test_doctor_fails_when_the_config_calls_a_public_repository_staff(
+    world: tuple[Sandbox, FakeGitHub], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An override may make tickets public, never a public repository private.
+    world[1].set_visibility("public")
+    status, out = _doctor_with(world, tmp_path, capsys, "ticket_audience: staff\n")
+    assert status is ExitStatus.BAD_INPUT
+    assert "[FAIL] acme/support is public but ticket_audience: staff" in out
+    world[1].set_visibility("private")
+    status, out = _doctor_with(world, tmp_path, capsys, "ticket_audience: public\n")
+    assert "acme/support is private, but ticket_audience: public: the tickets are public" in out

@@ -283,3 +283,12 @@ def test_gap_links_say_when_a_gap_was_marked_fixed_and_cross_repositories() -> N
     assert "→ #7 (marked fixed" in out
     out = render(t, dup_state(), Config(backlog_repository="acme/product"), gap_refs=refs)
     assert "→ acme/product#7" in out
+
+
+def test_unread_history_is_said_in_the_billing_state() -> None:
+    s = dup_state().model_copy(update={"history_truncated": ["charges of cus_1"]})
+    out = render(ticket("charged twice", request=RequestKind.refund), s)
+    assert "Not all billing history was read (charges of `cus_1`)" in out
+    assert "Not all billing history" not in render(
+        ticket("charged twice", request=RequestKind.refund), dup_state()
+    )
