@@ -7,7 +7,6 @@ attack; each now holds (the fix is named in the commit that brought the test in)
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import pytest
 
@@ -20,19 +19,11 @@ from tests.plugins.desk import ADMIN, World
 STRANGER = "mallory"
 
 
-def _file(world: World, ticket: Any, *, author: str, labels: tuple[str, ...] = ("billing",)) -> int:
-    return world.fake.add_issue(ticket.title, form_body(ticket), author=author, labels=labels)
-
-
-def _sub(world: World, sub_id: str) -> dict[str, Any]:
-    return dict(Seeder(world.sandbox.base_url).call("GET", f"/v1/subscriptions/{sub_id}"))
-
-
 def _continuing(world: World, sub_ids: list[str]) -> list[str]:
     """Subscriptions that will still bill after their current period."""
     out = []
     for sid in sub_ids:
-        s = _sub(world, sid)
+        s = world.subscription(sid)
         if s["status"] in ("active", "trialing", "past_due") and not s["cancel_at_period_end"]:
             out.append(sid)
     return out
@@ -56,7 +47,7 @@ def test_a_stranger_cannot_end_the_customers_service_when_one_sub_is_already_end
     ticket = dataclasses.replace(
         seeded.ticket, request=RequestKind.cancel, description="Please cancel my subscription."
     )
-    number = _file(world, ticket, author=STRANGER)
+    number = world.file_ticket(ticket, author=STRANGER)
     result = world.triage(number)
     assert result.requester is not None and result.requester.identity is Identity.unverified
     world.label(number, "approve-cancel", actor=ADMIN)
@@ -74,7 +65,7 @@ def test_a_stranger_duplicate_cleanup_cannot_cancel_the_only_continuing_subscrip
     Seeder(world.sandbox.base_url).call(
         "POST", f"/v1/subscriptions/{older}", {"cancel_at_period_end": True}
     )
-    number = _file(world, seeded.ticket, author=STRANGER)
+    number = world.file_ticket(seeded.ticket, author=STRANGER)
     result = world.triage(number)
     assert result.requester is not None and result.requester.identity is Identity.unverified
     assert result.plan is not None
@@ -99,17 +90,17 @@ def test_a_stranger_cannot_get_the_paid_sub_cancelled_in_favour_of_an_incomplete
     s.set_card(cus, "4242424242424242")
     paid = s.subscribe(seeded, cus, plan)  # the retry that worked
     s.clock(world.sandbox.now)
-    assert _sub(world, first["id"])["status"] == "incomplete"
-    assert _sub(world, paid["id"])["status"] == "active"
+    assert world.subscription(first["id"])["status"] == "incomplete"
+    assert world.subscription(paid["id"])["status"] == "active"
     ticket = dataclasses.replace(
         world.sandbox.seed("duplicate_subscriptions").ticket, email="gail@example.com"
     )
-    number = _file(world, ticket, author=STRANGER)
+    number = world.file_ticket(ticket, author=STRANGER)
     result = world.triage(number)
     assert result.requester is not None and result.requester.identity is Identity.unverified
     world.label(number, "approve-cancel", actor=ADMIN)
     world.apply(number)
-    assert _sub(world, paid["id"])["status"] == "active"
+    assert world.subscription(paid["id"])["status"] == "active"
 
 
 # -- 2. a title rename is an edit of the ticket, but not in GitHub's `lastEditedAt` -------
@@ -190,7 +181,7 @@ def test_an_approval_withdrawn_by_the_approver_does_not_count_as_the_second(
 
     world.config = Config(refund=RefundPolicy(second_approver_above={"default": 1000}))
     seeded = world.sandbox.seed("duplicate_subscriptions")  # refunds $20.00
-    number = _file(world, seeded.ticket, author="customer")
+    number = world.file_ticket(seeded.ticket, author="customer")
     plan = world.triage(number).plan
     assert plan is not None
     refund = next(s for s in plan.steps if s.kind is StepKind.refund)
@@ -213,7 +204,7 @@ def test_an_edited_old_notice_cannot_suppress_the_plan_announcement(world: World
     from tests.plugins.desk import MAINTAINER, TRIAGER
 
     seeded = world.sandbox.seed("healthy_single")
-    number = _file(world, seeded.ticket, author=MAINTAINER)
+    number = world.file_ticket(seeded.ticket, author=MAINTAINER)
     world.triage(number)
     world.label(number, "approve-cancel", actor=TRIAGER)
     world.apply(number)  # refused: billingops posts a notice (its own comment)
@@ -260,7 +251,7 @@ def test_a_verified_duplicate_cleanup_keeps_the_paid_subscription(world: World) 
     ticket = dataclasses.replace(
         world.sandbox.seed("duplicate_subscriptions").ticket, email="gail@example.com"
     )
-    number = _file(world, ticket, author=MAINTAINER)  # staff: vouched
+    number = world.file_ticket(ticket, author=MAINTAINER)  # staff: vouched
     result = world.triage(number)
     assert result.plan is not None
     cancels = [st.target for st in result.plan.steps if st.kind is StepKind.cancel_subscription]

@@ -28,14 +28,6 @@ STRANGER = "mallory"
 BOT = "github-actions[bot]"
 
 
-def _file(world: World, ticket: Any, *, author: str, labels: tuple[str, ...] = ("billing",)) -> int:
-    return world.fake.add_issue(ticket.title, form_body(ticket), author=author, labels=labels)
-
-
-def _sub(world: World, sub_id: str) -> dict[str, Any]:
-    return dict(Seeder(world.sandbox.base_url).call("GET", f"/v1/subscriptions/{sub_id}"))
-
-
 def _refunds(world: World, charge: str) -> list[Any]:
     return world.stripe.find_refunds_for(charge)  # type: ignore[no-any-return]
 
@@ -56,7 +48,7 @@ def test_a_stranger_naming_another_customer_cannot_get_their_last_subscription_e
 ) -> None:
     seeded, ticket = _cancel_request(world)
     [sub_id] = seeded.subscriptions
-    number = _file(world, ticket, author=STRANGER)
+    number = world.file_ticket(ticket, author=STRANGER)
     result = world.triage(number)
     assert result.requester is not None and result.requester.identity is Identity.unverified
     assert result.plan is not None
@@ -69,14 +61,14 @@ def test_a_stranger_naming_another_customer_cannot_get_their_last_subscription_e
     world.label(number, "approve-cancel", actor=ADMIN)
     refused = world.apply(number)
     assert refused.action == "refused"
-    live = _sub(world, sub_id)
+    live = world.subscription(sub_id)
     assert live["status"] == "active" and not live["cancel_at_period_end"]
 
 
 def test_the_same_request_from_staff_is_vouched_and_may_cancel(world: World) -> None:
     # The control for the attack above: the guard is what removed the cancel step.
     _, ticket = _cancel_request(world)
-    number = _file(world, ticket, author=MAINTAINER)
+    number = world.file_ticket(ticket, author=MAINTAINER)
     result = world.triage(number)
     assert result.requester is not None and result.requester.identity is Identity.vouched
     assert result.plan is not None
@@ -88,7 +80,7 @@ def test_a_customer_filing_for_themselves_is_found_by_their_login_and_verified(
 ) -> None:
     seeded = world.sandbox.seed("github_username_metadata")
     bare = dataclasses.replace(seeded.ticket, github_username=None, email=None)
-    number = _file(world, bare, author="octo-mona")
+    number = world.file_ticket(bare, author="octo-mona")
     result = world.triage(number)
     assert result.action == "triage", result.reason
     assert result.resolution is not None and result.resolution.resolved_by is not None
@@ -101,13 +93,13 @@ def test_a_staff_authors_own_login_never_identifies_a_customer(world: World) -> 
     seeded = world.sandbox.seed("github_username_metadata")
     world.fake.add_collaborator("octo-mona", "write")  # staff who is also a customer
     bare = dataclasses.replace(seeded.ticket, github_username=None, email=None)
-    number = _file(world, bare, author="octo-mona")
+    number = world.file_ticket(bare, author="octo-mona")
     assert world.triage(number).action == "needs_info"
 
 
 def test_verified_requester_label_vouches_until_the_ticket_is_edited(world: World) -> None:
     _, ticket = _cancel_request(world)
-    number = _file(world, ticket, author=STRANGER)
+    number = world.file_ticket(ticket, author=STRANGER)
     assert world.triage(number).requester.identity is Identity.unverified  # type: ignore[union-attr]
     world.label(number, "verified-requester", actor=STRANGER)  # cannot vouch for oneself
     assert world.triage(number).requester.identity is Identity.unverified  # type: ignore[union-attr]
@@ -129,7 +121,7 @@ def test_verified_requester_label_vouches_until_the_ticket_is_edited(world: Worl
 
 def test_an_issue_without_the_billing_label_is_ignored_without_a_request(world: World) -> None:
     seeded = world.sandbox.seed("duplicate_subscriptions")
-    number = _file(world, seeded.ticket, author=STRANGER, labels=())
+    number = world.file_ticket(seeded.ticket, author=STRANGER, labels=())
     world.fake.reset_requests()
     result = world.triage(number)
     assert result.action == "ignored" and result.resolution is None and result.plan is None
@@ -141,10 +133,10 @@ def test_an_issue_without_the_billing_label_is_ignored_without_a_request(world: 
 
 def test_a_look_alike_posted_before_the_first_run_is_never_adopted(world: World) -> None:
     seeded = world.sandbox.seed("duplicate_subscriptions")
-    first = _file(world, seeded.ticket, author="customer")
+    first = world.file_ticket(seeded.ticket, author="customer")
     world.triage(first)
     [original] = world.bot_comments(first)
-    second = _file(world, seeded.ticket, author=STRANGER)
+    second = world.file_ticket(seeded.ticket, author=STRANGER)
     forged = world.fake.add_comment(second, original, author="helpful-stranger")
 
     result = world.triage(second)  # with the Actions token an edit of it would be a 403
@@ -157,7 +149,7 @@ def test_a_look_alike_posted_before_the_first_run_is_never_adopted(world: World)
 
 def test_a_look_alike_after_the_first_run_changes_nothing(world: World) -> None:
     seeded = world.sandbox.seed("duplicate_subscriptions")
-    number = _file(world, seeded.ticket, author="customer")
+    number = world.file_ticket(seeded.ticket, author="customer")
     plan = world.triage(number).plan
     assert plan is not None
     [ours] = world.bot_comments(number)
@@ -173,7 +165,7 @@ def test_a_look_alike_after_the_first_run_changes_nothing(world: World) -> None:
 
 def test_state_hand_edited_by_a_write_role_user_is_not_trusted(world: World) -> None:
     seeded = world.sandbox.seed("duplicate_subscriptions")
-    number = _file(world, seeded.ticket, author="customer")
+    number = world.file_ticket(seeded.ticket, author="customer")
     plan = world.triage(number).plan
     assert plan is not None
     refund = next(s for s in plan.steps if s.kind is StepKind.refund)
@@ -224,7 +216,7 @@ def test_approval_timing_ignores_the_runners_clock(
     real = time.time
     monkeypatch.setattr(time, "time", lambda: real() + skew)
     seeded = world.sandbox.seed("duplicate_subscriptions")
-    number = _file(world, seeded.ticket, author="customer")
+    number = world.file_ticket(seeded.ticket, author="customer")
     world.fake.label_issue(number, "approve-refund", actor=ADMIN)  # before any plan
     world.fake.advance(30)
     world.triage(number)
@@ -237,7 +229,7 @@ def test_approval_timing_ignores_the_runners_clock(
 
 def test_a_label_in_the_same_second_as_the_plan_is_not_after_it(world: World) -> None:
     seeded = world.sandbox.seed("duplicate_subscriptions")
-    number = _file(world, seeded.ticket, author="customer")
+    number = world.file_ticket(seeded.ticket, author="customer")
     world.fake.freeze()  # the plan and the label share GitHub's second
     world.triage(number)
     world.fake.label_issue(number, "approve-refund", actor=ADMIN)
@@ -249,7 +241,7 @@ def test_a_plan_that_changes_under_a_pending_label_is_announced_and_refused(
     world: World,
 ) -> None:
     seeded = world.sandbox.seed("duplicate_subscriptions")
-    number = _file(world, seeded.ticket, author="customer")
+    number = world.file_ticket(seeded.ticket, author="customer")
     plan = world.triage(number).plan
     assert plan is not None
     world.label(number, "approve-cancel", actor=ADMIN)
@@ -270,7 +262,7 @@ def test_a_plan_that_changes_under_a_pending_label_is_announced_and_refused(
 
 def test_a_ticket_edit_that_changes_the_plan_voids_an_earlier_label(world: World) -> None:
     seeded = world.sandbox.seed("healthy_single")
-    number = _file(world, seeded.ticket, author=MAINTAINER)
+    number = world.file_ticket(seeded.ticket, author=MAINTAINER)
     world.triage(number)
     world.label(number, "approve-cancel", actor=ADMIN)  # nothing to cancel yet
     cancel = dataclasses.replace(
@@ -303,7 +295,7 @@ def _triplicate(world: World) -> tuple[int, list[Any]]:
     ticket = dataclasses.replace(
         world.sandbox.seed("duplicate_subscriptions").ticket, email="trip@example.com"
     )
-    number = _file(world, ticket, author="customer")
+    number = world.file_ticket(ticket, author="customer")
     result = world.triage(number)
     assert result.plan is not None
     refunds = [st for st in result.plan.steps if st.kind is StepKind.refund]
@@ -331,7 +323,7 @@ def test_the_threshold_is_per_currency_in_its_minor_units(world: World) -> None:
     # ¥1,000 is not $10.00: a JPY entry applies to yen, `default` to the rest.
     world.config = Config(refund=RefundPolicy(second_approver_above={"default": 50000, "jpy": 100}))
     seeded = world.sandbox.seed("zero_decimal_currency")
-    number = _file(world, seeded.ticket, author="customer")
+    number = world.file_ticket(seeded.ticket, author="customer")
     plan = world.triage(number).plan
     assert plan and any(s.kind is StepKind.refund and s.currency == "jpy" for s in plan.steps)
     world.label(number, "approve-refund", actor=ADMIN)
@@ -340,7 +332,7 @@ def test_the_threshold_is_per_currency_in_its_minor_units(world: World) -> None:
 
 def test_the_author_never_approves_their_own_ticket(world: World) -> None:
     seeded = world.sandbox.seed("duplicate_subscriptions")
-    number = _file(world, seeded.ticket, author=MAINTAINER)  # staff, filing for a customer
+    number = world.file_ticket(seeded.ticket, author=MAINTAINER)  # staff, filing for a customer
     plan = world.triage(number).plan
     assert plan is not None
     refund = next(s for s in plan.steps if s.kind is StepKind.refund)
@@ -354,7 +346,7 @@ def test_the_author_never_approves_their_own_ticket(world: World) -> None:
 
 def test_a_look_alike_announcement_cannot_suppress_the_real_one(world: World) -> None:
     seeded = world.sandbox.seed("healthy_single")
-    number = _file(world, seeded.ticket, author=MAINTAINER)
+    number = world.file_ticket(seeded.ticket, author=MAINTAINER)
     world.triage(number)
     cancel = dataclasses.replace(
         seeded.ticket, request=RequestKind.cancel, description="Please cancel my subscription."
@@ -377,7 +369,7 @@ def test_a_look_alike_announcement_cannot_suppress_the_real_one(world: World) ->
 def test_an_unverified_requester_may_still_get_a_duplicate_cleaned_up(world: World) -> None:
     # One subscription stays live: the clean-up and the refund are proposed, flagged.
     seeded = world.sandbox.seed("duplicate_subscriptions")
-    number = _file(world, seeded.ticket, author=STRANGER)
+    number = world.file_ticket(seeded.ticket, author=STRANGER)
     result = world.triage(number)
     assert result.requester is not None and result.requester.identity is Identity.unverified
     assert result.plan is not None

@@ -44,9 +44,19 @@ class World:
     def file(self, scenario: str, *, labels: tuple[str, ...] = ("billing",)) -> tuple[int, Any]:
         """Seed a scenario and file its suggested ticket as an issue; (number, seeded)."""
         seeded = self.sandbox.seed(scenario)
-        t = seeded.ticket
-        number = self.fake.add_issue(t.title, form_body(t), author="customer", labels=labels)
-        return number, seeded
+        return self.file_ticket(seeded.ticket, author="customer", labels=labels), seeded
+
+    def file_ticket(
+        self, ticket: Any, *, author: str, labels: tuple[str, ...] = ("billing",)
+    ) -> int:
+        """File a ticket (a `SuggestedTicket`) through the issue form as `author`."""
+        return self.fake.add_issue(ticket.title, form_body(ticket), author=author, labels=labels)
+
+    def subscription(self, sub_id: str) -> dict[str, Any]:
+        """The subscription as localstripe has it now (bypassing billingops)."""
+        from billingops.sandbox.scenarios import Seeder
+
+        return dict(Seeder(self.sandbox.base_url).call("GET", f"/v1/subscriptions/{sub_id}"))
 
     def payload(self, number: int) -> dict[str, Any]:
         return self.fake.issue_json(number)
