@@ -9,36 +9,14 @@ state), `config` (the operator's `portal:` settings, used when Stripe cannot tel
 from __future__ import annotations
 
 import re
-from enum import StrEnum
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
 
 from billingops.config import Config
 from billingops.core.classify import Signals, signals, ticket_text
 from billingops.models.billing import BillingState, PortalCapabilities
-from billingops.models.decision import Case, Classification
+from billingops.models.decision import Case, Classification, Gap, GapKey, Source
 from billingops.models.ticket import Ticket
 
-Source = Literal["stripe", "config", "unknown"]
-
-
-class GapKey(StrEnum):
-    no_billing_portal = "no_billing_portal"
-    no_usage_visibility = "no_usage_visibility"
-    no_plan_explanation = "no_plan_explanation"
-    no_cancellation_flow = "no_cancellation_flow"
-    no_duplicate_guard = "no_duplicate_guard"
-    no_invoice_access = "no_invoice_access"
-
-
-class Gap(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    key: GapKey
-    evidence: str
-    source: Source
-
+__all__ = ["Gap", "GapKey", "Source", "detect_gaps", "merge_portal"]
 
 _USAGE = re.compile(
     r"\b(usage|how much (have|did) (i|we) use|overage|consumption|quota)\b", re.IGNORECASE

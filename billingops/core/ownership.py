@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from billingops.core.markers import State, decode_announcement, decode_state, is_bot_comment
+from billingops.models.decision import Plan
 from billingops.models.issue import Comment, Thread, same_login
 
 
@@ -62,3 +63,19 @@ def next_rev(thread: Thread, previous: State | None) -> int:
     """A revision number no announcement on the issue has used yet."""
     used = [rev for rev, _, _ in announcements(thread.comments, thread.me)]
     return 1 + max([*used, previous.rev if previous else 0])
+
+
+def revision(
+    thread: Thread, existing: Comment | None, previous: State | None, plan: Plan | None
+) -> tuple[int, bool]:
+    """(revision of the plan in the comment to write, whether to announce it).
+
+    A new comment posts its plan itself (revision 0). A plan that differs from the one on
+    record (or replaces state someone else altered) gets a fresh revision and a new short
+    comment, because an edit notifies nobody (SPEC §5a)."""
+    if plan is None or existing is None:
+        return 0, False
+    if previous is not None and previous.kind == "triage" and previous.plan_hash == plan.hash:
+        announced = plan_posted_at(thread, existing, previous) is not None
+        return previous.rev, not announced  # a lost announcement is posted now
+    return next_rev(thread, previous), True

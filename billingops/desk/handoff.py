@@ -15,6 +15,7 @@ from typing import Any
 from billingops._billing.interface import BillingSource
 from billingops._tracker.interface import IssueTracker
 from billingops.config import Config
+from billingops.core.labels import DONE_LABEL
 from billingops.core.ownership import find_bot_comment, trusted_state
 from billingops.core.public import (
     HANDOFF_LABEL,
@@ -24,11 +25,9 @@ from billingops.core.public import (
     ticket_version,
 )
 from billingops.desk.desk import Desk
-from billingops.desk.execute import FINISHED
 from billingops.desk.public_writer import PublicWriter
-from billingops.desk.thread import DONE_LABEL
 from billingops.errors import BadInput, NotFound
-from billingops.models.decision import StepKind
+from billingops.models.decision import FINISHED, StepKind
 from billingops.models.issue import IssueSnapshot, same_login
 from billingops.models.public import Done, PublicKind, PublicLabel, PublicReply
 from billingops.models.result import RunResult

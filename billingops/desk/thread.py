@@ -10,31 +10,11 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from billingops._tracker.interface import IssueTracker
+from billingops.core.labels import CASE_PREFIX, DONE_LABEL, NEEDS_INFO, case_labels
 from billingops.core.ownership import untouched
-from billingops.models.decision import Case
 from billingops.models.issue import Comment, same_login
 
-CASE_PREFIX = "billing:"
-DONE_LABEL = "billing:done"
-NEEDS_INFO = "needs-info"
-
-
-def case_labels(
-    current: Iterable[str], case: Case | None, *, needs_info: bool
-) -> tuple[list[str], list[str]]:
-    """(labels to add, labels to remove): one `billing:<case>`, and `needs-info` when asked."""
-    want = [f"{CASE_PREFIX}{case.value}"] if case else []
-    if needs_info:
-        want.append(NEEDS_INFO)
-    have = list(current)
-    remove = [
-        name
-        for name in have
-        if name not in want
-        and (name == NEEDS_INFO or (name.startswith(CASE_PREFIX) and name != DONE_LABEL))
-    ]
-    add = [name for name in want if name not in have]
-    return add, remove
+__all__ = ["CASE_PREFIX", "DONE_LABEL", "NEEDS_INFO", "Writer", "case_labels"]
 
 
 @dataclass

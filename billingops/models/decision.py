@@ -96,6 +96,8 @@ class Plan(BaseModel):
 
 
 ExecStatus = Literal["done", "already_done", "would_do", "failed", "skipped"]
+# A step that is done, by this run or an earlier one.
+FINISHED: tuple[ExecStatus, ...] = ("done", "already_done")
 
 
 class Executed(BaseModel):
@@ -109,6 +111,31 @@ class Executed(BaseModel):
     amount: int | None = None
     currency: str | None = None
 
+    @classmethod
+    def of(
+        cls,
+        step: Step,
+        status: ExecStatus,
+        stripe_id: str | None = None,
+        *,
+        reason: str | None = None,
+    ) -> Executed:
+        """The record of `step` with this status."""
+        return cls(
+            kind=step.kind,
+            target=step.target,
+            status=status,
+            stripe_id=stripe_id,
+            reason=reason,
+            amount=step.amount,
+            currency=step.currency,
+        )
+
+    @property
+    def key(self) -> str:
+        """The `Step.key` of the step this records."""
+        return f"{self.kind.value}:{self.target or '-'}"
+
     def contract(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "kind": self.kind.value,
@@ -120,6 +147,30 @@ class Executed(BaseModel):
         if self.reason:
             out["reason"] = self.reason
         return out
+
+
+Source = Literal["stripe", "config", "unknown"]
+
+
+class GapKey(StrEnum):
+    no_billing_portal = "no_billing_portal"
+    no_usage_visibility = "no_usage_visibility"
+    no_plan_explanation = "no_plan_explanation"
+    no_cancellation_flow = "no_cancellation_flow"
+    no_duplicate_guard = "no_duplicate_guard"
+    no_invoice_access = "no_invoice_access"
+
+
+class Gap(BaseModel):
+    """A product gap the ticket hit (SPEC §7), with where its evidence came from: `stripe`
+    (the portal configuration or the billing state), `config` (the operator's `portal:`
+    settings), or `unknown` (the ticket text alone suggests it). Detected in `core/gaps.py`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: GapKey
+    evidence: str
+    source: Source
 
 
 class GapRef(BaseModel):

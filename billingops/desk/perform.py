@@ -1,0 +1,213 @@
+"""Performing an `Outcome`: the only place a decided run writes, always in this order.
+
+1. billingops' comment, when the outcome rewrites it (a triage, a changed plan);
+2. the plan announcement (after the comment: its stamp, GitHub's clock, is when the plan
+   became visible);
+3. the notices (refusals, drift), then the label changes they go with;
+4. each Stripe step in plan order: execute it, then record it on the issue (SPEC §5), and
+   stop at the first failure: the record says exactly what was done, and the next run
+   completes the rest;
+5. the labels that wait for steps: `billing:done` first, then the approvals that are done.
+
+Every edit of billingops' comment is merged with a fresh read of it just before writing,
+so a run never drops an executed step another run recorded meanwhile (SPEC §5b). Nothing
+here decides: what a Stripe answer means for its step is the core's (`core/record.py`).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from billingops._billing.interface import BillingSource
+from billingops._tracker.interface import IssueTracker
+from billingops.config import Config
+from billingops.core.record import render_comment, reread, written
+from billingops.desk.backlog import Backlog, revenue_at_risk
+from billingops.desk.thread import Writer
+from billingops.errors import OperationalError, WriteRefused
+from billingops.models.billing import Refund, Subscription
+from billingops.models.decision import FINISHED, Executed, StepKind
+from billingops.models.issue import Comment, Thread
+from billingops.models.outcome import CommentDraft, Outcome, StepRun, finished_keys
+from billingops.models.result import RunResult
+
+
+class Partial(OperationalError):
+    """A failure half-way: what was done is recorded; the result travels with the error."""
+
+    def __init__(self, result: RunResult, cause: OperationalError) -> None:
+        super().__init__(str(cause))
+        self.result = result
+
+
+@dataclass
+class Record:
+    """billingops' comment on one issue and the record of executed steps it holds."""
+
+    tracker: IssueTracker
+    writer: Writer
+    config: Config
+    number: int
+    existing: Comment | None
+    executed: list[Executed] = field(default_factory=list)
+
+    def write(self, draft: CommentDraft) -> None:
+        """Write the comment as `draft` says with the record. An edit is merged first
+        with the record as a fresh read shows it (another run may have added to it); an
+        unchanged comment costs no request at all."""
+        body = render_comment(draft, self.executed, self.config)
+        if self.existing is not None and self.existing.body == body:
+            return
+        if self.existing is not None and not self.writer.dry_run:
+            fresh = self.tracker.read_thread(self.number)
+            found, self.executed, body = reread(draft, self.executed, fresh, self.config)
+            self.existing = found or self.existing
+        self.existing = self.writer.comment(self.number, self.existing, body) or self.existing
+
+    def add(self, executed: Executed) -> None:
+        self.executed = [e for e in self.executed if e.key != executed.key] + [executed]
+
+
+def perform(
+    outcome: Outcome,
+    thread: Thread,
+    tracker: IssueTracker,
+    billing: BillingSource,
+    config: Config,
+    *,
+    dry_run: bool,
+) -> RunResult:
+    """Perform an apply's (or a refusal's) outcome; raise `Partial` at a failed step."""
+    number = outcome.result.issue or 0
+    writer = Writer(tracker, dry_run, me=thread.me)
+    record = Record(tracker, writer, config, number, outcome.existing, list(outcome.record))
+    if outcome.write_comment and outcome.draft is not None:
+        record.write(outcome.draft)
+    if outcome.announcement:
+        writer.notice(number, thread.comments, outcome.announcement)
+    for body in outcome.notices:
+        writer.notice(number, thread.comments, body)
+    writer.labels(number, list(outcome.labels.add), list(outcome.labels.remove))
+    results: list[Executed] = []
+    failure: OperationalError | None = None
+    for run in outcome.steps:
+        done, failure = execute(billing, run, dry_run=dry_run)
+        results.append(done)
+        if run.record and (done.status in FINISHED or done.status == "failed"):
+            record.add(done)  # recorded on the issue as each step completes (SPEC §5)
+            if outcome.draft is not None:
+                record.write(outcome.draft)
+        if failure is not None:
+            break
+    if outcome.after:
+        finished = finished_keys(record.executed)
+        holding = [c for c in outcome.after if c.holds(finished)]
+        writer.labels(number, [x for c in holding for x in c.add], [])
+        writer.labels(number, [], [x for c in holding for x in c.remove])
+    update: dict[str, object] = {"would_write": writer.would_write}
+    if outcome.result.action == "apply":
+        update.update(executed=results, reason=outcome.reason_after(results))
+    result = outcome.result.model_copy(update=update)
+    if failure is not None:
+        raise Partial(result, failure)
+    return result
+
+
+def perform_triage(
+    outcome: Outcome,
+    thread: Thread,
+    tracker: IssueTracker,
+    config: Config,
+    backlog: Backlog,
+    pool: ThreadPoolExecutor,
+    *,
+    public_backlog: bool,
+    dry_run: bool,
+) -> RunResult:
+    """Perform a triage's outcome: the labels, the product gaps (a new one is filed first,
+    so the comment links to it when first written: 3 round trips, not 4; SPEC §8), the
+    comment with the gap issues' ticket lists, then the plan announcement."""
+    number = outcome.result.issue or 0
+    draft = outcome.draft
+    assert draft is not None
+    state = draft.assessment.state
+    writer = Writer(tracker, dry_run, me=thread.me)
+    record = Record(tracker, writer, config, number, outcome.existing, list(outcome.record))
+    listing = thread.listing if thread.listing is not None else backlog.prefetch()
+    labels_f = pool.submit(writer.labels, number, outcome.labels.add, outcome.labels.remove)
+    revenue = {} if public_backlog else revenue_at_risk(state)
+    title = draft.assessment.ticket.title
+    entry = backlog.entry(number, title, revenue)
+    try:
+        created = backlog.create_missing(outcome.gaps, entry, listing, dry_run=dry_run)
+    except BaseException:
+        wait([labels_f])
+        raise
+    listing = [*listing, *created.values()]
+    gap_refs = backlog.expected_refs(outcome.gaps, listing)
+    # The comment, and the gap issues' ticket lists (with a check for a concurrent
+    # creator of the same gap): one round trip.
+    link_f = pool.submit(
+        backlog.link,
+        number,
+        title,
+        outcome.gaps,
+        revenue,
+        dry_run=dry_run,
+        linked=outcome.linked,
+        listing=listing,
+        created=created,
+    )
+    try:
+        record.write(draft.model_copy(update={"gap_refs": gap_refs}))
+    finally:
+        # Never leave a write running behind a failure: a re-run would race it.
+        pending: list[Future[Any]] = [labels_f, link_f]
+        wait(pending)
+    labels_f.result()
+    linked = link_f.result() if outcome.gaps else []
+    if linked != gap_refs:
+        # Another run created the same gap's issue at the same time: link the kept one.
+        gap_refs = linked
+        record.write(draft.model_copy(update={"gap_refs": gap_refs}))
+    if outcome.announcement:
+        writer.notice(number, thread.comments, outcome.announcement)
+    return outcome.result.model_copy(
+        update={"gaps": gap_refs, "would_write": [*backlog.would_write, *writer.would_write]}
+    )
+
+
+def execute(
+    billing: BillingSource, run: StepRun, *, dry_run: bool
+) -> tuple[Executed, OperationalError | None]:
+    """One step: its settled record, or its Stripe write (none in a dry run)."""
+    if run.settled is not None:
+        return run.settled, None
+    write = run.write
+    assert write is not None
+    step = write.step
+    if dry_run:
+        return Executed.of(step, "would_do"), None
+    answer: Refund | Subscription
+    try:
+        if step.kind is StepKind.refund:
+            answer = billing.refund(
+                charge_id=step.target or "",
+                amount=step.amount or 0,
+                idempotency_key=write.idempotency_key,
+                metadata=dict(write.metadata),
+            )
+        else:
+            answer = billing.cancel_subscription(
+                subscription_id=step.target or "",
+                at_period_end=bool(step.at_period_end),
+                idempotency_key=write.idempotency_key,
+                metadata=dict(write.metadata),
+            )
+        return written(write, answer), None
+    except WriteRefused as exc:  # a 400 from a race: not done, recorded with why (issue 15)
+        return Executed.of(step, "failed", reason=str(exc)), None
+    except OperationalError as exc:
+        return Executed.of(step, "failed", reason=str(exc)), exc

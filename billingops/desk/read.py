@@ -1,0 +1,145 @@
+"""Reading: everything a run needs before deciding, with independent reads issued together.
+
+Round trips (SPEC §8): a triage reads the GitHub thread (and the gap backlog, one GraphQL
+request) while Stripe looks the customer up (1), reads the billing state (2); the desk
+then writes (3). An author's role, and the roles behind a `verified-requester` or an
+approval label, are read first when they matter: they decide whose login may identify a
+customer, and who is asking. Which identifiers and which customers to read is the core's
+rule (`core/assess.py`, `core/resolve.py`); nothing here decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from billingops._billing.interface import BillingSource
+from billingops._tracker.interface import IssueTracker
+from billingops.config import Config
+from billingops.core.apply import wants_billing
+from billingops.core.assess import lookup_ticket, may_hold_a_role, roles_wanted
+from billingops.core.intake import parse_issue
+from billingops.core.resolve import resolve
+from billingops.models.billing import BillingState
+from billingops.models.issue import IssueSnapshot, LabelEvent
+from billingops.models.outcome import BillingRead, Reading
+from billingops.models.ticket import Ticket
+
+
+def read_billing(
+    billing: BillingSource, config: Config, ticket: Ticket, author_role: str | None
+) -> BillingRead:
+    """What Stripe says about the ticket: its identifiers' customers, and their state."""
+    ticket = lookup_ticket(ticket, author_role, config)
+    if not ticket.has_identifier:
+        return BillingRead(ticket=ticket)
+    lookups = billing.lookup(
+        stripe_ids=list(ticket.stripe_ids),
+        emails=list(ticket.emails),
+        github_username=ticket.github_username,
+        metadata_key=config.github_username_metadata_key,
+    )
+    resolution = resolve(
+        stripe_ids=ticket.stripe_ids,
+        emails=ticket.emails,
+        github_username=ticket.github_username,
+        lookups=lookups,
+    )
+    if not resolution.found:
+        return BillingRead(ticket=ticket, resolution=resolution)
+    # Several different people: nobody's billing is read (or shown).
+    state = (
+        BillingState()
+        if resolution.conflicting
+        else billing.read_state(list(resolution.customer_ids))
+    )
+    return BillingRead(ticket=ticket, resolution=resolution, state=state)
+
+
+def _roles(
+    pool: ThreadPoolExecutor, tracker: IssueTracker, logins: Iterable[str]
+) -> dict[str, Future[str | None]]:
+    return {login: pool.submit(tracker.role_of, login) for login in logins}
+
+
+def read_triage(
+    pool: ThreadPoolExecutor,
+    tracker: IssueTracker,
+    billing: BillingSource,
+    config: Config,
+    ticket: Ticket,
+    association: str,
+    listing: tuple[str, str],
+) -> Reading:
+    """The thread and the gap backlog in one request, with the Stripe lookup."""
+    thread_f = pool.submit(tracker.read_thread, ticket.number, listing=listing)
+    author = ticket.author if may_hold_a_role(ticket.author, association) else ""
+    role_f = _roles(pool, tracker, [author] if author else [])
+    events: list[LabelEvent] | None = None
+    roles: dict[str, str | None] = {}
+    label = config.verified_requester_label
+    if label in ticket.labels:
+        events = tracker.label_events(ticket.number)
+        found = _roles(pool, tracker, roles_wanted(events, [label]))
+        roles = {login: f.result() for login, f in found.items()}
+    author_role = role_f[author].result() if author else None
+    read = read_billing(billing, config, ticket, author_role)
+    return Reading(
+        ticket=ticket,
+        thread=thread_f.result(),
+        events=events,
+        roles=roles,
+        author_role=author_role,
+        billing=read,
+    )
+
+
+def read_apply(
+    pool: ThreadPoolExecutor,
+    tracker: IssueTracker,
+    billing: BillingSource,
+    config: Config,
+    repository: str,
+    number: int,
+    view: Callable[[IssueSnapshot], IssueSnapshot] | None = None,
+) -> Reading:
+    """The issue, its thread and its label events; then, when an approval label and a plan
+    are on the issue, the roles of everyone whose word counts and the billing state."""
+    issue_f = pool.submit(tracker.get_issue, number)
+    thread_f = pool.submit(tracker.read_thread, number)
+    events_f = pool.submit(tracker.label_events, number)
+    issue, thread, events = issue_f.result(), thread_f.result(), events_f.result()
+    if view is not None:
+        issue = view(issue)
+    ticket = parse_issue(as_payload(issue), repository)
+    if not wants_billing(issue, thread, config):
+        return Reading(issue=issue, ticket=ticket, thread=thread, events=events)
+    labels = [x for x in (*config.labels.values(), config.verified_requester_label)]
+    labels = [x for x in labels if x in issue.labels]
+    role_f = _roles(
+        pool, tracker, roles_wanted(events, labels, ticket.author, issue.author_association)
+    )
+    staff = may_hold_a_role(ticket.author, issue.author_association)
+    author_role = role_f[ticket.author].result() if staff else None
+    read = read_billing(billing, config, ticket, author_role)
+    return Reading(
+        issue=issue,
+        ticket=ticket,
+        thread=thread,
+        events=events,
+        roles={login: f.result() for login, f in role_f.items()},
+        author_role=author_role,
+        billing=read,
+    )
+
+
+def as_payload(issue: IssueSnapshot) -> Mapping[str, Any]:
+    """The fresh issue in the shape of a webhook's `issue`, for intake."""
+    return {
+        "number": issue.number,
+        "title": issue.title,
+        "body": issue.body,
+        "user": {"login": issue.author},
+        "labels": [{"name": n} for n in issue.labels],
+    }
