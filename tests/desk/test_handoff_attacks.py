@@ -13,12 +13,19 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from billingops.config import Config
 from billingops.core.markers import decode_state
+from billingops.core.public import handoff_is_current
 from billingops.desk.desk import Desk
 from billingops.desk.handoff import HandoffDesk
 from billingops.desk.public import PublicDesk
 from billingops.models.decision import StepKind
+from billingops.models.result import RunResult
+from billingops.models.ticket import Identity, RequestKind
+from billingops.sandbox.scenarios import Seeded, Seeder, SuggestedTicket, _pro_monthly
+from billingops.sandbox.tickets import form_body
 from tests.desk.test_public import PRIVATE, PUBLIC, _handoffs, _label, _triage_comment
 from tests.desk.test_public import desk_world as desk_world
 from tests.plugins.desk import ADMIN, MAINTAINER, World
@@ -154,3 +161,101 @@ def test_a_retriage_racing_an_apply_in_the_same_repository_keeps_the_executed_st
         StepKind.cancel_subscription: "done",
         StepKind.refund: "done",
     }
+
+
+# -- attack 1: a stale handoff keeps a vouch ---------------------------------------------
+
+
+def _cancel_ticket(email: str) -> SuggestedTicket:
+    return SuggestedTicket(
+        title="Please cancel",
+        request=RequestKind.cancel,
+        description="Please cancel my subscription.",
+        email=email,
+    )
+
+
+def _desk_apply(world: World, handoff: int, **kw: Any) -> RunResult:
+    tracker = gateway_for(world.fake).for_repository(PRIVATE)
+    return HandoffDesk(world.stripe, tracker, _config(), PRIVATE).apply(handoff, **kw)
+
+
+def _desk_triage(world: World, handoff: int) -> RunResult:
+    tracker = gateway_for(world.fake).for_repository(PRIVATE)
+    desk = HandoffDesk(world.stripe, tracker, _config(), PRIVATE)
+    return desk.triage(world.fake.issue_json(handoff, repo=PRIVATE))
+
+
+def _public_triage(world: World, number: int) -> RunResult:
+    desk = PublicDesk(world.stripe, gateway_for(world.fake), _config(), PUBLIC)
+    return desk.triage(world.payload(number))
+
+
+def test_an_edit_after_a_vouch_voids_it_even_before_the_handoff_is_updated(
+    desk_world: World,
+) -> None:
+    """mallory gets `verified-requester` for her own email, then edits the public ticket to
+    name alice's. The desk runs (a maintainer's approve-cancel) before the public workflow
+    copied the edit into the handoff: the vouch must not carry over to alice's plan, and a
+    second approve-cancel in that window must not end alice's only subscription."""
+    world = desk_world
+    victim = world.sandbox.seed("healthy_single")
+    [victim_sub] = victim.subscriptions
+    s = Seeder(world.sandbox.base_url)
+    own = Seeded("mallory")
+    s.subscribe(own, s.customer("mallory@example.net", name="Mallory"), _pro_monthly(s))
+    number = world.file_ticket(_cancel_ticket("mallory@example.net"), author="mallory")
+    _public_triage(world, number)
+    [handoff] = _handoffs(world, number)
+    _label(world, handoff, "verified-requester", ADMIN)
+    vouched = _desk_triage(world, handoff)
+    assert vouched.requester is not None and vouched.requester.identity is Identity.vouched
+
+    # The edit; the public repository's run has not come yet.
+    world.fake.advance(5)
+    world.fake.edit_issue(
+        number, body=form_body(_cancel_ticket(victim.ticket.email or "")), editor="mallory"
+    )
+    _label(world, handoff, "approve-cancel", MAINTAINER)
+    first = _desk_apply(world, handoff)
+    assert first.action == "refused"
+    assert "**unverified**" in _triage_comment(world, handoff)
+    # A maintainer approves again in the window, still before the public run.
+    _label(world, handoff, "approve-cancel", MAINTAINER)
+    second = _desk_apply(world, handoff)
+    assert second.requester is not None and second.requester.identity is Identity.unverified
+    sub = world.subscription(victim_sub)
+    assert sub["status"] == "active" and not sub["cancel_at_period_end"]
+
+
+@pytest.mark.parametrize("first_to_see_it", ["the desk's apply", "the public run"])
+def test_an_approval_given_before_the_public_ticket_changed_counts_for_nothing(
+    desk_world: World, first_to_see_it: str
+) -> None:
+    """The plan does not change with the edit, the approval still goes: the approver read a
+    ticket that no longer says what it said. Whichever run notices the change first."""
+    world = desk_world
+    number, seeded = world.file("duplicate_subscriptions")
+    _public_triage(world, number)
+    [handoff] = _handoffs(world, number)
+    _label(world, handoff, "approve-refund", ADMIN)
+    world.fake.advance(5)
+    body = world.payload(number)["body"] + "\n\nAny news?"
+    world.fake.edit_issue(number, body=body, editor="customer")
+    if first_to_see_it == "the public run":
+        _public_triage(world, number)
+    else:
+        world.fake.reset_requests()
+        probe = _desk_apply(world, handoff, dry_run=True)  # the read-only job's probe
+        assert probe.action == "refused" and world.fake.writes() == 0
+    result = _desk_apply(world, handoff)
+    assert result.action in ("refused", "ignored")
+    assert "approve-refund" not in world.fake.labels_of(handoff, repo=PRIVATE)
+    assert [r for ch in seeded.charges for r in world.stripe.find_refunds_for(ch)] == []
+    # The handoff now stands for the ticket as it is; a fresh approval works.
+    assert handoff_is_current(
+        world.fake.issue_json(handoff, repo=PRIVATE)["body"], world.payload(number)["title"], body
+    )
+    _label(world, handoff, "approve-refund", ADMIN)
+    again = _desk_apply(world, handoff)
+    assert [e.status for e in again.executed] == ["done"]
