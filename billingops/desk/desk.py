@@ -303,7 +303,6 @@ class Desk:
             raise
         listing = [*listing, *created.values()]
         gap_refs = backlog.expected_refs(gaps, listing)
-        body = self._render(a, previous, kept, gap_refs, rev=rev)
         # The comment, and the gap issues' ticket lists (with a check for a concurrent
         # creator of the same gap): one round trip.
         link_f = self._pool.submit(
@@ -318,7 +317,13 @@ class Desk:
             created=created,
         )
         try:
-            written = writer.comment(ticket.number, existing, body)
+            # Keeping every step another run recorded since our read (SPEC §5b).
+            written, kept = writer.record(
+                ticket.number,
+                existing,
+                kept,
+                lambda executed: self._render(a, previous, executed, gap_refs, rev=rev),
+            )
         finally:
             # Never leave a write running behind a failure: a re-run would race it.
             pending: list[Future[Any]] = [labels_f, link_f]
@@ -328,8 +333,11 @@ class Desk:
         if linked != gap_refs:
             # Another run created the same gap's issue at the same time: link the kept one.
             gap_refs = linked
-            written = writer.comment(
-                ticket.number, written, self._render(a, previous, kept, gap_refs, rev=rev)
+            written, kept = writer.record(
+                ticket.number,
+                written,
+                kept,
+                lambda executed: self._render(a, previous, executed, gap_refs, rev=rev),
             )
         if announce and a.plan is not None:
             # After the edit, so its stamp (GitHub's clock) is when the new plan was visible.
@@ -415,7 +423,7 @@ class Desk:
             old_hash = previous.plan_hash if previous else "untrusted"
             rev, _ = self._revision(thread, existing, previous, a)
             kept = list(previous.executed) if previous else []
-            writer.comment(number, existing, self._render(a, previous, kept, rev=rev))
+            writer.record(number, existing, kept, lambda ex: self._render(a, previous, ex, rev=rev))
             if a.plan is not None:
                 on = [labels[ap] for ap in present]
                 self._announce(writer, number, thread, rev, a.plan, old_hash, on)
@@ -493,15 +501,16 @@ class Desk:
             # A record says what happened and when it first did: a rerun does not rewrite it.
             if (outcome.status in FINISHED or outcome.status == "failed") and not already_recorded:
                 executed[(step.kind, step.target)] = outcome
-                # Recorded on the issue as each step completes (SPEC §5).
-                existing = (
-                    writer.comment(
-                        number,
-                        existing,
-                        self._render(a, previous, list(executed.values()), rev=previous.rev),
-                    )
-                    or existing
+                # Recorded on the issue as each step completes (SPEC §5), keeping what
+                # another run recorded meanwhile (SPEC §5b).
+                written, on_record = writer.record(
+                    number,
+                    existing,
+                    list(executed.values()),
+                    lambda ex: self._render(a, previous, ex, rev=previous.rev),
                 )
+                existing = written or existing
+                executed = {(e.kind, e.target): e for e in on_record}
             if failure:
                 break
 

@@ -9,11 +9,10 @@ from typing import Any
 from billingops._billing.interface import BillingSource
 from billingops.core import effects
 from billingops.core.money import format_money
+from billingops.core.record import FINISHED as FINISHED  # re-exported: desk/ uses it
 from billingops.errors import OperationalError, WriteRefused
 from billingops.models.billing import BillingState
 from billingops.models.decision import Executed, Step, StepKind
-
-FINISHED = ("done", "already_done")
 
 
 def execute_step(
