@@ -2,6 +2,7 @@
 CLI offers (sqlite-utils style: an undocumented command fails a test)."""
 
 import re
+import subprocess
 from pathlib import Path
 
 from billingops.cli import cli
@@ -32,7 +33,7 @@ def test_every_command_is_documented() -> None:
 
 
 def test_readme_lists_no_command_that_does_not_exist() -> None:
-    listed = set(re.findall(r"^\| `billingops (\w+)", README, flags=re.M))
+    listed = set(re.findall(r"^\| `billingops ([\w-]+)", README, flags=re.M))
     assert listed <= set(cli.commands), sorted(listed - set(cli.commands))
 
 
@@ -47,3 +48,24 @@ def test_every_test_security_md_cites_exists() -> None:
         for m in re.findall(r"^def (test_[a-z0-9_]+)\(", path.read_text(), re.M)
     }
     assert cited - defined == set()
+
+
+# A package registry's web pages are named in words, never linked (the project's rule):
+# a link rots, and it reads as an endorsement of one mirror.
+_REGISTRY_ADDRESS = re.compile(
+    r"(pypi\.org|pypi\.python\.org|npmjs\.(com|org)|crates\.io|rubygems\.org)", re.I
+)
+
+
+def test_no_package_registry_address_in_the_repository() -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    found = []
+    for name in tracked:
+        path = ROOT / name
+        if not path.is_file() or path.suffix in {".lock", ".whl", ".gz", ".png"}:
+            continue
+        text = path.read_text(encoding="utf-8", errors="ignore")
+        found += [f"{name}: {m.group(0)}" for m in _REGISTRY_ADDRESS.finditer(text)]
+    assert found == []

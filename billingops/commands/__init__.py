@@ -15,6 +15,7 @@ COMMAND_MODULES: list[str] = [
     "gaps",
     "init",
     "doctor",
+    "live-check",
     "portal",
     "report",
     "audit",
@@ -23,5 +24,5 @@ COMMAND_MODULES: list[str] = [
 
 def register(group: click.Group) -> None:
     for name in COMMAND_MODULES:
-        module = importlib.import_module(f"billingops.commands.{name}")
+        module = importlib.import_module(f"billingops.commands.{name.replace('-', '_')}")
         group.add_command(module.command)

@@ -56,10 +56,22 @@ def handoff_of(body: str | None) -> tuple[str, int] | None:
 
 
 def ticket_version(title: str, body: str) -> str:
-    """A digest of the public ticket as it is now: an edit there changes the handoff body,
-    so GitHub's record of the handoff's last edit voids a verified-requester label (§5a)."""
+    """The version of the public ticket the handoff is written from, as its hidden marker:
+    a digest of the title and body. An edit there changes the handoff body, so GitHub's
+    record of the handoff's last edit voids a verified-requester label (§5a).
+
+    A digest rather than a GitHub stamp: the issue's `updated_at` moves with every label
+    and comment (billingops' own included), and the body's `lastEditedAt` misses a title
+    edit (a `renamed` event, another request). The digest changes with exactly the words
+    the desk acts on, and costs no request: the desk reads the public ticket anyway."""
     digest = hashlib.sha256(f"{title}\n{body}".encode()).hexdigest()[:16]
     return f"<!-- billingops:ticket-version {digest} -->"
+
+
+def handoff_is_current(handoff_body: str, title: str, body: str) -> bool:
+    """Whether the handoff was written from the public ticket as it is now (`title`, `body`,
+    read fresh): its version marker is a line of its own in the handoff's body (SPEC §5b)."""
+    return ticket_version(title, body) in (handoff_body or "").splitlines()
 
 
 def handoff_title(public_repository: str, number: int) -> str:

@@ -1,24 +1,29 @@
-"""The record of executed steps on the issue (SPEC §5, §5b): billingops' comment rendered
-with it, two reads of it merged, and what a Stripe answer means for a step. Pure.
+"""The record of executed steps on billingops' comment (SPEC §5, §5b): the comment
+rendered with it, what a Stripe answer means for a step, and two reads of it merged. Pure.
+
+Two runs can write the comment at once (the public repository's triage of a handoff and
+the desk's apply: different repositories, so per-issue concurrency does not serialise them;
+or two jobs of one repository). Each run renders the comment from what it read, so a run
+that read before the other recorded a step would write the step out of the record. The
+rule: a run that writes the comment reads it again just before the write and keeps every
+executed step it did not see (`merge_executed`; the read and write are `Writer.record`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from billingops.config import Config
 from billingops.core import effects
-from billingops.core.ownership import find_bot_comment, trusted_state
 from billingops.core.render import render_needs_info, render_triage
 from billingops.models.billing import Refund, Subscription
 from billingops.models.decision import FINISHED, Executed, StepKind
-from billingops.models.issue import Comment, Thread
 from billingops.models.outcome import CommentDraft, StripeWrite
 
+__all__ = ["FINISHED", "merge_executed", "render_comment", "written"]
 
-def render_comment(
-    draft: CommentDraft,
-    executed: list[Executed],
-    config: Config,
-) -> str:
+
+def render_comment(draft: CommentDraft, executed: list[Executed], config: Config) -> str:
     """billingops' comment: the handoff with what was done so far, or the request for an
     identifier. What billingops did stays on record, whatever the plan."""
     a = draft.assessment
@@ -38,18 +43,6 @@ def render_comment(
     )
 
 
-def merge(ours: list[Executed], theirs: list[Executed]) -> list[Executed]:
-    """Our record with every step another run recorded that we did not see (two runs in
-    two repositories, or two jobs, can race; SPEC §5b). A step either run finished stays
-    finished: a finished record is never replaced by a failed or missing one."""
-    merged = {e.key: e for e in ours}
-    for e in theirs:
-        mine = merged.get(e.key)
-        if mine is None or (mine.status not in FINISHED and e.status in FINISHED):
-            merged[e.key] = e
-    return list(merged.values())
-
-
 def written(write: StripeWrite, answer: Refund | Subscription) -> Executed:
     """What Stripe's answer to a write means for its step: a refund that Stripe created
     but that will not pay out is `failed` with Stripe's reason (issue 15)."""
@@ -59,12 +52,18 @@ def written(write: StripeWrite, answer: Refund | Subscription) -> Executed:
     return Executed.of(write.step, "done", answer.id)
 
 
-def reread(
-    draft: CommentDraft, ours: list[Executed], thread: Thread, config: Config
-) -> tuple[Comment | None, list[Executed], str]:
-    """Before an edit of billingops' comment, from a fresh read of the thread: (the
-    comment, our record merged with the one it holds now, the body to write)."""
-    existing = find_bot_comment(thread.comments, thread.me)
-    state = trusted_state(existing, thread.me)
-    merged = merge(ours, list(state.executed) if state else [])
-    return existing, merged, render_comment(draft, merged, config)
+def merge_executed(mine: Iterable[Executed], seen: Iterable[Executed]) -> list[Executed]:
+    """`mine` (what this run will write) with every step of `seen` (the record on the issue
+    just before the write) that it lacks, one entry per (kind, target).
+
+    A finished step on record stays as recorded (what happened, and when it first did); a
+    step this run finished replaces a failure on record; otherwise this run's entry wins.
+    Order: this run's entries, then the others in their order."""
+    merged: dict[str, Executed] = {}
+    for e in mine:
+        merged[e.key] = e
+    for e in seen:
+        ours = merged.get(e.key)
+        if ours is None or (e.status in FINISHED and ours != e):
+            merged[e.key] = e
+    return list(merged.values())

@@ -15,10 +15,12 @@ from typing import Any
 from billingops._billing.interface import BillingSource
 from billingops._tracker.interface import IssueTracker
 from billingops.config import Config
+from billingops.core.apply import refusal
 from billingops.core.labels import DONE_LABEL
 from billingops.core.ownership import find_bot_comment, trusted_state
 from billingops.core.public import (
     HANDOFF_LABEL,
+    handoff_is_current,
     handoff_of,
     handoff_title,
     render_handoff,
@@ -26,8 +28,9 @@ from billingops.core.public import (
 )
 from billingops.desk.desk import Desk
 from billingops.desk.public_writer import PublicWriter
+from billingops.desk.thread import Writer
 from billingops.errors import BadInput, NotFound
-from billingops.models.decision import FINISHED, StepKind
+from billingops.models.decision import FINISHED, Approval, StepKind
 from billingops.models.issue import IssueSnapshot, same_login
 from billingops.models.public import Done, PublicKind, PublicLabel, PublicReply
 from billingops.models.result import RunResult
@@ -123,18 +126,50 @@ class HandoffDesk:
         *,
         dry_run: bool = False,
     ) -> RunResult:
-        """Triage the handoff issue from the public ticket as it is now."""
+        """Triage the handoff issue from the public ticket as it is now.
+
+        When the handoff was written from another version of the ticket (SPEC §5b), it is
+        brought up to date first: its body is edited (GitHub's record of that edit is the
+        ticket's version, so a verified-requester label applied before it no longer vouches)
+        and the approval labels on it are removed with a notice: approvals given before
+        count for nothing, whether the plan changed or not."""
         body = self._body(public, public_repository)
         changed = handoff.body != body
+        stale = not handoff_is_current(handoff.body, public.title, public.body)
         if changed and not dry_run:
             # The ticket changed: so does the handoff (and GitHub's record of its last edit).
             self.tracker.edit_issue(handoff.number, body=body)
+        voided: list[str] = []
+        if stale:
+            handoff, voided = self._void_approvals(handoff, dry_run=dry_run)
         desk = self._desk(public, public_repository)
         result = desk.triage(_payload(handoff, public, self.config), dry_run=dry_run)
-        if changed and dry_run:
-            shown = f"--- would edit the handoff issue #{handoff.number} ---\n{body}"
-            result = result.model_copy(update={"would_write": [shown, *result.would_write]})
-        return result
+        shown = [f"--- would edit the handoff issue #{handoff.number} ---\n{body}"]
+        would = [*(shown if changed and dry_run else []), *voided, *result.would_write]
+        return result.model_copy(update={"would_write": would})
+
+    def _void_approvals(
+        self, handoff: IssueSnapshot, *, dry_run: bool
+    ) -> tuple[IssueSnapshot, list[str]]:
+        """Remove the approval labels on the handoff, each with a notice: they were given on
+        an older version of the public ticket. (the handoff without them, would-writes)"""
+        labels = self.config.labels
+        present = [ap for ap in Approval if labels[ap] in handoff.labels]
+        if not present:
+            return handoff, []
+        thread = self.tracker.read_thread(handoff.number)
+        events = self.tracker.label_events(handoff.number)
+        writer = Writer(self.tracker, dry_run, me=thread.me)
+        for ap in present:
+            reason = (
+                f"the public ticket changed after {labels[ap]} was applied (the handoff now "
+                "follows it): approvals given on an earlier version count for nothing"
+            )
+            writer.notice(handoff.number, thread.comments, refusal(self.config, events, ap, reason))
+        writer.labels(handoff.number, [], [labels[ap] for ap in present])
+        gone = {labels[ap] for ap in present}
+        kept = [x for x in handoff.labels if x not in gone]
+        return handoff.model_copy(update={"labels": kept}), writer.would_write
 
     def triage(self, issue: Mapping[str, Any], *, dry_run: bool = False) -> RunResult:
         try:
@@ -150,6 +185,21 @@ class HandoffDesk:
             handoff, public_repository, public = self._open(self.tracker.get_issue(number))
         except _NotAHandoff as exc:
             return RunResult(action="ignored", issue=number, reason=str(exc))
+        if not handoff_is_current(handoff.body, public.title, public.body):
+            # The public ticket changed and its run has not brought the handoff up to date
+            # yet: the desk does it now, and acts on nothing approved before (SPEC §5b).
+            synced = self.sync(handoff, public, public_repository, dry_run=dry_run)
+            if not any(self.config.labels[ap] in handoff.labels for ap in Approval):
+                return synced
+            return synced.model_copy(
+                update={
+                    "action": "refused",
+                    "executed": [],
+                    "reason": "refused: the public ticket changed since the handoff was "
+                    "written; the handoff is brought up to date and approvals given before "
+                    "count for nothing; nothing executed",
+                }
+            )
         result = self._desk(public, public_repository).apply(handoff.number, dry_run=dry_run)
         if dry_run or not any(e.status in FINISHED for e in result.executed):
             return result

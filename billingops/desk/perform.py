@@ -23,7 +23,7 @@ from typing import Any
 from billingops._billing.interface import BillingSource
 from billingops._tracker.interface import IssueTracker
 from billingops.config import Config
-from billingops.core.record import render_comment, reread, written
+from billingops.core.record import render_comment, written
 from billingops.desk.backlog import Backlog, revenue_at_risk
 from billingops.desk.thread import Writer
 from billingops.errors import OperationalError, WriteRefused
@@ -46,7 +46,6 @@ class Partial(OperationalError):
 class Record:
     """billingops' comment on one issue and the record of executed steps it holds."""
 
-    tracker: IssueTracker
     writer: Writer
     config: Config
     number: int
@@ -54,20 +53,22 @@ class Record:
     executed: list[Executed] = field(default_factory=list)
 
     def write(self, draft: CommentDraft) -> None:
-        """Write the comment as `draft` says with the record. An edit is merged first
-        with the record as a fresh read shows it (another run may have added to it); an
-        unchanged comment costs no request at all."""
-        body = render_comment(draft, self.executed, self.config)
-        if self.existing is not None and self.existing.body == body:
-            return
-        if self.existing is not None and not self.writer.dry_run:
-            fresh = self.tracker.read_thread(self.number)
-            found, self.executed, body = reread(draft, self.executed, fresh, self.config)
-            self.existing = found or self.existing
-        self.existing = self.writer.comment(self.number, self.existing, body) or self.existing
+        """Write the comment as `draft` says with the record, keeping every step another
+        run recorded since our read (`Writer.record`: an edit is merged with a fresh read
+        first; an unchanged comment costs no request)."""
+        written, self.executed = self.writer.record(
+            self.number,
+            self.existing,
+            self.executed,
+            lambda executed: render_comment(draft, executed, self.config),
+        )
+        self.existing = written or self.existing
 
     def add(self, executed: Executed) -> None:
-        self.executed = [e for e in self.executed if e.key != executed.key] + [executed]
+        """Record a step's result (in its place when the step was on record already)."""
+        by_key = {e.key: e for e in self.executed}
+        by_key[executed.key] = executed
+        self.executed = list(by_key.values())
 
 
 def perform(
@@ -82,7 +83,7 @@ def perform(
     """Perform an apply's (or a refusal's) outcome; raise `Partial` at a failed step."""
     number = outcome.result.issue or 0
     writer = Writer(tracker, dry_run, me=thread.me)
-    record = Record(tracker, writer, config, number, outcome.existing, list(outcome.record))
+    record = Record(writer, config, number, outcome.existing, list(outcome.record))
     if outcome.write_comment and outcome.draft is not None:
         record.write(outcome.draft)
     if outcome.announcement:
@@ -134,7 +135,7 @@ def perform_triage(
     assert draft is not None
     state = draft.assessment.state
     writer = Writer(tracker, dry_run, me=thread.me)
-    record = Record(tracker, writer, config, number, outcome.existing, list(outcome.record))
+    record = Record(writer, config, number, outcome.existing, list(outcome.record))
     listing = thread.listing if thread.listing is not None else backlog.prefetch()
     labels_f = pool.submit(writer.labels, number, outcome.labels.add, outcome.labels.remove)
     revenue = {} if public_backlog else revenue_at_risk(state)

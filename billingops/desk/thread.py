@@ -11,7 +11,9 @@ from functools import partial
 
 from billingops._tracker.interface import IssueTracker
 from billingops.core.labels import CASE_PREFIX, DONE_LABEL, NEEDS_INFO, case_labels
-from billingops.core.ownership import untouched
+from billingops.core.ownership import find_bot_comment, trusted_state, untouched
+from billingops.core.record import merge_executed
+from billingops.models.decision import Executed
 from billingops.models.issue import Comment, same_login
 
 __all__ = ["CASE_PREFIX", "DONE_LABEL", "NEEDS_INFO", "Writer", "case_labels"]
@@ -40,6 +42,28 @@ class Writer:
         if existing is not None:
             return self.tracker.edit_comment(existing.id, body)
         return self.tracker.create_comment(number, body)
+
+    def record(
+        self,
+        number: int,
+        existing: Comment | None,
+        executed: list[Executed],
+        render: Callable[[list[Executed]], str],
+    ) -> tuple[Comment | None, list[Executed]]:
+        """Write billingops' comment (rendered with `executed`) without dropping a step
+        another run recorded since this one read it (SPEC §5b): when the write edits the
+        comment, the comment is read again just before, and every executed step on record
+        there is kept (`merge_executed`). (the comment written, the executed steps it holds)"""
+        body = render(executed)
+        if existing is None or existing.body == body or self.dry_run:
+            return self.comment(number, existing, body), executed
+        fresh = self.tracker.read_thread(number)
+        current = find_bot_comment(fresh.comments, fresh.me) or existing
+        on_record = trusted_state(current, fresh.me)
+        merged = merge_executed(executed, on_record.executed if on_record else [])
+        if merged != executed:
+            body = render(merged)
+        return self.comment(number, current, body), merged
 
     def notice(self, number: int, comments: Iterable[Comment], body: str) -> None:
         """A one-off comment (a refusal). Its first line is its own marker, so a rerun that
