@@ -103,6 +103,10 @@ def main() -> None:
             print(f"modules: {len(trace.modules)}")
             for module in sorted(trace.modules):
                 print(f"  {module}")
+            entered = sorted({c.split(" -> ")[0].rsplit(".", 1)[0] for c in trace.climbs})
+            shell = sorted(m for m in trace.modules if m.startswith("billingops.desk."))
+            print(f"desk modules: {len(shell)} ({', '.join(m.rsplit('.', 1)[1] for m in shell)})")
+            print(f"core modules entered from desk: {len(entered)}")
             print(f"climbs core/ -> desk/: {len(trace.climbs)}")
             for climb, n in Counter(trace.climbs).most_common():
                 print(f"  {n} x {climb}")

@@ -11,11 +11,13 @@ make, with its idempotency key and metadata. The desk performs the `Outcome`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from billingops.config import Config
 from billingops.core import effects
 from billingops.core.approval import Verdict, check_approval, needs_second_approver
-from billingops.core.assess import asker_of, assess
+from billingops.core.assess import asker_of, assess, may_hold_a_role, roles_wanted
+from billingops.core.intake import parse_issue
 from billingops.core.labels import DONE_LABEL
 from billingops.core.money import format_money
 from billingops.core.ownership import find_bot_comment, plan_posted_at, revision, trusted_state
@@ -28,6 +30,7 @@ from billingops.models.outcome import (
     LabelChange,
     Outcome,
     Reading,
+    ReadPlan,
     StepRun,
     StripeWrite,
 )
@@ -51,6 +54,40 @@ def has_plan(thread: Thread) -> bool:
 def wants_billing(issue: IssueSnapshot, thread: Thread, config: Config) -> bool:
     """Whether deciding needs Stripe: an approval label is on the issue and a plan is."""
     return bool(approvals_on(issue, config)) and has_plan(thread)
+
+
+def reads_for(
+    issue: IssueSnapshot,
+    thread: Thread,
+    events: list[LabelEvent],
+    config: Config,
+    repository: str,
+) -> ReadPlan:
+    """What an apply reads after the issue, its thread and its events: nothing more when
+    no approval label or no plan is on the issue; else the roles of everyone whose word
+    counts, and the billing state."""
+    ticket = parse_issue(payload_of(issue), repository)
+    if not wants_billing(issue, thread, config):
+        return ReadPlan(ticket=ticket, billing=False)
+    on = [x for x in (*config.labels.values(), config.verified_requester_label)]
+    labels = [x for x in on if x in issue.labels]
+    association = issue.author_association
+    return ReadPlan(
+        ticket=ticket,
+        roles=roles_wanted(events, labels, ticket.author, association),
+        author=ticket.author if may_hold_a_role(ticket.author, association) else "",
+    )
+
+
+def payload_of(issue: IssueSnapshot) -> dict[str, Any]:
+    """The issue as read in the shape of a webhook's `issue`, for intake."""
+    return {
+        "number": issue.number,
+        "title": issue.title,
+        "body": issue.body,
+        "user": {"login": issue.author},
+        "labels": [{"name": n} for n in issue.labels],
+    }
 
 
 def decide_apply(reading: Reading, config: Config, repository: str) -> Outcome:

@@ -15,12 +15,14 @@ from collections.abc import Iterable
 
 from billingops.config import Config
 from billingops.core import effects
+from billingops.core.ownership import find_bot_comment, trusted_state
 from billingops.core.render import render_needs_info, render_triage
 from billingops.models.billing import Refund, Subscription
 from billingops.models.decision import FINISHED, Executed, StepKind
+from billingops.models.issue import Comment, Thread
 from billingops.models.outcome import CommentDraft, StripeWrite
 
-__all__ = ["FINISHED", "merge_executed", "render_comment", "written"]
+__all__ = ["FINISHED", "merge_executed", "merged_with", "render_comment", "written"]
 
 
 def render_comment(draft: CommentDraft, executed: list[Executed], config: Config) -> str:
@@ -67,3 +69,12 @@ def merge_executed(mine: Iterable[Executed], seen: Iterable[Executed]) -> list[E
         if ours is None or (e.status in FINISHED and ours != e):
             merged[e.key] = e
     return list(merged.values())
+
+
+def merged_with(executed: list[Executed], fresh: Thread) -> tuple[Comment | None, list[Executed]]:
+    """From a fresh read of the thread just before a write: (billingops' comment as it is
+    now, `executed` merged with the record it holds). A comment someone else altered holds
+    no record worth keeping (SPEC §5a)."""
+    current = find_bot_comment(fresh.comments, fresh.me)
+    on_record = trusted_state(current, fresh.me)
+    return current, merge_executed(executed, on_record.executed if on_record else [])

@@ -10,16 +10,14 @@ rule (`core/assess.py`, `core/resolve.py`); nothing here decides.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
 
 from billingops._billing.interface import BillingSource
 from billingops._tracker.interface import IssueTracker
 from billingops.config import Config
-from billingops.core.apply import wants_billing
+from billingops.core.apply import reads_for
 from billingops.core.assess import lookup_ticket, may_hold_a_role, roles_wanted
-from billingops.core.intake import parse_issue
 from billingops.core.resolve import resolve
 from billingops.models.billing import BillingState
 from billingops.models.issue import IssueSnapshot, LabelEvent
@@ -104,42 +102,28 @@ def read_apply(
     number: int,
     view: Callable[[IssueSnapshot], IssueSnapshot] | None = None,
 ) -> Reading:
-    """The issue, its thread and its label events; then, when an approval label and a plan
-    are on the issue, the roles of everyone whose word counts and the billing state."""
+    """The issue, its thread and its label events; then what the core asks for (`reads_for`):
+    when an approval label and a plan are on the issue, the roles of everyone whose word
+    counts and the billing state."""
     issue_f = pool.submit(tracker.get_issue, number)
     thread_f = pool.submit(tracker.read_thread, number)
     events_f = pool.submit(tracker.label_events, number)
     issue, thread, events = issue_f.result(), thread_f.result(), events_f.result()
     if view is not None:
         issue = view(issue)
-    ticket = parse_issue(as_payload(issue), repository)
-    if not wants_billing(issue, thread, config):
-        return Reading(issue=issue, ticket=ticket, thread=thread, events=events)
-    labels = [x for x in (*config.labels.values(), config.verified_requester_label)]
-    labels = [x for x in labels if x in issue.labels]
-    role_f = _roles(
-        pool, tracker, roles_wanted(events, labels, ticket.author, issue.author_association)
-    )
-    staff = may_hold_a_role(ticket.author, issue.author_association)
-    author_role = role_f[ticket.author].result() if staff else None
-    read = read_billing(billing, config, ticket, author_role)
+    plan = reads_for(issue, thread, events, config, repository)
+    if not plan.billing:
+        return Reading(issue=issue, ticket=plan.ticket, thread=thread, events=events)
+    role_f = _roles(pool, tracker, plan.roles)
+    # The author's role first: it decides whose login may identify a customer.
+    author_role = role_f[plan.author].result() if plan.author else None
+    read = read_billing(billing, config, plan.ticket, author_role)
     return Reading(
         issue=issue,
-        ticket=ticket,
+        ticket=plan.ticket,
         thread=thread,
         events=events,
         roles={login: f.result() for login, f in role_f.items()},
         author_role=author_role,
         billing=read,
     )
-
-
-def as_payload(issue: IssueSnapshot) -> Mapping[str, Any]:
-    """The fresh issue in the shape of a webhook's `issue`, for intake."""
-    return {
-        "number": issue.number,
-        "title": issue.title,
-        "body": issue.body,
-        "user": {"login": issue.author},
-        "labels": [{"name": n} for n in issue.labels],
-    }

@@ -11,8 +11,8 @@ from functools import partial
 
 from billingops._tracker.interface import IssueTracker
 from billingops.core.labels import CASE_PREFIX, DONE_LABEL, NEEDS_INFO, case_labels
-from billingops.core.ownership import find_bot_comment, trusted_state, untouched
-from billingops.core.record import merge_executed
+from billingops.core.ownership import untouched
+from billingops.core.record import merged_with
 from billingops.models.decision import Executed
 from billingops.models.issue import Comment, same_login
 
@@ -57,13 +57,10 @@ class Writer:
         body = render(executed)
         if existing is None or existing.body == body or self.dry_run:
             return self.comment(number, existing, body), executed
-        fresh = self.tracker.read_thread(number)
-        current = find_bot_comment(fresh.comments, fresh.me) or existing
-        on_record = trusted_state(current, fresh.me)
-        merged = merge_executed(executed, on_record.executed if on_record else [])
+        current, merged = merged_with(executed, self.tracker.read_thread(number))
         if merged != executed:
             body = render(merged)
-        return self.comment(number, current, body), merged
+        return self.comment(number, current or existing, body), merged
 
     def notice(self, number: int, comments: Iterable[Comment], body: str) -> None:
         """A one-off comment (a refusal). Its first line is its own marker, so a rerun that

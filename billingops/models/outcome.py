@@ -52,6 +52,19 @@ class BillingRead(BaseModel):
     state: BillingState = Field(default_factory=BillingState)
 
 
+class ReadPlan(BaseModel):
+    """What a run reads after the thread, as the core asks: the ticket as intake reads it,
+    whose repository roles count, whether the author's role is worth a request (it decides
+    whose login may identify a customer), and whether Stripe is read at all."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ticket: Ticket
+    roles: list[str] = Field(default_factory=list)
+    author: str = ""  # the author, when they may hold a role ("" otherwise)
+    billing: bool = True
+
+
 class Reading(BaseModel):
     """Everything a run read before deciding."""
 
