@@ -11,8 +11,14 @@ import re
 
 from markupsafe import Markup
 
+from billingops.config import Config
+from billingops.core.labels import DONE_LABEL
+from billingops.core.ownership import find_bot_comment, trusted_state
 from billingops.core.render import SENSITIVE_TEXT, _tidy, environment
-from billingops.models.public import PublicKind, PublicReply
+from billingops.models.decision import FINISHED, Plan, StepKind
+from billingops.models.issue import Thread
+from billingops.models.public import Done, PublicKind, PublicLabel, PublicReply
+from billingops.models.ticket import Ticket
 
 PUBLIC_MARKER = "<!-- billingops:public v1 -->"
 HANDOFF_LABEL = "billingops:handoff"
@@ -89,3 +95,49 @@ def render_handoff(
         "version": Markup(version),
     }
     return _tidy(environment().get_template("handoff_issue.md.j2").render(ctx))
+
+
+def acknowledgement(
+    ticket: Ticket, config: Config, handoff_url: str | None = None
+) -> tuple[PublicReply, list[PublicLabel]]:
+    """The public ticket's acknowledgement and its labels: what they wrote decides, never
+    what billingops found (a login lookup's outcome must not show)."""
+    kind = PublicKind.received if ticket.has_identifier else PublicKind.needs_info
+    labels = [PublicLabel.received]
+    if kind is PublicKind.needs_info:
+        labels.append(PublicLabel.needs_info)
+    reply = PublicReply(
+        kind=kind,
+        handoff_url=handoff_url,
+        login_url=config.portal.login_url,
+        sensitive=list(ticket.sensitive),
+    )
+    return reply, labels
+
+
+def report_back(
+    handoff: Thread, plan: Plan | None, handoff_labels: list[str], config: Config
+) -> tuple[PublicReply, list[PublicLabel]]:
+    """What the public ticket is told after approved steps ran: everything done so far as
+    the handoff records it (this run's and earlier ones'), as the customer must hear it, and
+    the labels once every approved step is done (`billing:done` on the handoff)."""
+    record = trusted_state(find_bot_comment(handoff.comments, handoff.me), handoff.me)
+    steps = {s.key: s for s in (plan.steps if plan else [])}
+    done: set[Done] = set()
+    for e in record.executed if record else []:
+        if e.status not in FINISHED:
+            continue
+        step = steps.get(e.key)
+        if e.kind is StepKind.refund:
+            done.add(Done.refund)
+        elif e.kind is StepKind.cancel_subscription:
+            later = bool(step and step.at_period_end)
+            done.add(Done.cancels_at_period_end if later else Done.cancelled)
+    complete = DONE_LABEL in handoff_labels
+    reply = PublicReply(
+        kind=PublicKind.outcome,
+        done=sorted(done),
+        complete=complete,
+        login_url=config.portal.login_url,
+    )
+    return reply, [PublicLabel.received, PublicLabel.done] if complete else []

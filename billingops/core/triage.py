@@ -18,6 +18,7 @@ from billingops.core.render import render_plan_announcement
 from billingops.models.issue import Comment, Thread
 from billingops.models.outcome import Assessment, CommentDraft, LabelChange, Outcome, Reading
 from billingops.models.result import RunResult
+from billingops.models.ticket import Ticket
 
 
 def decide_triage(reading: Reading, config: Config, repository: str) -> Outcome:
@@ -71,6 +72,18 @@ def decide_triage(reading: Reading, config: Config, repository: str) -> Outcome:
         labels=LabelChange(add=add, remove=remove),
         gaps=gaps,
         linked=list(previous.gaps) if previous else [],
+    )
+
+
+def not_a_ticket(ticket: Ticket, config: Config) -> RunResult | None:
+    """`ignored` for an issue without the intake label (SPEC §5a): it is not a billing
+    ticket, and its triage makes no Stripe and no GitHub request at all."""
+    if config.intake_label in ticket.labels:
+        return None
+    return RunResult(
+        action="ignored",
+        issue=ticket.number,
+        reason=f"ignored: the issue has no {config.intake_label} label",
     )
 
 

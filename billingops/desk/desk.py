@@ -23,7 +23,7 @@ from billingops.core import effects
 from billingops.core.apply import decide_apply
 from billingops.core.assess import assess
 from billingops.core.intake import parse_issue
-from billingops.core.triage import decide_triage
+from billingops.core.triage import decide_triage, not_a_ticket
 from billingops.desk.backlog import GAP_LABEL, Backlog
 from billingops.desk.perform import Partial, perform, perform_triage
 from billingops.desk.read import read_apply, read_billing, read_triage
@@ -81,15 +81,3 @@ class Desk:
         read = read_billing(self.billing, self.config, ticket, asker.role)
         ref = effects.issue_ref(self.repository, ticket.number)
         return assess(read, asker, self.config, ref)
-
-
-def not_a_ticket(ticket: Ticket, config: Config) -> RunResult | None:
-    """`ignored` for an issue without the intake label (SPEC §5a): it is not a billing
-    ticket, and its triage makes no Stripe and no GitHub request at all."""
-    if config.intake_label in ticket.labels:
-        return None
-    return RunResult(
-        action="ignored",
-        issue=ticket.number,
-        reason=f"ignored: the issue has no {config.intake_label} label",
-    )

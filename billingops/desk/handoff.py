@@ -16,23 +16,21 @@ from billingops._billing.interface import BillingSource
 from billingops._tracker.interface import IssueTracker
 from billingops.config import Config
 from billingops.core.apply import refusal
-from billingops.core.labels import DONE_LABEL
-from billingops.core.ownership import find_bot_comment, trusted_state
 from billingops.core.public import (
     HANDOFF_LABEL,
     handoff_is_current,
     handoff_of,
     handoff_title,
     render_handoff,
+    report_back,
     ticket_version,
 )
 from billingops.desk.desk import Desk
 from billingops.desk.public_writer import PublicWriter
 from billingops.desk.thread import Writer
 from billingops.errors import BadInput, NotFound
-from billingops.models.decision import FINISHED, Approval, StepKind
+from billingops.models.decision import FINISHED, Approval
 from billingops.models.issue import IssueSnapshot, same_login
-from billingops.models.public import Done, PublicKind, PublicLabel, PublicReply
 from billingops.models.result import RunResult
 
 
@@ -205,31 +203,18 @@ class HandoffDesk:
             return result
         # Everything done so far, as recorded on the handoff (this run's and earlier ones'),
         # told as the customer must hear it: posted once per outcome, re-posted if lost.
-        after = self.tracker.read_thread(number)
-        record = trusted_state(find_bot_comment(after.comments, after.me), after.me)
-        finished = [e for e in (record.executed if record else []) if e.status in FINISHED]
-        steps = {(s.kind, s.target): s for s in (result.plan.steps if result.plan else [])}
-        done: set[Done] = set()
-        for e in finished:
-            step = steps.get((e.kind, e.target))
-            if e.kind is StepKind.refund:
-                done.add(Done.refund)
-            elif e.kind is StepKind.cancel_subscription:
-                later = bool(step and step.at_period_end)
-                done.add(Done.cancels_at_period_end if later else Done.cancelled)
-        complete = DONE_LABEL in self.tracker.get_issue(number).labels
+        reply, labels = report_back(
+            self.tracker.read_thread(number),
+            result.plan,
+            self.tracker.get_issue(number).labels,
+            self.config,
+        )
         public_tracker = self.tracker.for_repository(public_repository)
         thread = public_tracker.read_thread(public.number)
         writer = PublicWriter(public_tracker, thread.me, dry_run)
-        reply = PublicReply(
-            kind=PublicKind.outcome,
-            done=sorted(done),
-            complete=complete,
-            login_url=self.config.portal.login_url,
-        )
         writer.notice(public.number, thread.comments, reply, key=f"{self.repository}#{number}")
-        if complete:
-            writer.labels(public.number, public.labels, [PublicLabel.received, PublicLabel.done])
+        if labels:
+            writer.labels(public.number, public.labels, labels)
         return result
 
     # -- helpers ------------------------------------------------------------------------

@@ -27,13 +27,14 @@ from billingops._tracker.interface import IssueTracker
 from billingops.config import Config
 from billingops.core.audience import Audience, audience_of
 from billingops.core.intake import parse_issue
-from billingops.core.public import handoff_of
-from billingops.desk.desk import Desk, not_a_ticket
+from billingops.core.public import acknowledgement, handoff_of
+from billingops.core.triage import not_a_ticket
+from billingops.desk.desk import Desk
 from billingops.desk.handoff import HandoffDesk, handoff_ref
 from billingops.desk.public_writer import PublicWriter
 from billingops.errors import BadInput, BillingopsError, ConfigError, NotFound
 from billingops.models.issue import IssueSnapshot
-from billingops.models.public import PublicKind, PublicLabel, PublicReply
+from billingops.models.public import PublicKind, PublicReply
 from billingops.models.result import RunResult
 
 __all__ = ["HandoffDesk", "PublicDesk", "PublicWriter", "open_desk"]
@@ -69,11 +70,6 @@ class PublicDesk:
             if listing_f is not None:
                 wait([listing_f])
         writer = PublicWriter(self.tracker, thread.me, dry_run)
-        # What they wrote, not what billingops found: a login lookup's outcome must not show.
-        kind = PublicKind.received if ticket.has_identifier else PublicKind.needs_info
-        labels = [PublicLabel.received]
-        if kind is PublicKind.needs_info:
-            labels.append(PublicLabel.needs_info)
         handoff: IssueSnapshot | None = None
         problem: BillingopsError | None = None
         private_writes: list[str] = []
@@ -84,12 +80,9 @@ class PublicDesk:
                 )
             except BillingopsError as exc:
                 problem = _desk_problem(desk.repository, exc)
-        reply = PublicReply(
-            kind=kind,
-            handoff_url=handoff.html_url or None if handoff else None,
-            login_url=self.config.portal.login_url,
-            sensitive=list(ticket.sensitive),
-        )
+        url = handoff.html_url or None if handoff else None
+        reply, labels = acknowledgement(ticket, self.config, url)
+        kind = reply.kind
         # The acknowledgement is written whatever the private desk does (the customer hears
         # back); with the handoff's triage in the same round trips, and waited for.
         acks = [
