@@ -17,7 +17,8 @@ from billingops.commands.common import _wiring, dry_run_option, json_option
 from billingops.errors import BadInput, BillingopsError, ExitStatus
 
 if TYPE_CHECKING:
-    from billingops.desk.backlog import GapIssue, SyncChange
+    from billingops.core.backlog import GapIssue
+    from billingops.desk.backlog import SyncChange
 
 
 def rank(gaps: list[GapIssue]) -> list[GapIssue]:
@@ -39,14 +40,14 @@ def main_currency(gaps: list[GapIssue]) -> str:
 
 
 def _revenue(g: GapIssue) -> dict[str, int]:
-    from billingops.desk.backlog import total_revenue
+    from billingops.core.backlog import total_revenue
 
     return total_revenue(g.tickets)
 
 
 def gap_rows(gaps: list[GapIssue]) -> list[dict[str, Any]]:
     """The `--json` shape of each open gap, ranked."""
-    from billingops.desk.backlog import gap_title
+    from billingops.core.backlog import gap_title
 
     return [
         {

@@ -23,8 +23,9 @@ from typing import Any
 from billingops._billing.interface import BillingSource
 from billingops._tracker.interface import IssueTracker
 from billingops.config import Config
+from billingops.core.backlog import revenue_at_risk
 from billingops.core.record import render_comment, written
-from billingops.desk.backlog import Backlog, revenue_at_risk
+from billingops.desk.backlog import Backlog
 from billingops.desk.thread import Writer
 from billingops.errors import OperationalError, WriteRefused
 from billingops.models.billing import Refund, Subscription
