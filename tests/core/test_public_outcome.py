@@ -10,7 +10,7 @@ from billingops.models.decision import Executed, Plan, Step, StepKind
 from billingops.models.issue import Thread
 from billingops.models.public import Done, PublicKind, PublicLabel
 from tests.core.builders import ticket
-from tests.core.test_decide import BOT, CFG, REPO, posted, read
+from tests.core.outcomes import BOT, CFG, REPO, posted, read
 
 
 def test_the_acknowledgement_follows_what_they_wrote() -> None:

@@ -17,7 +17,7 @@ from billingops.models.billing import Refund, Subscription
 from billingops.models.decision import Executed, StepKind
 from billingops.models.issue import Comment, Thread
 from billingops.models.outcome import Outcome
-from tests.core.test_decide import (
+from tests.core.outcomes import (
     BOT,
     CFG,
     REPO,

@@ -1,128 +1,17 @@
-"""What a run will do, decided from plain values (issue 22): no GitHub, no Stripe, no fakes.
-
-A triage's outcome is rendered into billingops' comment as a later run reads it; an apply
-is then decided from that thread, the label events and roles, and the billing state.
-"""
+"""What an apply run will do (core/apply.py), decided from plain values: which labels
+count, drift, and each approved step as a write with its key and metadata, or settled."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from billingops.config import Config
 from billingops.core import effects
 from billingops.core.apply import decide_apply
-from billingops.core.markers import decode_state
-from billingops.core.record import render_comment
 from billingops.core.triage import decide_triage
-from billingops.models.billing import BillingState, Refund
+from billingops.models.billing import Refund
 from billingops.models.decision import Executed, StepKind
-from billingops.models.issue import Comment, IssueSnapshot, LabelEvent, Thread
-from billingops.models.outcome import BillingRead, Outcome, Reading
-from tests.core.builders import DAY, MIN, NOW, paid_sub, resolved, state, ticket
-
-BOT = "github-actions[bot]"
-REPO = "acme/support"
-POSTED = 1_000  # GitHub's stamp on the triage comment
-CFG = Config()
-ROLES: dict[str, str | None] = {"maya": "maintain", "ada": "admin", "tim": "triage"}
-REF = effects.issue_ref(REPO, 7)
-
-
-def charged_twice() -> BillingState:
-    return state(*(paid_sub(i, started=NOW - DAY + i * MIN) for i in (1, 2)))
-
-
-def the_ticket(**kw: Any) -> Any:
-    return ticket(
-        "I was charged twice for the same plan, please refund the duplicate",
-        title="Charged twice",
-        labels=kw.pop("labels", ["billing"]),
-        author="jane",
-        number=7,
-        **kw,
-    )
-
-
-def read(billing: BillingState | None = None, thread: Thread | None = None) -> Reading:
-    t = the_ticket()
-    return Reading(
-        ticket=t,
-        thread=thread or Thread(me=BOT),
-        billing=BillingRead(
-            ticket=t, resolution=resolved("cus_1"), state=billing or charged_twice()
-        ),
-    )
-
-
-def posted(outcome: Outcome, record: list[Executed] | None = None) -> Comment:
-    """billingops' comment as the next run reads it."""
-    assert outcome.draft is not None
-    body = render_comment(outcome.draft, record or list(outcome.record), CFG)
-    return Comment(id=1, body=body, author=BOT, created_at=POSTED)
-
-
-def labeled(label: str, actor: str, at: int = POSTED + 60, id: int = 1) -> LabelEvent:
-    return LabelEvent(event="labeled", label=label, actor=actor, created_at=at, id=id)
-
-
-def apply_reading(
-    comment: Comment,
-    events: list[LabelEvent],
-    *,
-    billing: BillingState | None = None,
-    extra: list[Comment] | None = None,
-) -> Reading:
-    labels = ["billing", *sorted({e.label for e in events})]
-    t = the_ticket(labels=labels)
-    return Reading(
-        issue=IssueSnapshot(number=7, title=t.title, author="jane", labels=labels),
-        ticket=t,
-        thread=Thread(me=BOT, comments=[comment, *(extra or [])]),
-        events=events,
-        roles=ROLES,
-        billing=BillingRead(
-            ticket=t, resolution=resolved("cus_1"), state=billing or charged_twice()
-        ),
-    )
-
-
-# -- triage ---------------------------------------------------------------------------
-
-
-def test_a_first_triage_writes_the_comment_and_labels_the_case_and_announces_nothing() -> None:
-    outcome = decide_triage(read(), CFG, REPO)
-    assert outcome.result.action == "triage"
-    assert outcome.write_comment and outcome.existing is None
-    assert outcome.labels.add == ["billing:duplicate_subscription"]
-    assert [g.key.value for g in outcome.gaps] == ["no_duplicate_guard"]
-    assert outcome.announcement is None  # the comment's creation posts the plan
-    assert outcome.steps == []  # a triage never moves money
-    state = decode_state(posted(outcome).body)
-    assert state is not None and outcome.result.plan is not None
-    assert state.plan_hash == outcome.result.plan.hash
-
-
-def test_a_triage_keeps_the_record_and_announces_a_changed_plan() -> None:
-    first = decide_triage(read(), CFG, REPO)
-    done = Executed(kind=StepKind.refund, target="ch_2", status="done", stripe_id="re_1")
-    comment = posted(first, [done])
-    # The ticket's customer bought a third subscription since: the plan changes.
-    more = state(*(paid_sub(i, started=NOW - DAY + i * MIN) for i in (1, 2, 3)))
-    again = decide_triage(read(more, Thread(me=BOT, comments=[comment])), CFG, REPO)
-    assert again.existing == comment
-    assert again.record == [done]  # what billingops did stays on record
-    assert again.announcement is not None and "billingops:plan rev=1" in again.announcement
-    assert again.draft is not None and again.draft.rev == 1
-
-
-def test_a_comment_someone_else_edited_is_not_trusted() -> None:
-    comment = posted(decide_triage(read(), CFG, REPO)).model_copy(update={"editor": "mallory"})
-    outcome = decide_triage(read(thread=Thread(me=BOT, comments=[comment])), CFG, REPO)
-    assert outcome.record == []
-    assert "edited by mallory" in outcome.result.reason
-
-
-# -- apply ----------------------------------------------------------------------------
+from billingops.models.issue import Thread
+from tests.core.builders import DAY, MIN, NOW, paid_sub, state
+from tests.core.outcomes import BOT, CFG, POSTED, REF, REPO, apply_reading, labeled, posted, read
 
 
 def test_no_approval_label_is_ignored_and_does_nothing() -> None:
