@@ -69,12 +69,17 @@ def github_gateway(env: Environment) -> GitHubGateway:
 
 
 def config_check(env: Environment, cwd: Path) -> tuple[Check, Config]:
-    path = env.billingops_config
+    path = env.config_path
     resolved = Path(path) if Path(path).is_absolute() else cwd / path
     try:
-        config = load_config(path, cwd=cwd)
+        config = load_config(path, cwd=cwd, required=env.config_required)
     except ConfigError as exc:
-        return fail("config", str(exc), f"fix {path} (or delete it: defaults apply)"), Config()
+        fix = (
+            "fix BILLINGOPS_CONFIG (or unset it)"
+            if env.config_required and not resolved.exists()
+            else f"fix {path} (or delete it: defaults apply)"
+        )
+        return fail("config", str(exc), fix), Config()
     if not resolved.is_file():
         return (
             passed("config", f"config: no {path}, defaults apply", "billingops init writes one"),

@@ -4,6 +4,7 @@ clear line and its fix; the key is never printed."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ def env_for(sandbox: Sandbox, fake: FakeGitHub, **over: str) -> dict[str, str]:
         "GITHUB_TOKEN": TEST_TOKEN,
         "GITHUB_API_URL": fake.url,
         "GITHUB_REPOSITORY": fake.repository,
-        "BILLINGOPS_CONFIG": "/nonexistent/billingops.yml",
+        "BILLINGOPS_CONFIG": os.devnull,
     }
     return env | over
 
