@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from billingops.config import Config, Environment, load_config
 from billingops.errors import BillingopsError, ConfigError, NotFound, OperationalError
-from billingops.onboarding import portal
+from billingops.onboarding import gate, portal
 from billingops.onboarding.checks import Check, fail, passed, skip, warn
 from billingops.onboarding.keys import classify, permissions_line
 from billingops.onboarding.labels import required_labels
@@ -251,7 +251,9 @@ def _portal_problem(problem: BillingopsError, config: Config) -> Check:
 # ---------------------------------------------------------------------------------- GitHub
 
 
-def github_checks(env: Environment, config: Config, *, fix: bool) -> list[Check]:
+def github_checks(
+    env: Environment, config: Config, *, fix: bool, callers: list[gate.Caller] | None = None
+) -> list[Check]:
     missing = [
         name
         for name, value in (
@@ -293,6 +295,8 @@ def github_checks(env: Environment, config: Config, *, fix: bool) -> list[Check]
         out.append(_github_failure("github.write", "cannot write comments or labels", exc))
     out.append(_labels(gh, config, fix=fix))
     out.extend(audience_checks(gh, config))
+    out.extend(gate.gate_checks(gh, config, callers or []))
+    out.extend(gate.custom_role_checks(gh, config))
     return out
 
 
@@ -426,7 +430,10 @@ def _labels(gh: GitHubGateway, config: Config, *, fix: bool) -> Check:
 def run(env_map: Mapping[str, str], cwd: Path, *, fix: bool = False) -> list[Check]:
     env = Environment.from_mapping(env_map)
     config_line, config = config_check(env, cwd)
+    path = Path(env.config_path)
+    root = gate.repository_root(path if path.is_absolute() else cwd / path, cwd)
+    workflow, callers = gate.workflow_checks(root)
     with ThreadPoolExecutor(max_workers=2) as pool:
         stripe = pool.submit(stripe_checks, env, config)
-        github = pool.submit(github_checks, env, config, fix=fix)
-        return [config_line, *stripe.result(), *github.result()]
+        github = pool.submit(github_checks, env, config, fix=fix, callers=callers)
+        return [config_line, *stripe.result(), *workflow, *github.result()]
