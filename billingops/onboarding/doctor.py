@@ -301,8 +301,9 @@ def github_checks(
 
 
 PRIVATE_DESK_TOKEN = (
-    "Issues: Read and write and Metadata: Read on {desk} (and on the support repository): a "
-    "GitHub App installation token or a fine-grained token, stored as a secret; the Actions "
+    "Issues: Read and write and Metadata: Read on {desk} (and on the support repository): "
+    "install billingops' GitHub App on both (billingops init --identity app: each job mints "
+    "its token), or store a fine-grained token as BILLINGOPS_DESK_TOKEN; the Actions "
     "GITHUB_TOKEN cannot write to another repository"
 )
 
