@@ -104,6 +104,7 @@ def workflow_checks(root: Path) -> tuple[list[Check], list[Caller]]:
         )
     for caller in callers:
         out.append(_pin_check(caller))
+        out.append(_identity_check(caller))
     if exposed:
         out.append(
             fail(
@@ -138,6 +139,23 @@ def _pin_check(caller: Caller) -> Check:
             "--workflow-repo OWNER/NAME --ref SHA --force (git rev-parse HEAD in its clone)",
         )
     return passed("workflow.pin", f"workflow: {caller.file} pins {repo} at {ref[:12]}")
+
+
+def _identity_check(caller: Caller) -> Check:
+    if caller.identity == "app":
+        return passed(
+            "workflow.identity",
+            f"identity: {caller.file} acts as billingops' own GitHub App (a token minted per "
+            "job; secrets BILLINGOPS_APP_CLIENT_ID and BILLINGOPS_APP_PRIVATE_KEY)",
+        )
+    return warn(
+        "workflow.identity",
+        f"identity: {caller.file} acts as github-actions[bot], the account every workflow "
+        "of the repository shares: a comment another workflow posts cannot be told from "
+        "billingops' own",
+        "give billingops its own GitHub App: billingops init --identity app --force "
+        '(README, "billingops\' own identity")',
+    )
 
 
 # ------------------------------------------------------------------------- the gate (API)

@@ -599,3 +599,23 @@ def test_a_missing_explicit_config_fails_doctor(
     assert status is ExitStatus.BAD_INPUT
     assert "typo.yml does not exist (BILLINGOPS_CONFIG names it)" in line(out, "typo.yml")
     assert "fix BILLINGOPS_CONFIG (or unset it)" in out
+
+
+@pytest.mark.parametrize(
+    ("identity", "says"),
+    [
+        ("app", "[pass] identity: .github/workflows/billingops.yml acts as billingops' own "
+         "GitHub App"),
+        ("actions", "[warn] identity: .github/workflows/billingops.yml acts as "
+         "github-actions[bot], the account every workflow of the repository shares"),
+    ],
+)  # fmt: skip
+def test_doctor_says_who_billingops_acts_as(
+    world: tuple[Sandbox, FakeGitHub],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    identity: str,
+    says: str,
+) -> None:
+    _, out = _doctor_in(world, _clone(tmp_path, *PINNED, "--identity", identity), capsys)
+    assert says in out
