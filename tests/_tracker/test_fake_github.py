@@ -331,3 +331,32 @@ def test_repository_secret_and_custom_roles_follow_the_rest_description(
     assert status == 200 and set(roles) == set(example)
     assert set(required) <= set(roles["custom_roles"][0])
     assert [r["name"] for r in roles["custom_roles"]] == ["Billing Lead"]
+
+
+def test_the_gate_reads_doctor_makes_are_routes_of_the_rest_description(
+    fake_github: FakeGitHub,
+) -> None:
+    """SPEC §8: every REST route billingops calls exists in GitHub's REST description."""
+    import re
+
+    from billingops._tracker.github_gateway import GitHubGateway
+
+    gateway = GitHubGateway(TEST_TOKEN, "acme/support", fake_github.url)
+    fake_github.add_environment("billing-approvals", reviewers=["maya"])
+    fake_github.add_custom_role("acme", "Billing Lead")
+    fake_github.reset_requests()
+    status, env = gateway.environment("billing-approvals")
+    assert status == 200 and env is not None and env["name"] == "billing-approvals"
+    assert gateway.repository_secret("STRIPE_WRITE_KEY") == 404
+    assert gateway.custom_repository_roles("acme") == (200, ["Billing Lead"])
+    fake_github.denied = {"actions", "secrets", "custom_roles"}
+    assert gateway.environment("billing-approvals") == (403, None)
+    assert gateway.repository_secret("STRIPE_WRITE_KEY") == 403
+    assert gateway.custom_repository_roles("acme") == (403, [])
+    routes = [
+        re.compile("^" + re.sub(r"\{[a-z_]+\}", "[^/]+", path) + "$") for path in _REST["paths"]
+    ]
+    seen = {r.path for r in fake_github.requests}
+    assert len(seen) == 3
+    for path in seen:
+        assert any(route.match(path) for route in routes), path
