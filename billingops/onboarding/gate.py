@@ -17,7 +17,9 @@ Two sources, because the tokens differ in what they may see:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +36,29 @@ WRITE_KEY = "STRIPE_WRITE_KEY"
 DEFAULT_ENVIRONMENT = "billing-approvals"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 _REUSABLE = "/.github/workflows/billingops-reusable.yml"
-_TABLE = 'README, "The approval gate on your GitHub plan"'
+
+
+@cache
+def _lines() -> Any:
+    import jinja2
+
+    from billingops.templates_path import template_file
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    text = template_file("doctor_gate.txt.j2").read_text(encoding="utf-8")
+    return env.from_string(text).module
+
+
+def _say(outcome: str, **values: Any) -> tuple[str, str | None]:
+    """(summary, fix) of one outcome, from templates/doctor_gate.txt.j2."""
+    text = str(getattr(_lines(), outcome)(**values))
+    summary, _, fix = text.partition("---")
+    return " ".join(summary.split()), " ".join(fix.split()) or None
+
+
+def _check(kind: Callable[..., Check], id: str, outcome: str, **values: Any) -> Check:
+    summary, fix = _say(outcome, **values)
+    return kind(id, summary, fix) if fix is not None else kind(id, summary)
 
 
 @dataclass(frozen=True)
@@ -94,25 +118,19 @@ def workflow_checks(root: Path) -> tuple[list[Check], list[Caller]]:
                 exposed.append(f"{name} (job {job_id})")
     out: list[Check] = []
     if not callers:
-        out.append(
-            warn(
-                "workflow.pin",
-                f"workflow: no workflow in {root / '.github' / 'workflows'} calls billingops' "
-                "reusable workflow",
-                "run billingops init --workflow-repo OWNER/NAME --ref SHA in this clone",
-            )
-        )
+        folder = root / ".github" / "workflows"
+        out.append(_check(warn, "workflow.pin", "no_caller", folder=folder))
     for caller in callers:
         out.append(_pin_check(caller))
         out.append(_identity_check(caller))
     if exposed:
         out.append(
-            fail(
+            _check(
+                fail,
                 "workflow.write_key",
-                f"workflow: {', '.join(exposed)} gives {WRITE_KEY} to its steps outside an "
-                "Environment: any run of it, on any branch, can read the write key",
-                "use the key only in a job with environment: (as the reusable workflow's "
-                "apply job does), and keep it as a secret of that Environment",
+                "write_key_exposed",
+                jobs=", ".join(exposed),
+                key=WRITE_KEY,
             )
         )
     return out, callers
@@ -121,9 +139,7 @@ def workflow_checks(root: Path) -> tuple[list[Check], list[Caller]]:
 def _pin_check(caller: Caller) -> Check:
     target, _, ref = caller.uses.partition("@")
     if caller.uses.startswith(("./", "$/")):
-        return passed(
-            "workflow.pin", f"workflow: {caller.file} calls the reusable workflow beside it"
-        )
+        return _check(passed, "workflow.pin", "pin_local", file=caller.file)
     repo = target.split(_REUSABLE)[0]
     if repo.startswith("OWNER/") or "REPLACE" in ref or not _SHA.match(ref):
         what = (
@@ -131,31 +147,16 @@ def _pin_check(caller: Caller) -> Check:
             if repo.startswith("OWNER/") or "REPLACE" in ref
             else f"{ref or 'no ref'}, not a full commit SHA"
         )
-        return fail(
-            "workflow.pin",
-            f"workflow: {caller.file} calls {caller.uses}: {what}; a tag or branch can move "
-            "to code that reads your Stripe keys",
-            "pin billingops' repository and a 40-character commit SHA: billingops init "
-            "--workflow-repo OWNER/NAME --ref SHA --force (git rev-parse HEAD in its clone)",
+        return _check(
+            fail, "workflow.pin", "pin_bad", file=caller.file, uses=caller.uses, what=what
         )
-    return passed("workflow.pin", f"workflow: {caller.file} pins {repo} at {ref[:12]}")
+    return _check(passed, "workflow.pin", "pin_ok", file=caller.file, repo=repo, ref=ref[:12])
 
 
 def _identity_check(caller: Caller) -> Check:
     if caller.identity == "app":
-        return passed(
-            "workflow.identity",
-            f"identity: {caller.file} acts as billingops' own GitHub App (a token minted per "
-            "job; secrets BILLINGOPS_APP_CLIENT_ID and BILLINGOPS_APP_PRIVATE_KEY)",
-        )
-    return warn(
-        "workflow.identity",
-        f"identity: {caller.file} acts as github-actions[bot], the account every workflow "
-        "of the repository shares: a comment another workflow posts cannot be told from "
-        "billingops' own",
-        "give billingops its own GitHub App: billingops init --identity app --force "
-        '(README, "billingops\' own identity")',
-    )
+        return _check(passed, "workflow.identity", "identity_app", file=caller.file)
+    return _check(warn, "workflow.identity", "identity_actions", file=caller.file)
 
 
 # ------------------------------------------------------------------------- the gate (API)
@@ -164,14 +165,7 @@ def _identity_check(caller: Caller) -> Check:
 def gate_checks(gh: GitHubGateway, config: Config, callers: list[Caller]) -> list[Check]:
     """Which row of the README's table the repository is on, and where the write key is."""
     if config.private_repository is not None:
-        return [
-            passed(
-                "github.gate",
-                f"approval gate: the write key belongs to the private desk "
-                f"{config.private_repository} (approvals are applied there)",
-                f"run billingops doctor in a clone of {config.private_repository} to check it",
-            )
-        ]
+        return [_check(passed, "github.gate", "gate_in_desk", desk=config.private_repository)]
     environment = callers[0].environment if callers else DEFAULT_ENVIRONMENT
     try:
         seen = gh.visibility()
@@ -179,9 +173,8 @@ def gate_checks(gh: GitHubGateway, config: Config, callers: list[Caller]) -> lis
         secret = gh.repository_secret(WRITE_KEY)
     except BillingopsError as exc:
         return [fail("github.gate", f"approval gate: {exc}", "run doctor again")]
-    public = (seen.get("visibility") or ("private" if seen.get("private") else "public")) == (
-        "public"
-    )
+    shown = seen.get("visibility") or ("private" if seen.get("private") else "public")
+    public = shown == "public"
     return [
         _environment_check(environment, status, env, public),
         _secret_check(environment, secret),
@@ -189,83 +182,39 @@ def gate_checks(gh: GitHubGateway, config: Config, callers: list[Caller]) -> lis
 
 
 def _environment_check(name: str, status: int, env: dict[str, Any] | None, public: bool) -> Check:
-    where = "public repository" if public else "private repository"
     if status == 403:
-        return warn(
-            "github.gate",
-            f"approval gate: cannot read the Environment {name} (403: the token needs "
-            "Actions: Read; the App's token, with Issues and Metadata only, cannot see it)",
-            f"run doctor with your own token to see which row of the table you are on ({_TABLE})",
-        )
+        return _check(warn, "github.gate", "env_hidden", name=name)
     if status == 404 or env is None:
-        plan = (
-            "every GitHub plan offers Environments on a public repository"
-            if public
-            else "GitHub Free offers no Environment on a private repository; Pro, Team and "
-            "Enterprise do"
-        )
-        return warn(
-            "github.gate",
-            f"approval gate: no Environment {name} ({where}): the label gate alone "
-            f"protects the write key ({plan})",
-            f"create the Environment {name} (Settings → Environments) with the secret "
-            f"{WRITE_KEY}; {_TABLE}",
-        )
-    rules = {str(r.get("type")) for r in env.get("protection_rules") or []}
-    branches = env.get("deployment_branch_policy")
-    if "required_reviewers" in rules:
-        logins = [
+        return _check(warn, "github.gate", "env_missing", name=name, public=public)
+    rules = env.get("protection_rules") or []
+    kinds = {str(r.get("type")) for r in rules}
+    if "required_reviewers" in kinds:
+        reviewers = [
             str((r.get("reviewer") or {}).get("login") or (r.get("reviewer") or {}).get("slug"))
-            for rule in env.get("protection_rules") or []
+            for rule in rules
             if rule.get("type") == "required_reviewers"
             for r in rule.get("reviewers") or []
         ]
-        row = "any plan" if public else "GitHub Enterprise"
-        return passed(
+        return _check(
+            passed,
             "github.gate",
-            f"approval gate: Environment {name} has required reviewers ({', '.join(logins)}); "
-            f"{where}, {row}: money moves after an approver's label and a reviewer's approval",
+            "env_reviewers",
+            name=name,
+            reviewers=", ".join(reviewers),
+            public=public,
         )
-    if branches or "branch_policy" in rules:
-        return passed(
-            "github.gate",
-            f"approval gate: Environment {name} is limited to deployment branches, no "
-            f"required reviewers ({where}"
-            + ("" if public else "; required reviewers on a private repository need GitHub "
-               "Enterprise")
-            + "): money moves on an approver's label; the write key reaches only runs of "
-            "those branches",
-            "limit it to the default branch (Deployment branches: Protected branches only, "
-            "and protect the default branch)",
-        )  # fmt: skip
-    return warn(
-        "github.gate",
-        f"approval gate: Environment {name} has no protection rule ({where}): a run of the "
-        "workflow on any branch gets the write key; the label gate alone decides",
-        "add required reviewers"
-        + (" (public: every plan)" if public else " (private: GitHub Enterprise)")
-        + " or limit Deployment branches to protected branches; " + _TABLE,
-    )  # fmt: skip
+    if env.get("deployment_branch_policy") or "branch_policy" in kinds:
+        return _check(passed, "github.gate", "env_branches", name=name, public=public)
+    return _check(warn, "github.gate", "env_open", name=name, public=public)
 
 
 def _secret_check(environment: str, status: int) -> Check:
+    values = {"key": WRITE_KEY, "environment": environment}
     if status == 200:
-        return fail(
-            "github.write_key",
-            f"write key: {WRITE_KEY} is a repository secret: any workflow run of this "
-            "repository, on any branch, can read it without the Environment",
-            f"delete the repository secret and add {WRITE_KEY} to the Environment "
-            f"{environment}'s secrets; where your plan has no Environment, see {_TABLE}",
-        )
+        return _check(fail, "github.write_key", "secret_repo", **values)
     if status == 403:
-        return warn(
-            "github.write_key",
-            f"write key: cannot see whether {WRITE_KEY} is a repository secret (403: the "
-            "token needs Secrets: Read; the App's token cannot see secrets)",
-            f"check by hand that {WRITE_KEY} is a secret of the Environment {environment} "
-            "only (Settings → Secrets and variables → Actions)",
-        )
-    return passed("github.write_key", f"write key: {WRITE_KEY} is not a repository secret")
+        return _check(warn, "github.write_key", "secret_hidden", **values)
+    return _check(passed, "github.write_key", "secret_ok", key=WRITE_KEY)
 
 
 # ----------------------------------------------------------------------------- custom roles
@@ -284,24 +233,28 @@ def custom_role_checks(gh: GitHubGateway, config: Config) -> list[Check]:
         return [fail("github.custom_roles", f"custom roles: {exc}", "run doctor again")]
     if status != 200:
         return [
-            warn(
+            _check(
+                warn,
                 "github.custom_roles",
-                f"custom roles: cannot confirm {named} in {org} ({status}: custom repository "
-                "roles exist on GitHub Enterprise only, and listing them needs an "
-                f"organisation or repository admin's token); GitHub's built-in roles are "
-                f"{built_in}",
-                "run doctor with an admin's token, or use built-in role names",
+                "roles_unseen",
+                named=named,
+                org=org,
+                status=status,
+                built_in=built_in,
             )
         ]
     have = {r.lower() for r in roles}
     missing = [r for r in config.custom_roles if r not in have]
     if missing:
         return [
-            fail(
+            _check(
+                fail,
                 "github.custom_roles",
-                f"custom roles: {', '.join(missing)} is not a custom repository role of {org} "
-                f"(it has: {', '.join(roles) or 'none'}; the built-in roles are {built_in})",
-                "fix custom_roles, allowed_roles and staff_roles in the config",
+                "roles_missing",
+                missing=", ".join(missing),
+                org=org,
+                have=", ".join(roles),
+                built_in=built_in,
             )
         ]
-    return [passed("github.custom_roles", f"custom roles: {org} defines {named}")]
+    return [_check(passed, "github.custom_roles", "roles_ok", org=org, named=named)]
