@@ -375,6 +375,47 @@ class GitHubGateway:
         data = self._call("read the repository", "GET", self._path)
         return {"private": data.get("private"), "visibility": data.get("visibility")}
 
+    def environment(self, name: str) -> tuple[int, dict[str, Any] | None]:
+        """`GET /repos/{owner}/{repo}/environments/{environment_name}`: (200, the
+        environment), (404, None) when it does not exist, (403, None) when the token may not
+        read it (an App or fine-grained token needs Actions: Read; Issues and Metadata do
+        not give it)."""
+        return self._look(
+            "read the Environment", f"{self._path}/environments/{quote(name, safe='')}"
+        )
+
+    def repository_secret(self, name: str) -> int:
+        """`GET /repos/{owner}/{repo}/actions/secrets/{secret_name}` (never its value): 200
+        when a repository-level secret of that name exists, 404 when not, 403 when the token
+        may not see secrets (Secrets: Read)."""
+        status, _ = self._look(
+            "read the repository's secrets", f"{self._path}/actions/secrets/{quote(name, safe='')}"
+        )
+        return status
+
+    def custom_repository_roles(self, org: str) -> tuple[int, list[str]]:
+        """`GET /orgs/{org}/custom-repository-roles` (GitHub Enterprise Cloud and Server):
+        the names of the organisation's custom repository roles; 404 / 403 when there are
+        none to see (not an organisation, not Enterprise, or the token is not an admin's)."""
+        status, data = self._look(
+            "list the organisation's custom roles",
+            f"/orgs/{quote(org, safe='')}/custom-repository-roles",
+        )
+        roles = (data or {}).get("custom_roles") or []
+        return status, [str(r.get("name", "")) for r in roles if isinstance(r, dict)]
+
+    def _look(self, what: str, url: str) -> tuple[int, Any]:
+        """One read for `doctor` where 403 and 404 are answers, not failures."""
+        from github import GithubException
+
+        with self._errors(what):
+            try:
+                return 200, self._client.requester.requestJsonAndCheck("GET", url)[1]
+            except GithubException as e:
+                if e.status in (403, 404):
+                    return e.status, None
+                raise
+
     def probe_read_issues(self) -> None:
         """One request that reads issues (raises the usual one-line errors)."""
         self._call("read issues", "GET", f"{self._path}/issues", params={"per_page": 1})

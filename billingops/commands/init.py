@@ -13,7 +13,6 @@ from billingops.errors import BadInput, ExitStatus
 from billingops.onboarding.repo_files import (
     DEFAULT_ENVIRONMENT,
     REF_PLACEHOLDER,
-    WORKFLOW_REPO_PLACEHOLDER,
     Options,
     Status,
     check_writable,
@@ -23,6 +22,7 @@ from billingops.onboarding.repo_files import (
     repository_root,
     write,
 )
+from billingops.templates_path import template_file
 
 _VERB = {
     Status.create: "create",
@@ -71,6 +71,26 @@ _VERB = {
     help="Public support repository: the private desk that gets the handoff (SPEC §5b).",
 )
 @click.option(
+    "--identity",
+    type=click.Choice(["app", "actions"]),
+    default="app",
+    show_default=True,
+    help="Who billingops acts as on GitHub: app (its own GitHub App; each job mints a "
+    "short-lived token) or actions (the Actions token, github-actions[bot]).",
+)
+@click.option(
+    "--support-repository",
+    metavar="OWNER/NAME",
+    help="With --desk-path and --identity app: the public support repository the desk's "
+    "token must reach.",
+)
+@click.option(
+    "--draft",
+    is_flag=True,
+    help="Write a draft with placeholders (no --workflow-repo or --ref yet); it cannot run "
+    "until they are replaced, and doctor fails on it.",
+)
+@click.option(
     "--desk-path",
     type=click.Path(path_type=Path),
     metavar="DIR",
@@ -87,6 +107,9 @@ def command(
     spec: str | None,
     environment: str,
     private_repository: str | None,
+    identity: str,
+    support_repository: str | None,
+    draft: bool,
     desk_path: Path | None,
     dry_run: bool,
 ) -> ExitStatus:
@@ -106,6 +129,8 @@ def command(
         with_report=with_report,
         report_issue=report_issue,
         private_repository=private_repository,
+        identity=identity,
+        support_repository=support_repository,
     )
     options.validate()
     if private_repository is not None and (with_report or report_issue is not None):
@@ -115,6 +140,19 @@ def command(
         )
     if desk_path is not None and private_repository is None:
         raise BadInput("--desk-path needs --private-repository OWNER/NAME")
+    if desk_path is not None and identity == "app" and support_repository is None:
+        raise BadInput(
+            "--desk-path with --identity app needs --support-repository OWNER/NAME: the "
+            "desk's App token must reach the public support repository to post outcomes"
+        )
+    repository_root(path)  # where, before what: a wrong directory is the first thing to fix
+    left = options.placeholders()
+    if left and not draft:
+        raise BadInput(
+            "init needs the commit to pin: --workflow-repo OWNER/NAME (billingops' repository) "
+            "and --ref SHA (git rev-parse HEAD in its clone); without them the workflow would "
+            f"carry {' and '.join(left)} and could not run (--draft writes it anyway)"
+        )
     status = _init_one(path, options, force=force, dry_run=dry_run)
     if desk_path is not None:
         click.echo(f"billingops: the private desk {private_repository}, at {desk_path}:", err=True)
@@ -153,41 +191,26 @@ def _init_one(path: Path, options: Options, *, force: bool, dry_run: bool) -> Ex
 
 
 def _next_steps(options: Options, *, desk_written: bool = False) -> None:
-    left = [
-        name
-        for name, missing in (
-            (WORKFLOW_REPO_PLACEHOLDER, options.workflow_repo == WORKFLOW_REPO_PLACEHOLDER),
-            (REF_PLACEHOLDER, options.ref is None),
-        )
-        if missing
-    ]
+    left = options.placeholders()
     if left:
         click.echo(
-            "billingops: warning: pin the reusable workflow: edit .github/workflows/"
-            f"billingops.yml (replace {' and '.join(left)}) or run init again with "
-            "--workflow-repo OWNER/NAME and --ref SHA",
+            "billingops: warning: draft: pin the reusable workflow before committing: edit "
+            f".github/workflows/billingops.yml (replace {' and '.join(left)}) or run init "
+            "again with --workflow-repo OWNER/NAME and --ref SHA",
             err=True,
         )
-    if options.private_repository is not None and not options.desk:
-        click.echo(
-            "Next: add the secret STRIPE_READ_KEY (a read-only restricted key) here; the write "
-            f"key belongs to the private desk {options.private_repository} only (its "
-            f"Environment {options.environment}, with required reviewers, and its secret "
-            "STRIPE_WRITE_KEY). Commit the files, then run billingops doctor --fix."
-        )
-    else:
-        click.echo(
-            "Next: add the secret STRIPE_READ_KEY (a read-only restricted key), create the "
-            f"Environment {options.environment} with required reviewers and its secret "
-            "STRIPE_WRITE_KEY, commit the files, then run billingops doctor --fix."
-        )
+    import jinja2
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    template = env.from_string(template_file("init_next_steps.txt.j2").read_text("utf-8"))
     desk = options.private_repository
-    if desk is not None:
-        click.echo(
-            f"Private desk {desk}: keep it private; add the secret BILLINGOPS_DESK_TOKEN (a "
-            "GitHub App installation token or a fine-grained token with Issues: Read and "
-            f"write and Metadata: Read on this repository and on {desk}) to both repositories"
-            + ("" if desk_written else f", and run billingops init --private-repository {desk} "
-               f"--desk-path DIR with DIR a clone of {desk} to write its workflow")
-            + "."
-        )  # fmt: skip
+    repositories = "this repository" + (f" and on {desk}" if desk else "")
+    click.echo(
+        template.render(
+            app=options.identity == "app",
+            desk=desk,
+            desk_written=desk_written,
+            repositories=repositories,
+            environment=options.environment,
+        )
+    )

@@ -180,8 +180,8 @@ def _desk_problem(private: str, exc: BillingopsError) -> BillingopsError:
     """A private desk that cannot be reached: one line that says the fix (SPEC §5b)."""
     fix = (
         f"the token needs Issues: read and write and Metadata: read on {private} "
-        "(a GitHub App installation token or a fine-grained token; the Actions GITHUB_TOKEN "
-        "cannot write to another repository)"
+        "(billingops' GitHub App installed on both repositories, or a fine-grained token; the "
+        "Actions GITHUB_TOKEN cannot write to another repository)"
     )
     if isinstance(exc, NotFound | BadInput):
         return ConfigError(f"private desk {private} unreachable: {exc}; {fix}")

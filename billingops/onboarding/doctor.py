@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from billingops.config import Config, Environment, load_config
 from billingops.errors import BillingopsError, ConfigError, NotFound, OperationalError
-from billingops.onboarding import portal
+from billingops.onboarding import gate, portal
 from billingops.onboarding.checks import Check, fail, passed, skip, warn
 from billingops.onboarding.keys import classify, permissions_line
 from billingops.onboarding.labels import required_labels
@@ -69,12 +69,17 @@ def github_gateway(env: Environment) -> GitHubGateway:
 
 
 def config_check(env: Environment, cwd: Path) -> tuple[Check, Config]:
-    path = env.billingops_config
+    path = env.config_path
     resolved = Path(path) if Path(path).is_absolute() else cwd / path
     try:
-        config = load_config(path, cwd=cwd)
+        config = load_config(path, cwd=cwd, required=env.config_required)
     except ConfigError as exc:
-        return fail("config", str(exc), f"fix {path} (or delete it: defaults apply)"), Config()
+        fix = (
+            "fix BILLINGOPS_CONFIG (or unset it)"
+            if env.config_required and not resolved.exists()
+            else f"fix {path} (or delete it: defaults apply)"
+        )
+        return fail("config", str(exc), fix), Config()
     if not resolved.is_file():
         return (
             passed("config", f"config: no {path}, defaults apply", "billingops init writes one"),
@@ -246,7 +251,9 @@ def _portal_problem(problem: BillingopsError, config: Config) -> Check:
 # ---------------------------------------------------------------------------------- GitHub
 
 
-def github_checks(env: Environment, config: Config, *, fix: bool) -> list[Check]:
+def github_checks(
+    env: Environment, config: Config, *, fix: bool, callers: list[gate.Caller] | None = None
+) -> list[Check]:
     missing = [
         name
         for name, value in (
@@ -288,12 +295,15 @@ def github_checks(env: Environment, config: Config, *, fix: bool) -> list[Check]
         out.append(_github_failure("github.write", "cannot write comments or labels", exc))
     out.append(_labels(gh, config, fix=fix))
     out.extend(audience_checks(gh, config))
+    out.extend(gate.gate_checks(gh, config, callers or []))
+    out.extend(gate.custom_role_checks(gh, config))
     return out
 
 
 PRIVATE_DESK_TOKEN = (
-    "Issues: Read and write and Metadata: Read on {desk} (and on the support repository): a "
-    "GitHub App installation token or a fine-grained token, stored as a secret; the Actions "
+    "Issues: Read and write and Metadata: Read on {desk} (and on the support repository): "
+    "install billingops' GitHub App on both (billingops init --identity app: each job mints "
+    "its token), or store a fine-grained token as BILLINGOPS_DESK_TOKEN; the Actions "
     "GITHUB_TOKEN cannot write to another repository"
 )
 
@@ -421,7 +431,10 @@ def _labels(gh: GitHubGateway, config: Config, *, fix: bool) -> Check:
 def run(env_map: Mapping[str, str], cwd: Path, *, fix: bool = False) -> list[Check]:
     env = Environment.from_mapping(env_map)
     config_line, config = config_check(env, cwd)
+    path = Path(env.config_path)
+    root = gate.repository_root(path if path.is_absolute() else cwd / path, cwd)
+    workflow, callers = gate.workflow_checks(root)
     with ThreadPoolExecutor(max_workers=2) as pool:
         stripe = pool.submit(stripe_checks, env, config)
-        github = pool.submit(github_checks, env, config, fix=fix)
-        return [config_line, *stripe.result(), *github.result()]
+        github = pool.submit(github_checks, env, config, fix=fix, callers=callers)
+        return [config_line, *stripe.result(), *workflow, *github.result()]

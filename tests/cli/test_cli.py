@@ -38,6 +38,7 @@ def fake() -> Iterator[FakeGitHub]:
 
 @pytest.fixture
 def env(stripe_sandbox: Sandbox, fake: FakeGitHub, tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "billingops.yml").write_text("# defaults\n")
     return {
         "STRIPE_API_KEY": stripe_sandbox.api_key,
         "STRIPE_API_BASE": stripe_sandbox.base_url,
@@ -159,6 +160,18 @@ def test_invalid_config_names_the_key(
     assert status is ExitStatus.BAD_INPUT
     assert "refund.second_approver_above" in err
     assert "Traceback" not in err
+
+
+def test_an_explicit_config_that_does_not_exist_is_exit_2(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A typo in BILLINGOPS_CONFIG must not silently mean "defaults" (issue 21).
+    env = env | {"BILLINGOPS_CONFIG": str(tmp_path / "billingpos.yml")}
+    path = event_file(tmp_path, {"action": "opened", "issue": {"number": 1}})
+    status, _, err = run(["handle", "--event", path, "--event-name", "issues"], env, capsys)
+    assert status is ExitStatus.BAD_INPUT
+    assert "billingpos.yml does not exist (BILLINGOPS_CONFIG names it)" in err
+    assert err.strip().count("\n") == 0 and "Traceback" not in err
 
 
 def test_stripe_down_is_exit_1_with_one_line(
