@@ -27,6 +27,7 @@ from billingops.core.gaps import Gap, detect_gaps, merge_portal
 from billingops.core.markers import announcement_line, encode_state, state_for
 from billingops.core.money import format_money, format_totals
 from billingops.core.plan import revenue_impact
+from billingops.core.sensitive import GITHUB_TOKEN_PATTERN
 from billingops.models.billing import BillingState, Charge, Resolution, Subscription
 from billingops.models.decision import (
     Approval,
@@ -62,7 +63,7 @@ _EMAIL = re.compile(r"(?<![\w.%+\-])[\w.%+\-]++@[\w\-]++(?:\.[\w\-]++)+")
 # (`me@example.compk_live_...`) is still a key, and no part of its tail is kept.
 _SECRET = re.compile(
     r"(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9_]+|whsec_[A-Za-z0-9_]+"
-    r"|(?:gh[pousr]_|github_pat_)[A-Za-z0-9_]{20,}"  # GitHub tokens
+    rf"|{GITHUB_TOKEN_PATTERN}"  # GitHub tokens, every format (core.sensitive)
 )
 # Separators as people type them between groups: "4242 - 4242", "4242/4242", "4242_4242".
 _LONG_NUMBER = re.compile(r"(?<!\w)(?:\d[ \-./_]{0,3}){6,}\d(?!\w)")

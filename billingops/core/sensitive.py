@@ -24,6 +24,15 @@ PLACEHOLDERS: dict[SensitiveKind, str] = {
 }
 EMAIL_PLACEHOLDER = "[redacted email]"
 
+# Every GitHub token format, as one pattern that every redaction shares (logs, the GitHub
+# gateway's error lines, ticket text, the test cassettes): classic `ghp_`, OAuth `gho_`,
+# user-to-server `ghu_`, installation `ghs_`, refresh `ghr_` and fine-grained
+# `github_pat_`. Installation tokens have a new format since 2026: about 520 characters
+# with `.` and `-` in them (JWT-like segments), so the tail takes both, and the whole
+# token goes, not the part before its first dot. Possessive: linear on any input.
+GITHUB_TOKEN_PATTERN = r"(?:gh[pousr]_|github_pat_)[A-Za-z0-9_.\-]{16,}+"
+GITHUB_TOKEN = re.compile(GITHUB_TOKEN_PATTERN)
+
 # Stripe keys are base62 after the prefix. `_` is included so that a key glued to more
 # text is redacted whole, and no identifier can be read out of its tail. No leading
 # boundary: a key glued to a word is still a key.
