@@ -62,12 +62,19 @@ def login(user: Any) -> str:
     return str(user.get("login", "")) if isinstance(user, dict) else ""
 
 
+def user_id(user: Any) -> int | None:
+    """A user's numeric account id (a Python int: GitHub ids exceed 2**31)."""
+    value = user.get("id") if isinstance(user, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def issue(data: dict[str, Any]) -> IssueSnapshot:
     return IssueSnapshot(
         number=int(data["number"]),
         title=data.get("title") or "",
         body=data.get("body") or "",
         author=login(data.get("user")),
+        author_id=user_id(data.get("user")),
         labels=[
             str(x["name"]) if isinstance(x, dict) else str(x) for x in data.get("labels") or []
         ],

@@ -39,6 +39,7 @@ from billingops.models.decision import (
     Step,
     StepKind,
 )
+from billingops.models.text import escape_non_ascii
 from billingops.models.ticket import Identity, Requester, SensitiveKind, Ticket
 from billingops.templates_path import TEMPLATE_DIRS
 
@@ -193,7 +194,11 @@ def environment() -> Environment:
         ids=ids,
         date=date,
         totals=format_totals,
+        # A look-alike letter (`\u212a` for `K`) shown as its escape: NFKC in `inert` would
+        # otherwise print it as the ASCII letter it imitates (SPEC §5a).
+        ascii_escaped=escape_non_ascii,
     )
+    env.tests["non_ascii"] = lambda value: isinstance(value, str) and not value.isascii()
     return env
 
 
@@ -387,6 +392,7 @@ def render_triage(
             requester and requester.identity is Identity.unverified and not requester.staff
         ),
         "verify_label": config.verified_requester_label,
+        "user_id_key": config.github_user_id_metadata_key,
         "metadata_key": config.github_username_metadata_key,
     }
     return _tidy(environment().get_template("triage_comment.md.j2").render(ctx))

@@ -162,6 +162,7 @@ class Desk:
             self.config,
             label_present=asker.label_present,
             label_problem=asker.label_problem,
+            author_id=ticket.author_id,
         )
 
     def _asker(
@@ -563,7 +564,7 @@ def _as_payload(issue: IssueSnapshot) -> dict[str, Any]:
         "number": issue.number,
         "title": issue.title,
         "body": issue.body,
-        "user": {"login": issue.author},
+        "user": {"login": issue.author, "id": issue.author_id},
         "labels": [{"name": n} for n in issue.labels],
     }
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from billingops.models.text import ascii_lower
+
 
 class IssueSnapshot(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -13,6 +15,9 @@ class IssueSnapshot(BaseModel):
     title: str = ""
     body: str = ""
     author: str = ""
+    # The author's numeric GitHub account id (`user.id`): a login can be renamed and taken by
+    # another account, an id cannot (SPEC §5a). Python int: GitHub ids exceed 2**31.
+    author_id: int | None = None
     labels: list[str] = Field(default_factory=list)
     state: str = "open"  # open, closed
     created_at: int = 0  # Unix seconds, GitHub's clock
@@ -71,5 +76,5 @@ class Thread(BaseModel):
 
 
 def same_login(a: str, b: str) -> bool:
-    """GitHub logins are case-insensitive."""
-    return bool(a) and a.lower() == b.lower()
+    """GitHub logins are case-insensitive (and ASCII: a look-alike letter is another login)."""
+    return bool(a) and ascii_lower(a) == ascii_lower(b)

@@ -178,6 +178,7 @@ class FakeGitHub(LoopbackService):
         self._repos: dict[str, _Repo] = {}
         self._comments: dict[int, _Comment] = {}
         self._users: dict[str, str] = {}  # login -> "User" | "Bot"
+        self._user_ids: dict[str, int] = {}  # login -> account id, when set by a test
         self._faults: list[_Fault] = []
         self._ids = {"issue": 0, "comment": 0, "event": 0, "label": 0}
         self._server: ThreadedServer | None = None
@@ -206,9 +207,13 @@ class FakeGitHub(LoopbackService):
         with self._lock:
             self._repo(repo).visibility = visibility
 
-    def add_user(self, login: str, *, type: str = "User") -> None:
+    def add_user(self, login: str, *, type: str = "User", id: int | None = None) -> None:
+        """`id`: the numeric account id GitHub gives the login (ids exceed 2**31); by
+        default one derived from the login."""
         with self._lock:
             self._users[login] = type
+            if id is not None:
+                self._user_ids[login.lower()] = id
 
     def add_collaborator(
         self, login: str, role: str, *, permission: str | None = None, repo: str | None = None
@@ -501,7 +506,9 @@ class FakeGitHub(LoopbackService):
     def _user_json(self, login: str) -> Json:
         # simple-user, with the fields GitHub marks required.
         kind = self._users.get(login) or ("Bot" if login.endswith("[bot]") else "User")
-        uid = int.from_bytes(login.encode()[:6].ljust(6, b"\0"), "big") % 10_000_000
+        uid = self._user_ids.get(login.lower()) or (
+            int.from_bytes(login.encode()[:6].ljust(6, b"\0"), "big") % 10_000_000
+        )
         api = f"{self.url}/users/{quote(login)}"
         return {
             "login": login,

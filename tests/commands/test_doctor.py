@@ -401,3 +401,28 @@ def test_doctor_fails_when_the_config_calls_a_public_repository_staff(
     world[1].set_visibility("private")
     status, out = _doctor_with(world, tmp_path, capsys, "ticket_audience: public\n")
     assert "acme/support is private, but ticket_audience: public: the tickets are public" in out
+
+
+# -- issue 20: logins without an account id, a public backlog ---------------------------------
+
+
+def test_doctor_counts_customers_whose_login_has_no_account_id(
+    world: tuple[Sandbox, FakeGitHub], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A login alone can be renamed and taken by another account (SPEC §5a): doctor says
+    how many customers carry `github_username` without `github_user_id`, and what it read."""
+    sandbox, fake = world
+    from billingops.sandbox.scenarios import Seeder
+
+    s = Seeder(sandbox.base_url)
+    s.customer("a@example.com", metadata={"github_username": "octo-a"})
+    s.customer("b@example.com", metadata={"github_username": "octo-b", "github_user_id": "583231"})
+    s.customer("c@example.com", metadata={"github_username": "octo-c"})
+    s.customer("d@example.com")
+    seed_labels(fake)
+    _, out, _ = doctor(capsys, env_for(sandbox, fake))
+    found, fix = line(out, "have no github_user_id").split("\n")
+    assert found.startswith("[warn]")
+    assert "2 of 3 customers with a github_username have no github_user_id" in found
+    assert "scanned the 4 newest customers" in found
+    assert "github_user_id" in fix
