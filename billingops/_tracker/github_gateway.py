@@ -198,6 +198,7 @@ class GitHubGateway:
         after: str | None = None
         me, edited_at = "", 0
         listed: list[IssueSnapshot] | None = None
+        listed_visibility: dict[str, Any] | None = None
         while True:
             variables: dict[str, Any] = {
                 "owner": owner,
@@ -213,6 +214,7 @@ class GitHubGateway:
             data = self._graphql(f"read the thread of #{number}", query, variables)
             if query is THREAD_AND_LISTING_QUERY:
                 listed = translate.graphql_listing(data.get("listing"))
+                listed_visibility = translate.graphql_visibility(data.get("listing"))
             me = translate.graphql_login(data.get("viewer"))
             issue = ((data.get("repository") or {}).get("issue")) or None
             if issue is None:
@@ -227,7 +229,13 @@ class GitHubGateway:
         if not me:
             raise OperationalError(self._line("GitHub: read the thread: no viewer login"))
         self._me = me
-        return Thread(me=me, comments=comments, edited_at=edited_at, listing=listed)
+        return Thread(
+            me=me,
+            comments=comments,
+            edited_at=edited_at,
+            listing=listed,
+            listing_visibility=listed_visibility,
+        )
 
     def whoami(self) -> str:
         if self._me is None:

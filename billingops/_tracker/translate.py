@@ -29,9 +29,12 @@ _THREAD = """query billingopsThread(
     }
   }
 }"""
-# The product-gap backlog, read in the same request (SPEC §8: one round trip for both).
+# The product-gap backlog, read in the same request (SPEC §8: one round trip for both),
+# with its visibility: nothing written to a public backlog carries an amount or an email
+# (SPEC §5b), and asking here costs no request of its own.
 _LISTING = """
   listing: repository(owner: $listingOwner, name: $listingName) {
+    visibility
     issues(
       first: 100, labels: [$listingLabel], states: [OPEN, CLOSED],
       orderBy: {field: CREATED_AT, direction: ASC}
@@ -147,6 +150,15 @@ def graphql_listing(repository: Any) -> list[IssueSnapshot] | None:
             )
         )
     return out
+
+
+def graphql_visibility(repository: Any) -> dict[str, Any] | None:
+    """A repository's visibility as an event payload carries it (`private`, `visibility`
+    in lower case), or None when GitHub did not answer it."""
+    value = repository.get("visibility") if isinstance(repository, dict) else None
+    if not isinstance(value, str) or not value:
+        return None
+    return {"private": value.upper() == "PRIVATE", "visibility": value.lower()}
 
 
 def label_event(data: dict[str, Any]) -> LabelEvent:

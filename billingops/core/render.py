@@ -94,6 +94,19 @@ def _redact(text: str) -> str:
     return _LONG_NUMBER.sub("[number removed]", text)
 
 
+def backlog_title(title: str, *, public: bool) -> str:
+    """A ticket title as a gap issue keeps it (visible table and hidden list alike).
+
+    In a public backlog: none. A title is the customer's own words (names, amounts,
+    emails in any spelling); no pattern can promise to find them all, and the ticket's
+    reference is enough to find it. Elsewhere: the title with secrets and card numbers
+    removed and emails masked (`j***@example.com`), as every comment shows them; masking
+    an already masked title changes nothing."""
+    if public:
+        return ""
+    return _redact(title).strip()
+
+
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 

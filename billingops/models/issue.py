@@ -3,6 +3,8 @@ thread as one read (who billingops is, and who last edited what). No I/O here.""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from billingops.models.text import ascii_lower
@@ -70,6 +72,9 @@ class Thread(BaseModel):
     # Issues of another listing asked for in the same read (the product-gap backlog), or
     # None when not asked for or longer than one page (then list them with REST).
     listing: list[IssueSnapshot] | None = None
+    # The listed repository's visibility (`private`, `visibility`), read with the listing;
+    # None when not asked for or not answered.
+    listing_visibility: dict[str, Any] | None = None
 
     def mine(self) -> list[Comment]:
         return [c for c in self.comments if same_login(c.author, self.me)]

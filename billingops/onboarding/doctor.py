@@ -316,7 +316,45 @@ def github_checks(env: Environment, config: Config, *, fix: bool) -> list[Check]
         out.append(_github_failure("github.write", "cannot write comments or labels", exc))
     out.append(_labels(gh, config, fix=fix))
     out.extend(audience_checks(gh, config))
+    out.extend(backlog_checks(gh, config))
     return out
+
+
+def backlog_checks(gh: GitHubGateway, config: Config) -> list[Check]:
+    """SPEC §5b: whether the configured backlog repository is public, as GitHub says of
+    that repository itself (one request). Nothing written to a public backlog carries an
+    amount, a title or an email."""
+    from billingops.core.audience import Audience, audience_of
+
+    backlog = config.backlog_repository
+    if backlog is None or backlog.lower() == gh.repository.lower():
+        return []  # the support repository: its visibility is checked above
+    try:
+        seen = gh.for_repository(backlog).visibility()
+    except BillingopsError as exc:
+        return [
+            fail(
+                "github.backlog",
+                f"backlog {backlog}: cannot read it ({exc})",
+                "give the token Issues: Read and write and Metadata: Read on " + backlog,
+            )
+        ]
+    shown = str(seen.get("visibility") or ("private" if seen.get("private") else "public"))
+    if audience_of(seen, Config()) is Audience.public:
+        return [
+            passed(
+                "github.backlog",
+                f"backlog {backlog} is {shown}: gap issues there list ticket references and "
+                "counts only (no titles, no revenue, no emails)",
+            )
+        ]
+    return [
+        passed(
+            "github.backlog",
+            f"backlog {backlog} is {shown}: gap issues list masked ticket titles and the "
+            "revenue at risk",
+        )
+    ]
 
 
 PRIVATE_DESK_TOKEN = (

@@ -880,7 +880,10 @@ class FakeGitHub(LoopbackService):
             }
             for i in found[:100]
         ]
-        return {"issues": {"pageInfo": {"hasNextPage": len(found) > 100}, "nodes": nodes}}
+        return {
+            "visibility": repo.visibility.upper(),  # GraphQL RepositoryVisibility
+            "issues": {"pageInfo": {"hasNextPage": len(found) > 100}, "nodes": nodes},
+        }
 
     def _graphql_actor(self, login: str | None) -> Json:
         if login is None:

@@ -426,3 +426,23 @@ def test_doctor_counts_customers_whose_login_has_no_account_id(
     assert "2 of 3 customers with a github_username have no github_user_id" in found
     assert "scanned the 4 newest customers" in found
     assert "github_user_id" in fix
+
+
+@pytest.mark.parametrize(("visibility", "says"), [("public", "public"), ("private", "private")])
+def test_doctor_asks_github_whether_the_backlog_repository_is_public(
+    world: tuple[Sandbox, FakeGitHub],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    visibility: str,
+    says: str,
+) -> None:
+    sandbox, fake = world
+    fake.add_repo("acme/product", visibility=visibility)
+    seed_labels(fake)
+    config = tmp_path / "billingops.yml"
+    config.write_text("backlog_repository: acme/product\n")
+    _, out, _ = doctor(capsys, env_for(sandbox, fake, BILLINGOPS_CONFIG=str(config)))
+    found = line(out, "backlog acme/product")
+    assert f"backlog acme/product is {says}" in found
+    if says == "public":
+        assert "no titles, no revenue" in found

@@ -27,6 +27,7 @@ from billingops.desk.backlog import (
     GapIssue,
     LinkedTicket,
     as_gap_issue,
+    as_listed,
     decode_tickets,
     encode_tickets,
     gap_key_of,
@@ -96,7 +97,8 @@ def test_hostile_titles_are_inert_and_cannot_forge_the_list() -> None:
         assert raw not in visible.split("\n", 1)[1]
     assert "\\#&#8203;1" in visible  # no reference to issue 1
     assert "\\| \\-\\-&gt;" in visible  # shown, escaped: it does not end the table cell
-    assert decode_tickets(body) == [ticket(1, title)]  # the real list, title kept as text
+    # The real list (666 is not adopted), the title kept as text, masked and bounded.
+    assert decode_tickets(body) == [as_listed(ticket(1, title), public=False)]
     assert gap_key_of(body) == "no_cancellation_flow"
 
 
@@ -412,8 +414,9 @@ def desk_ticket(world: World, number: int) -> Any:
 def test_request_budget_first_link_and_relink(fake: FakeGitHub) -> None:
     """What linking adds to a triage, in GitHub requests (SPEC §8 counts them)."""
     backlog = Backlog(gateway_for(fake), Config(), SUPPORT)
-    _link(backlog, 12)  # new gap: list, create, list again
+    _link(backlog, 12)  # new gap: is the backlog public (once), list, create, list again
     assert [(r.method, r.path) for r in fake.requests] == [
+        ("GET", "/repos/acme/support"),  # triage reads it with the thread instead
         ("GET", "/repos/acme/support/issues"),
         ("POST", "/repos/acme/support/issues"),
         ("GET", "/repos/acme/support/issues"),
