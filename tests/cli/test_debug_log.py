@@ -17,12 +17,15 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
 from billingops.logs import HANDLER_NAME, configure, redact
 from billingops.sandbox.fake_github import FakeGitHub
 from billingops.sandbox.tickets import form_body
+from tests.desk.test_public import _forbidden
+from tests.desk.test_public import scan_text as public_scan
 from tests.plugins.github import TEST_TOKEN
 from tests.plugins.sandbox import Sandbox
 
@@ -74,7 +77,7 @@ def _debug_triage(
     *,
     dry_run: bool = True,
     extra_env: dict[str, str] | None = None,
-) -> tuple[str, list[str]]:
+) -> tuple[str, list[str], Any]:
     """`billingops --debug triage --dry-run` on the duplicate-subscriptions ticket; (the
     whole stderr, what must never be in it)."""
     seeded = sandbox.seed("duplicate_subscriptions")
@@ -107,7 +110,7 @@ def _debug_triage(
         if card is not None:
             personal += [f'"last4": "{card.last4}"', f"last4={card.last4}"]
     personal += ['"fingerprint"', '"country"', '"name"', "fingerprint", "Post details"]
-    return err, personal
+    return err, personal, state
 
 
 def test_debug_triage_logs_requests_and_statuses_but_no_customer_data(
@@ -117,7 +120,7 @@ def test_debug_triage_logs_requests_and_statuses_but_no_customer_data(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    err, personal = _debug_triage(
+    err, personal, _ = _debug_triage(
         stripe_sandbox,
         stripe_gateway,
         fake,
@@ -143,7 +146,7 @@ def test_debug_in_a_public_repository_leaves_out_billing_ids_and_says_so(
     fake.set_visibility("public")
     fake.add_repo("acme/billing-desk")  # the private desk the handoff goes to
     (tmp_path / "none.yml").write_text("private_repository: acme/billing-desk\n")
-    err, personal = _debug_triage(
+    err, personal, state = _debug_triage(
         stripe_sandbox,
         stripe_gateway,
         fake,
@@ -154,6 +157,8 @@ def test_debug_in_a_public_repository_leaves_out_billing_ids_and_says_so(
     )
     assert [p for p in personal if p in err] == []
     assert STRIPE_ID.findall(err) == [], err[:3000]
+    # The wire scan of everything written in public (tests/desk/test_public.py), on the log.
+    assert public_scan(unquote(err), _forbidden(state, ["bob@example.com"])) == []
     notices = [x for x in err.splitlines() if "--debug" in x and "public" in x]
     assert len(notices) == 1, err[:3000]
     assert re.search(r"stripe GET /v1/\S+ -> 200 in \d+ ms", err)  # still a debug log
@@ -168,7 +173,7 @@ def test_stripe_console_logging_set_by_the_environment_prints_no_body(
 ) -> None:
     # STRIPE_LOG=debug makes stripe-python print every response body to stderr itself,
     # past any logging handler.
-    err, personal = _debug_triage(
+    err, personal, _ = _debug_triage(
         stripe_sandbox,
         stripe_gateway,
         fake,

@@ -148,12 +148,17 @@ def _scan(world: World, forbidden: list[str], repository: str = PUBLIC) -> list[
     found = []
     for body in _public_writes(world, repository):
         text = json.loads(body) if body.startswith(("{", "[")) else body
-        flat = json.dumps(text, ensure_ascii=False)
-        for pattern in (STRIPE_ID, EMAIL, CASE_LABEL):
-            found += [m.group(0) for m in pattern.finditer(flat)]
-        found += [
-            w for w in forbidden if re.search(rf"(?<![\w]){re.escape(w)}(?![\w])", flat, re.I)
-        ]
+        found += scan_text(json.dumps(text, ensure_ascii=False), forbidden)
+    return found
+
+
+def scan_text(flat: str, forbidden: list[str]) -> list[str]:
+    """Billing data in one public text: Stripe ids, emails, case labels, forbidden words.
+    (Also run on a public repository's debug log: tests/cli/test_debug_log.py.)"""
+    found = []
+    for pattern in (STRIPE_ID, EMAIL, CASE_LABEL):
+        found += [m.group(0) for m in pattern.finditer(flat)]
+    found += [w for w in forbidden if re.search(rf"(?<![\w]){re.escape(w)}(?![\w])", flat, re.I)]
     return found
 
 
