@@ -445,3 +445,26 @@ def test_a_prefetched_listing_serves_every_key_in_one_request(fake: FakeGitHub) 
         ("PATCH", "/repos/acme/support/issues/2"),
     ]
     assert "labels=product-gap" in fake.requests[0].query
+
+
+def test_a_backlog_made_public_loses_titles_and_revenue_on_the_next_link_and_sync(
+    fake: FakeGitHub,
+) -> None:
+    """Issue 20: entries written while the backlog was private (titles, revenue) are not
+    kept once GitHub says it is public: the next link rewrites the body, and so does
+    `gaps --sync`."""
+    labels = [GAP_LABEL, "gap:no_cancellation_flow"]
+    private_body = render_gap_issue(
+        "no_cancellation_flow", [ticket(1, "Refund for bob@example.com", usd=2000)]
+    )
+    fake.add_issue("x", private_body, labels=labels, author="github-actions[bot]")
+    fake.set_visibility("public")
+    backlog = Backlog(gateway_for(fake), Config(), SUPPORT)
+    _link(backlog, 2, title="Cancel for jane@example.com")
+    body = fake.issue_json(1)["body"]
+    assert [t.number for t in decode_tickets(body) or []] == [1, 2]
+    assert all(t.title == "" and t.revenue == {} for t in decode_tickets(body) or [])
+    assert "$" not in body and "@example.com" not in body and "reference only" in body
+    fake.edit_issue(1, editor="github-actions[bot]", body=private_body)  # an old revision
+    Backlog(gateway_for(fake), Config(), SUPPORT).sync(gateway_for(fake), dry_run=False)
+    assert "$" not in fake.issue_json(1)["body"]
