@@ -145,6 +145,7 @@ _RETRY_LINES = (
     "Following Github server redirection",
 )
 _PYGITHUB_REQUEST = "%s %s://%s%s %s %s ==> %i %s %s"
+_LOGFMT_MESSAGE = re.compile(r"""(?:^|\s)message=(?:'([^']*)'|"([^"]*)"|(\S+))""")
 
 
 def _library_message(record: logging.LogRecord) -> str | None:
@@ -161,10 +162,13 @@ def _library_message(record: logging.LogRecord) -> str | None:
             return message.split(":", 1)[0]
         return message if message.startswith(_RETRY_LINES) else None
     if name.startswith("stripe"):
-        message = record.getMessage()
-        if "Encountered a retryable error" in message:
+        # stripe-python logs logfmt (`message='...' key=value ...`): only its retry lines
+        # are kept, by their `message` field alone.
+        found = _LOGFMT_MESSAGE.search(record.getMessage())
+        message = (found[1] or found[2] or found[3]) if found else ""
+        if message.startswith("Encountered a retryable error"):
             return "Encountered a retryable error"
-        return message if message.startswith(_RETRY_LINES) else None
+        return message if message.startswith("Initiating retry ") else None
     return None  # requests, markdown-it and anything else underneath: nothing at DEBUG
 
 

@@ -214,3 +214,25 @@ def test_the_gateway_error_line_drops_a_new_format_token() -> None:
     gateway = GitHubGateway("ghs_other", "acme/support", "http://127.0.0.1:9")
     line = gateway._line(f"GitHub: something failed for {NEW_GHS}")
     assert "eyJ" not in line and "Zm9v" not in line
+
+
+def test_library_retry_lines_stay_at_debug_and_everything_else_they_log_goes() -> None:
+    import io
+
+    from stripe._util import log_debug, log_info
+
+    out = io.StringIO()
+    configure(True, stream=out)
+    log_info("Initiating retry 1 for request GET http://x/v1/customers?email=kate@example.com.")
+    log_info("Request to Stripe api", method="get", url="http://x/v1/customers?email=k@x.io")
+    log_debug("API response body", body='{"name": "Kate Real", "last4": "4242"}')
+    logging.getLogger("github.Requester").debug(
+        "%s %s://%s%s %s %s ==> %i %s %s",
+        *("POST", "https", "api.github.com", "/graphql", {"Authorization": "token x"}),
+        *('{"query": "..."}', 200, {"x-github-request-id": "AB:CD"}, '{"body": "Kate Real"}'),
+    )
+    logging.getLogger("markdown_it").debug("entering paragraph: %s", "Kate Real")
+    text = out.getvalue()
+    assert "Initiating retry 1 for request GET http://x/v1/customers?email=…" in text
+    assert "POST https://api.github.com/graphql ==> 200" in text
+    assert "Kate" not in text and "4242" not in text and "k@x.io" not in text
