@@ -82,6 +82,8 @@ class Config(_Strict):
     backlog_repository: str | None = None
     mask_email: bool = True
     github_username_metadata_key: str = "github_username"
+    # ... and the numeric GitHub account id (SPEC §5a): a login can be renamed and reused.
+    github_user_id_metadata_key: str = "github_user_id"
     refund: RefundPolicy = Field(default_factory=RefundPolicy)
     intake_label: str = "billing"
     staff_roles: list[str] = Field(default_factory=lambda: ["triage", "write", "maintain", "admin"])

@@ -42,6 +42,7 @@ from billingops.models.billing import (
     PortalCapabilities,
     Subscription,
 )
+from billingops.models.text import ascii_lower, email_key
 
 
 class Reads(StripeClientBase):
@@ -176,19 +177,20 @@ class Reads(StripeClientBase):
         ]
         for batch in self._concurrently(tasks):
             found += batch
-        if not self._search and email.lower() != email:
-            found += self._list_customers({"email": email.lower(), "limit": 100})
-        wanted = email.casefold()
+        # ASCII-only lower-casing (SPEC §5a): a look-alike letter is another person.
+        if not self._search and ascii_lower(email) != email:
+            found += self._list_customers({"email": ascii_lower(email), "limit": 100})
+        wanted = email_key(email)
         ids = [
             self._remember(c)
             for c in found
-            if str(c.get("email") or "").casefold() == wanted and not c.get("deleted")
+            if email_key(str(c.get("email") or "")) == wanted and not c.get("deleted")
         ]
         return _dedupe(i for i in ids if i)
 
     def _by_username(self, username: str, key: str) -> list[str]:
         found = self._search_customers(f"metadata[{_quote(key)}]:{_quote(username)}")
-        wanted = username.casefold()
+        wanted = ascii_lower(username)
         if self._search and not any(_username_of(c, key) == wanted for c in found):
             # Search lags new customers by up to a minute: the customers created since.
             since = int(self._clock()) - SEARCH_LAG
@@ -198,7 +200,7 @@ class Reads(StripeClientBase):
         ids = [
             self._remember(c)
             for c in found
-            if str(_meta(c.get("metadata")).get(key, "")).casefold() == wanted
+            if ascii_lower(str(_meta(c.get("metadata")).get(key, ""))) == wanted
         ]
         return _dedupe(i for i in ids if i)
 
@@ -226,16 +228,16 @@ class Reads(StripeClientBase):
         """compat: one page of customers, matched here case-insensitively."""
         customers = [c for c in self._list_customers({"limit": SCAN_LIMIT}) if not c.get("deleted")]
         for email in emails:
-            wanted = email.casefold()
+            wanted = email_key(email)
             by_email[email] = [
-                str(c["id"]) for c in customers if str(c.get("email") or "").casefold() == wanted
+                str(c["id"]) for c in customers if email_key(str(c.get("email") or "")) == wanted
             ]
         if username:
-            wanted = username.casefold()
+            wanted = ascii_lower(username)
             by_user[username] = [
                 str(c["id"])
                 for c in customers
-                if _meta(c.get("metadata")).get(key, "").casefold() == wanted
+                if ascii_lower(_meta(c.get("metadata")).get(key, "")) == wanted
             ]
         for c in customers:
             self._remember(c)

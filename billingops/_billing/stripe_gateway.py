@@ -64,7 +64,14 @@ from billingops._billing.listing import (
     iter_report_subscriptions,
     report_products,
 )
-from billingops._billing.probes import KeyProbe, KeyProblem, Probes, permission_for
+from billingops._billing.probes import (
+    IdentityProbe,
+    KeyProbe,
+    KeyProblem,
+    LoginCoverage,
+    Probes,
+    permission_for,
+)
 from billingops._billing.reads import Reads
 from billingops._billing.translate import (
     complete_prices,
@@ -100,6 +107,7 @@ __all__ = [
     "KeyProbe",
     "KeyProblem",
     "ListingStats",
+    "LoginCoverage",
     "RateLimiter",
     "StripeGateway",
     "complete_prices",
@@ -123,5 +131,5 @@ __all__ = [
 ]
 
 
-class StripeGateway(Reads, Writes, Probes):
+class StripeGateway(Reads, Writes, Probes, IdentityProbe):
     """`BillingSource` over the Stripe API (or another address: `api_base`)."""

@@ -107,8 +107,27 @@ def _load_event(ctx: click.Context, path: str | None, as_json: bool) -> dict[str
     try:
         from billingops.wiring import read_event
 
-        return read_event(path or _wiring(ctx).env.github_event_path)
+        event = read_event(path or _wiring(ctx).env.github_event_path)
     except BillingopsError as exc:
         if as_json:
             click.echo(json.dumps(_failure("ignored", None, exc).contract(_labels(ctx))))
         raise
+    _debug_for_audience(ctx, event)
+    return event
+
+
+def _debug_for_audience(ctx: click.Context, event: dict[str, Any]) -> None:
+    """A public or internal repository's run (the event payload says so; a payload that
+    does not say counts as public): its Actions log is public, so `--debug` is reduced to
+    requests, statuses and timings without Stripe ids, and says so once."""
+    from billingops.config import Config
+    from billingops.core.audience import Audience, audience_of
+    from billingops.logs import reduce_for_public
+
+    if audience_of(event.get("repository"), Config()) is not Audience.public:
+        return
+    if reduce_for_public() and ctx.obj.get("debug"):
+        from billingops.core.render import environment
+
+        notice = environment().get_template("debug_public_notice.txt.j2").render()
+        click.echo(notice.strip(), err=True)

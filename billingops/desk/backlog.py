@@ -55,10 +55,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from billingops._tracker.interface import Comment, IssueSnapshot, IssueTracker
 from billingops.config import Config
+from billingops.core.audience import Audience, audience_of
 from billingops.core.gaps import Gap, GapKey
 from billingops.core.ownership import find_bot_comment, trusted_state
 from billingops.core.plan import monthly
-from billingops.core.render import _tidy, environment
+from billingops.core.render import _tidy, backlog_title, environment
+from billingops.errors import BillingopsError
 from billingops.models.billing import BillingState
 from billingops.models.decision import GapRef
 from billingops.models.issue import same_login
@@ -180,15 +182,28 @@ def gap_title(key: str) -> str:
     return str(module.title(key)).strip()  # type: ignore[attr-defined]
 
 
-def render_gap_issue(key: str, tickets: Iterable[LinkedTicket]) -> str:
-    """The whole body: marker first, visible text, hidden list last. Pure and stable."""
-    listed = sort_tickets(tickets)
+def as_listed(ticket: LinkedTicket, *, public: bool) -> LinkedTicket:
+    """An entry as a backlog of that visibility keeps it: a public backlog keeps the
+    ticket's reference only (no title, no revenue, SPEC §5b); any other keeps the title
+    masked (`backlog_title`). Idempotent, so old entries are brought in line on rewrite."""
+    title = backlog_title(ticket.title, public=public)[:MAX_TITLE]
+    revenue = {} if public else ticket.revenue
+    if title == ticket.title and revenue == ticket.revenue:
+        return ticket
+    return ticket.model_copy(update={"title": title, "revenue": revenue})
+
+
+def render_gap_issue(key: str, tickets: Iterable[LinkedTicket], *, public: bool = False) -> str:
+    """The whole body: marker first, visible text, hidden list last. Pure and stable.
+    `public`: the backlog repository is public or internal: tickets and counts only."""
+    listed = [as_listed(t, public=public) for t in sort_tickets(tickets)]
     ctx = {
         "marker": Markup(gap_marker(key)),
         "data": Markup(encode_tickets(listed)),
         "key": key,
         "tickets": listed,
         "revenue": total_revenue(listed),
+        "public": public,
     }
     return _render("gap_issue.md.j2", ctx)
 
@@ -311,10 +326,20 @@ class SyncChange:
 class Backlog:
     """The gap backlog of one support repository."""
 
-    def __init__(self, tracker: IssueTracker, config: Config, support_repository: str) -> None:
+    def __init__(
+        self,
+        tracker: IssueTracker,
+        config: Config,
+        support_repository: str,
+        *,
+        public: bool | None = None,
+    ) -> None:
         """`tracker` may point at the support or the backlog repository; the backlog is
-        `config.backlog_repository`, else the support repository."""
+        `config.backlog_repository`, else the support repository. `public`: whether the
+        backlog repository is public, when the caller knows (triage reads it with the gap
+        listing); else `is_public` asks GitHub once."""
         self.config = config
+        self.public = public
         self.support_repository = support_repository
         self.repository = config.backlog_repository or support_repository
         if tracker.repository.lower() == self.repository.lower():
@@ -322,6 +347,25 @@ class Backlog:
         else:
             self.tracker = tracker.for_repository(self.repository)
         self.would_write: list[str] = []
+
+    def is_public(self) -> bool:
+        """Whether the backlog repository is public or internal, as GitHub says of that
+        repository itself (SPEC §5b): one `GET /repos/{owner}/{repo}` unless known, cached.
+        When GitHub cannot say, public: the safe side."""
+        if self.public is None:
+            self.public = self.visibility_known(self._visibility())
+        return self.public
+
+    def _visibility(self) -> dict[str, object] | None:
+        try:
+            return self.tracker.visibility()
+        except BillingopsError:
+            return None
+
+    @staticmethod
+    def visibility_known(seen: Mapping[str, object] | None) -> bool:
+        """Public unless GitHub said private (internal counts as public)."""
+        return audience_of(seen, Config()) is Audience.public
 
     # -- finding ------------------------------------------------------------------
 
@@ -376,12 +420,13 @@ class Backlog:
     def entry(
         self, ticket_number: int, ticket_title: str, revenue_at_risk: dict[str, int]
     ) -> LinkedTicket:
-        return LinkedTicket(
+        entry = LinkedTicket(
             repository=self.support_repository,
             number=ticket_number,
-            title=ticket_title.strip()[:MAX_TITLE],
+            title=ticket_title.strip(),
             revenue=dict(sorted(revenue_at_risk.items())),
         )
+        return as_listed(entry, public=self.is_public())
 
     def create_missing(
         self, gaps: list[Gap], entry: LinkedTicket, listing: list[IssueSnapshot], *, dry_run: bool
@@ -395,7 +440,9 @@ class Backlog:
             if self.find(key, listing):
                 continue
             issue = writer.create(
-                gap_title(key), render_gap_issue(key, [entry]), [GAP_LABEL, f"{KEY_PREFIX}{key}"]
+                gap_title(key),
+                render_gap_issue(key, [entry], public=self.is_public()),
+                [GAP_LABEL, f"{KEY_PREFIX}{key}"],
             )
             if issue is not None:
                 created[key] = issue
@@ -450,7 +497,7 @@ class Backlog:
             if created is None:
                 created = writer.create(
                     gap_title(key),
-                    render_gap_issue(key, [entry]),
+                    render_gap_issue(key, [entry], public=self.is_public()),
                     [GAP_LABEL, f"{KEY_PREFIX}{key}"],
                 )
             if created is None:  # dry run
@@ -468,15 +515,23 @@ class Backlog:
                     {
                         "marker": Markup(_seen_marker(key, entry.reference)),
                         "reference": entry.reference,
-                        "title": entry.title,
+                        "title": entry.title,  # empty in a public backlog
                     },
                 )
                 writer.comment_once(kept.number, body, self.tracker.list_comments(kept.number))
             return GapRef(key=key, issue=kept.number, closed=True)
+        public = self.is_public()
         tickets = [*kept.tickets, *(t for d in duplicates for t in d.tickets), entry]
         merged = sort_tickets(tickets)
-        if [t.ident for t in merged] != [t.ident for t in kept.tickets] or not kept.list_ok:
-            writer.edit_body(kept.number, render_gap_issue(key, merged))
+        # Entries written before (a title unmasked, revenue in a backlog that is public
+        # now) are brought in line whenever the body is rewritten, and make it rewritten.
+        stale = any(as_listed(t, public=public) != t for t in kept.tickets)
+        if (
+            [t.ident for t in merged] != [t.ident for t in kept.tickets]
+            or not kept.list_ok
+            or stale
+        ):
+            writer.edit_body(kept.number, render_gap_issue(key, merged, public=public))
         for dup in duplicates:
             if created is not None and dup.number == created.number:
                 self._close_duplicate(dup, kept.number, writer)  # only its creator closes it
@@ -531,12 +586,13 @@ class Backlog:
                     LinkedTicket(
                         repository=old.repository if old else self.support_repository,
                         number=issue.number,
-                        title=issue.title.strip()[:MAX_TITLE],
+                        title=issue.title.strip(),
                         revenue=dict(old.revenue) if old else {},
                     )
                 )
-            rebuilt = sort_tickets(rebuilt)
-            body = render_gap_issue(gap.key, rebuilt)
+            public = self.is_public()
+            rebuilt = [as_listed(t, public=public) for t in sort_tickets(rebuilt)]
+            body = render_gap_issue(gap.key, rebuilt, public=public)
             new_ids = {t.ident for t in rebuilt}
             old_ids = {t.ident for t in gap.tickets}
             added = [t.reference for t in rebuilt if t.ident not in old_ids]

@@ -102,7 +102,8 @@ class Desk:
     # The ticket an issue stands for: the issue itself, or for a handoff issue in the
     # private desk the public ticket's words and author (SPEC §5b, `desk/public.py`).
     view: Callable[[IssueSnapshot], IssueSnapshot] | None = None
-    # The backlog repository is public: gap issues list tickets and counts, never revenue.
+    # The backlog repository is known to be public (the public support repository itself):
+    # gap issues list tickets and counts, never revenue. Otherwise GitHub says (SPEC §5b).
     public_backlog: bool = False
 
     # -- reading ------------------------------------------------------------------------
@@ -162,6 +163,7 @@ class Desk:
             self.config,
             label_present=asker.label_present,
             label_problem=asker.label_problem,
+            author_id=ticket.author_id,
         )
 
     def _asker(
@@ -264,7 +266,9 @@ class Desk:
         ticket = parse_issue(issue, self.repository)
         if (not_ours := not_a_ticket(ticket, self.config)) is not None:
             return not_ours
-        backlog = Backlog(self.tracker, self.config, self.repository)
+        backlog = Backlog(
+            self.tracker, self.config, self.repository, public=True if self.public_backlog else None
+        )
         # The thread and the gap backlog in one request, with the Stripe lookup (SPEC §8).
         thread_f = self._pool.submit(
             self.tracker.read_thread, ticket.number, listing=(backlog.repository, GAP_LABEL)
@@ -273,6 +277,9 @@ class Desk:
         asker = self._asker(ticket, association, thread_f)
         a = self.assess(ticket, asker)
         thread = thread_f.result()
+        if backlog.public is None and thread.listing_visibility is not None:
+            # GitHub's word on the backlog repository, read with its listing (no request).
+            backlog.public = Backlog.visibility_known(thread.listing_visibility)
         existing = find_bot_comment(thread.comments, thread.me)
         previous = trusted_state(existing, thread.me)
         kept = list(previous.executed) if previous else []
@@ -294,7 +301,7 @@ class Desk:
         labels_f = self._pool.submit(writer.labels, ticket.number, add, remove)
         # A gap nobody filed yet gets its issue now, with the labels, so the comment links
         # to it when first written: 3 round trips, not 4 (SPEC §8).
-        revenue = {} if self.public_backlog else revenue_at_risk(a.state)
+        revenue = {} if backlog.is_public() else revenue_at_risk(a.state)
         entry = backlog.entry(ticket.number, ticket.title, revenue)
         try:
             created = backlog.create_missing(gaps, entry, listing, dry_run=dry_run)
@@ -572,7 +579,7 @@ def _as_payload(issue: IssueSnapshot) -> dict[str, Any]:
         "number": issue.number,
         "title": issue.title,
         "body": issue.body,
-        "user": {"login": issue.author},
+        "user": {"login": issue.author, "id": issue.author_id},
         "labels": [{"name": n} for n in issue.labels],
     }
 

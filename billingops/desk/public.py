@@ -161,6 +161,11 @@ class PublicDesk:
         )
 
 
+def _user_id(user: Any) -> int | None:
+    value = user.get("id") if isinstance(user, Mapping) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _snapshot(issue: Mapping[str, Any]) -> IssueSnapshot:
     user = issue.get("user")
     return IssueSnapshot(
@@ -168,6 +173,7 @@ def _snapshot(issue: Mapping[str, Any]) -> IssueSnapshot:
         title=str(issue.get("title") or ""),
         body=str(issue.get("body") or ""),
         author=str(user.get("login") or "") if isinstance(user, Mapping) else "",
+        author_id=_user_id(user),
         labels=[
             str(x.get("name") if isinstance(x, Mapping) else x) for x in issue.get("labels") or []
         ],

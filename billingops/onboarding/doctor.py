@@ -218,7 +218,35 @@ def _stripe_probes(env: Environment, config: Config) -> list[Check]:
         out.append(_portal_problem(portal_result, config))
     else:
         out.append(portal.summary(portal_result, config.portal))
+    if probes.get("customers") is not None and probes["customers"].ok:
+        out.append(_login_ids(gateway, config))
     return out
+
+
+def _login_ids(gateway: StripeGateway, config: Config) -> Check:
+    """How many customers carry a GitHub login without the numeric account id (SPEC §5a:
+    a login can be renamed and registered by another account; the id cannot)."""
+    login, uid = config.github_username_metadata_key, config.github_user_id_metadata_key
+    try:
+        seen = gateway.login_coverage(login, uid)
+    except BillingopsError as exc:
+        return warn("stripe.github_ids", f"GitHub account ids in Stripe: not checked ({exc})")
+    scanned = f"scanned the {seen.scanned} newest customers"
+    if seen.more:
+        scanned += ", older ones not checked"
+    if seen.without_id:
+        return warn(
+            "stripe.github_ids",
+            f"{seen.without_id} of {seen.with_login} customers with a {login} have no {uid} "
+            f"({scanned}): a renamed GitHub login can be registered by someone else, who "
+            "would then count as verified",
+            f"store each customer's numeric GitHub account id in the metadata key {uid} next to "
+            f"{login} (GitHub's GET /users/<login> answers it as `id`)",
+        )
+    return passed(
+        "stripe.github_ids",
+        f"every customer with a {login} also has a {uid} ({seen.with_login} of them; {scanned})",
+    )
 
 
 def _portal_or_problem(gateway: StripeGateway) -> list[dict[str, Any]] | BillingopsError:
@@ -297,7 +325,45 @@ def github_checks(
     out.extend(audience_checks(gh, config))
     out.extend(gate.gate_checks(gh, config, callers or []))
     out.extend(gate.custom_role_checks(gh, config))
+    out.extend(backlog_checks(gh, config))
     return out
+
+
+def backlog_checks(gh: GitHubGateway, config: Config) -> list[Check]:
+    """SPEC §5b: whether the configured backlog repository is public, as GitHub says of
+    that repository itself (one request). Nothing written to a public backlog carries an
+    amount, a title or an email."""
+    from billingops.core.audience import Audience, audience_of
+
+    backlog = config.backlog_repository
+    if backlog is None or backlog.lower() == gh.repository.lower():
+        return []  # the support repository: its visibility is checked above
+    try:
+        seen = gh.for_repository(backlog).visibility()
+    except BillingopsError as exc:
+        return [
+            fail(
+                "github.backlog",
+                f"backlog {backlog}: cannot read it ({exc})",
+                "give the token Issues: Read and write and Metadata: Read on " + backlog,
+            )
+        ]
+    shown = str(seen.get("visibility") or ("private" if seen.get("private") else "public"))
+    if audience_of(seen, Config()) is Audience.public:
+        return [
+            passed(
+                "github.backlog",
+                f"backlog {backlog} is {shown}: gap issues there list ticket references and "
+                "counts only (no titles, no revenue, no emails)",
+            )
+        ]
+    return [
+        passed(
+            "github.backlog",
+            f"backlog {backlog} is {shown}: gap issues list masked ticket titles and the "
+            "revenue at risk",
+        )
+    ]
 
 
 PRIVATE_DESK_TOKEN = (

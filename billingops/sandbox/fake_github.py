@@ -183,6 +183,7 @@ class FakeGitHub(LoopbackService):
         self._repos: dict[str, _Repo] = {}
         self._comments: dict[int, _Comment] = {}
         self._users: dict[str, str] = {}  # login -> "User" | "Bot"
+        self._user_ids: dict[str, int] = {}  # login -> account id, when set by a test
         self._faults: list[_Fault] = []
         self._ids = {"issue": 0, "comment": 0, "event": 0, "label": 0, "environment": 0}
         # org.lower() -> its custom repository roles (name, base role)
@@ -259,9 +260,13 @@ class FakeGitHub(LoopbackService):
         ident = self._next_id("environment")
         return {"id": ident, "node_id": _node_id("Gate", ident), "type": type, **extra}
 
-    def add_user(self, login: str, *, type: str = "User") -> None:
+    def add_user(self, login: str, *, type: str = "User", id: int | None = None) -> None:
+        """`id`: the numeric account id GitHub gives the login (ids exceed 2**31); by
+        default one derived from the login."""
         with self._lock:
             self._users[login] = type
+            if id is not None:
+                self._user_ids[login.lower()] = id
 
     def add_collaborator(
         self, login: str, role: str, *, permission: str | None = None, repo: str | None = None
@@ -554,7 +559,9 @@ class FakeGitHub(LoopbackService):
     def _user_json(self, login: str) -> Json:
         # simple-user, with the fields GitHub marks required.
         kind = self._users.get(login) or ("Bot" if login.endswith("[bot]") else "User")
-        uid = int.from_bytes(login.encode()[:6].ljust(6, b"\0"), "big") % 10_000_000
+        uid = self._user_ids.get(login.lower()) or (
+            int.from_bytes(login.encode()[:6].ljust(6, b"\0"), "big") % 10_000_000
+        )
         api = f"{self.url}/users/{quote(login)}"
         return {
             "login": login,
@@ -986,7 +993,10 @@ class FakeGitHub(LoopbackService):
             }
             for i in found[:100]
         ]
-        return {"issues": {"pageInfo": {"hasNextPage": len(found) > 100}, "nodes": nodes}}
+        return {
+            "visibility": repo.visibility.upper(),  # GraphQL RepositoryVisibility
+            "issues": {"pageInfo": {"hasNextPage": len(found) > 100}, "nodes": nodes},
+        }
 
     def _graphql_actor(self, login: str | None) -> Json:
         if login is None:

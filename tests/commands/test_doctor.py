@@ -619,3 +619,48 @@ def test_doctor_says_who_billingops_acts_as(
 ) -> None:
     _, out = _doctor_in(world, _clone(tmp_path, *PINNED, "--identity", identity), capsys)
     assert says in out
+
+
+# -- issue 20: logins without an account id, a public backlog ---------------------------------
+
+
+def test_doctor_counts_customers_whose_login_has_no_account_id(
+    world: tuple[Sandbox, FakeGitHub], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A login alone can be renamed and taken by another account (SPEC §5a): doctor says
+    how many customers carry `github_username` without `github_user_id`, and what it read."""
+    sandbox, fake = world
+    from billingops.sandbox.scenarios import Seeder
+
+    s = Seeder(sandbox.base_url)
+    s.customer("a@example.com", metadata={"github_username": "octo-a"})
+    s.customer("b@example.com", metadata={"github_username": "octo-b", "github_user_id": "583231"})
+    s.customer("c@example.com", metadata={"github_username": "octo-c"})
+    s.customer("d@example.com")
+    seed_labels(fake)
+    _, out, _ = doctor(capsys, env_for(sandbox, fake))
+    found, fix = line(out, "have no github_user_id").split("\n")
+    assert found.startswith("[warn]")
+    assert "2 of 3 customers with a github_username have no github_user_id" in found
+    assert "scanned the 4 newest customers" in found
+    assert "github_user_id" in fix
+
+
+@pytest.mark.parametrize(("visibility", "says"), [("public", "public"), ("private", "private")])
+def test_doctor_asks_github_whether_the_backlog_repository_is_public(
+    world: tuple[Sandbox, FakeGitHub],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    visibility: str,
+    says: str,
+) -> None:
+    sandbox, fake = world
+    fake.add_repo("acme/product", visibility=visibility)
+    seed_labels(fake)
+    config = tmp_path / "billingops.yml"
+    config.write_text("backlog_repository: acme/product\n")
+    _, out, _ = doctor(capsys, env_for(sandbox, fake, BILLINGOPS_CONFIG=str(config)))
+    found = line(out, "backlog acme/product")
+    assert f"backlog acme/product is {says}" in found
+    if says == "public":
+        assert "no titles, no revenue" in found
