@@ -147,7 +147,10 @@ def test_bad_event_file_is_one_line_exit_2(
     assert status is ExitStatus.BAD_INPUT
     assert needle in err and "Traceback" not in err
     assert err.strip().count("\n") == 0
-    assert out["action"] == "ignored" and needle in out["reason"]
+    # SPEC §3 (2026-12-06): exit 2 is an error of kind bad_input, in the run contract's shape.
+    assert out["action"] == "error" and needle in out["reason"]
+    assert out["error"]["kind"] == "bad_input" and needle in out["error"]["message"]
+    assert set(out) == CONTRACT_KEYS | {"error"}
 
 
 def test_invalid_config_names_the_key(
@@ -177,7 +180,9 @@ def test_stripe_down_is_exit_1_with_one_line(
     status, out, err = run(["triage", "--event", path, "--json"], env, capsys)
     assert status is ExitStatus.OPERATIONAL
     assert "Traceback" not in err and err.strip().count("\n") == 0
-    assert out["action"] == "triage" and out["reason"].startswith("error:")
+    # SPEC §3 (2026-12-06): exit 1 is an error of kind operational; the issue is named.
+    assert out["action"] == "error" and out["issue"] == number
+    assert out["error"]["kind"] == "operational" and out["error"]["message"] == out["reason"]
     assert fake.comments_of(number) == []  # never a partial comment
     assert env["STRIPE_API_KEY"] not in err + json.dumps(out)
 
