@@ -16,6 +16,7 @@ import click
 
 from billingops import __version__
 from billingops.commands import register
+from billingops.commands.texts import add_help_epilogs, help_epilog
 from billingops.commands.common import (
     _emit,
     _load_event,
@@ -163,6 +164,8 @@ def _actions_output(env: Mapping[str, str], name: str, value: bool) -> None:
 
 
 register(cli)
+cli.epilog = help_epilog("billingops")
+add_help_epilogs(cli)
 
 
 def main(args: Sequence[str], env: Mapping[str, str]) -> ExitStatus:
