@@ -16,7 +16,6 @@ import click
 
 from billingops import __version__
 from billingops.commands import register
-from billingops.commands.texts import add_help_epilogs, help_epilog
 from billingops.commands.common import (
     _emit,
     _load_event,
@@ -29,6 +28,7 @@ from billingops.commands.common import (
     print_json,
     wants_json,
 )
+from billingops.commands.texts import add_help_epilogs, help_epilog
 from billingops.errors import BadInput, BillingopsError, ExitStatus
 
 if TYPE_CHECKING:
