@@ -11,6 +11,7 @@ import json
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -114,7 +115,9 @@ FAILURES: dict[str, list[Case]] = {
 }  # fmt: skip
 
 
-def check_error_object(out: str, err: str, status: ExitStatus, expected: ExitStatus) -> dict:  # type: ignore[type-arg]
+def check_error_object(
+    out: str, err: str, status: ExitStatus, expected: ExitStatus
+) -> dict[str, Any]:
     assert status is expected, err
     assert "Traceback" not in err
     data = json.loads(out)  # exactly one object: anything else on stdout fails to parse

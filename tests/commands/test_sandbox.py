@@ -206,6 +206,8 @@ def test_public_mode_without_keys(tmp_path: Path) -> None:
         assert dry.returncode == 0, dry.stderr
         assert "we have your billing request" in dry.stdout
         assert "would file handoff issue in acme/billing-desk" in dry.stdout
+        assert "the issue this run files there" in dry.stdout
+        assert "no private desk is configured" not in dry.stdout  # it is, and reachable
         public_part = dry.stdout.split("--- would file handoff")[0]
         assert not re.search(r"\b(cus|sub|ch)_[A-Za-z0-9]{6,}", public_part)
         assert "$" not in public_part
