@@ -132,9 +132,14 @@ def test_sandbox_serves_every_command_without_keys_and_stops_clean(
     report = cli(env, "report", "--format", "json")
     assert report.returncode == 0, report.stderr
     assert json.loads(report.stdout)
+    same = cli(env, "report", "--json")  # --json and --format json are one thing
+    assert same.returncode == 0, same.stderr
+    assert json.loads(same.stdout)["action"] == json.loads(report.stdout)["action"] == "report"
+    assert json.loads(same.stdout)["mrr"] == json.loads(report.stdout)["mrr"]
 
-    audit = cli(env, "audit", "--format", "json")
+    audit = cli(env, "audit", "--json")
     assert audit.returncode == 0, audit.stderr
+    assert json.loads(audit.stdout)["action"] == "audit"
 
     # A fresh support repository lacks the labels: doctor says so, --fix creates them.
     doctor = cli(env, "doctor")
