@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any
 
 
 class ExitStatus(IntEnum):
@@ -49,3 +50,16 @@ class WriteRefused(BillingopsError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+# SPEC §3: on exit 1 or 2 the one JSON object has `"action": "error"` and this `error`.
+ERROR_KINDS = {ExitStatus.OPERATIONAL: "operational", ExitStatus.BAD_INPUT: "bad_input"}
+
+
+def error_fields(status: ExitStatus, message: str) -> dict[str, Any]:
+    """`"action": "error"` and the error's kind and message, on one line."""
+    line = " ".join(message.split())
+    return {
+        "action": "error",
+        "error": {"kind": ERROR_KINDS.get(status, "operational"), "message": line},
+    }

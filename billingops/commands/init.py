@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import click
 
-from billingops.commands.common import dry_run_option
+from billingops.commands.common import dry_run_option, json_option, print_json
 from billingops.errors import BadInput, ExitStatus
 from billingops.onboarding.repo_files import (
     DEFAULT_ENVIRONMENT,
@@ -97,7 +98,10 @@ _VERB = {
     help="Clone of the private desk: also write its workflow and config there.",
 )
 @dry_run_option
+@json_option
+@click.pass_context
 def command(
+    ctx: click.Context,
     path: Path,
     force: bool,
     with_report: bool,
@@ -112,6 +116,7 @@ def command(
     draft: bool,
     desk_path: Path | None,
     dry_run: bool,
+    as_json: bool,
 ) -> ExitStatus:
     """Write the billing issue form, the workflow and the commented config into the git
     repository at PATH (default: here). Shows what it writes; never overwrites a file that
@@ -153,32 +158,42 @@ def command(
             "and --ref SHA (git rev-parse HEAD in its clone); without them the workflow would "
             f"carry {' and '.join(left)} and could not run (--draft writes it anyway)"
         )
-    status = _init_one(path, options, force=force, dry_run=dry_run)
+    # With --json the human lines go to stderr and stdout gets the one object.
+    written = [_init_one(path, options, force=force, dry_run=dry_run, err=as_json)]
     if desk_path is not None:
         click.echo(f"billingops: the private desk {private_repository}, at {desk_path}:", err=True)
         desk = dataclasses.replace(
             options, desk=True, private_repository=None, with_report=False, report_issue=None
         )
-        status = _init_one(desk_path, desk, force=force, dry_run=dry_run)
+        written.append(_init_one(desk_path, desk, force=force, dry_run=dry_run, err=as_json))
     if not dry_run:
-        _next_steps(options, desk_written=desk_path is not None)
-    return status
+        _next_steps(options, desk_written=desk_path is not None, err=as_json)
+    if as_json:
+        print_json(ctx, {"action": "init", "dry_run": dry_run, "repositories": written})
+    return ExitStatus.OK
 
 
-def _init_one(path: Path, options: Options, *, force: bool, dry_run: bool) -> ExitStatus:
+def _init_one(
+    path: Path, options: Options, *, force: bool, dry_run: bool, err: bool = False
+) -> dict[str, Any]:
+    """Plan (and unless `dry_run`, write) one repository's files; returns its --json part."""
     root = repository_root(path)
     planned = plan(root, options, force=force)
+    shown: dict[str, Any] = {
+        "path": str(root),
+        "files": [{"path": p.path, "status": _VERB[p.status], "why": p.why} for p in planned],
+    }
     for p in planned:
-        click.echo(f"{_VERB[p.status]:>9}  {p.path}  ({p.why})")
+        click.echo(f"{_VERB[p.status]:>9}  {p.path}  ({p.why})", err=err)
     if dry_run:
         for p in planned:
             if p.status is not Status.unchanged:
-                click.echo(f"\n--- {p.path} ({_VERB[p.status]})")
-                click.echo(p.content, nl=False)
+                click.echo(f"\n--- {p.path} ({_VERB[p.status]})", err=err)
+                click.echo(p.content, nl=False, err=err)
         for note in kept_notes(planned):
             click.echo(f"billingops: {note}", err=True)
         click.echo("billingops: dry run: nothing written", err=True)
-        return ExitStatus.OK
+        return shown
     check_writable(root, planned)
     written = write(root, planned)
     for note in kept_notes(planned):
@@ -187,10 +202,10 @@ def _init_one(path: Path, options: Options, *, force: bool, dry_run: bool) -> Ex
         click.echo(f"billingops: wrote {len(written)} file(s) in {root}", err=True)
     elif not kept_notes(planned):
         click.echo("billingops: nothing to write: every file is up to date", err=True)
-    return ExitStatus.OK
+    return shown
 
 
-def _next_steps(options: Options, *, desk_written: bool = False) -> None:
+def _next_steps(options: Options, *, desk_written: bool = False, err: bool = False) -> None:
     left = options.placeholders()
     if left:
         click.echo(
@@ -212,5 +227,6 @@ def _next_steps(options: Options, *, desk_written: bool = False) -> None:
             desk_written=desk_written,
             repositories=repositories,
             environment=options.environment,
-        )
+        ),
+        err=err,
     )

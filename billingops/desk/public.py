@@ -87,6 +87,8 @@ class PublicDesk:
         reply = PublicReply(
             kind=kind,
             handoff_url=handoff.html_url or None if handoff else None,
+            # A dry run shows the reply the real run would post: with the handoff it files.
+            handoff_pending=handoff is None and problem is None and bool(private_writes),
             login_url=self.config.portal.login_url,
             sensitive=list(ticket.sensitive),
         )

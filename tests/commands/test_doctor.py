@@ -664,3 +664,24 @@ def test_doctor_asks_github_whether_the_backlog_repository_is_public(
     assert f"backlog acme/product is {says}" in found
     if says == "public":
         assert "no titles, no revenue" in found
+
+
+@pytest.mark.parametrize("pasted", ["{}\n", " {}\r\n", "\t{} "])
+def test_a_key_pasted_with_whitespace_works_and_is_said_once(
+    world: tuple[Sandbox, FakeGitHub], capsys: pytest.CaptureFixture[str], pasted: str
+) -> None:
+    """Issue 21: a secret pasted with its trailing newline was "cannot connect"."""
+    sandbox, fake = world
+    seed_labels(fake)
+    env = env_for(
+        sandbox, fake, STRIPE_API_KEY=pasted.format(sandbox.api_key),
+        GITHUB_TOKEN=pasted.format(TEST_TOKEN),
+    )  # fmt: skip
+    status, out, err = doctor(capsys, env)
+    assert status is ExitStatus.OK, out
+    assert "[pass] Stripe key can read customers" in out
+    assert "cannot connect" not in out
+    notes = [ln for ln in err.splitlines() if "whitespace" in ln]
+    assert len(notes) == 2  # one line per variable, naming it
+    assert "STRIPE_API_KEY" in notes[0] and "GITHUB_TOKEN" in notes[1]
+    assert sandbox.api_key not in out + err and TEST_TOKEN not in out + err
