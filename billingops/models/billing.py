@@ -130,6 +130,9 @@ class Subscription(BaseModel):
     latest_invoice_id: str | None = None
     items: list[SubscriptionItem] = Field(default_factory=list)
     discounts: list[Discount] = Field(default_factory=list)
+    # The subscription schedule managing it, if any: Stripe then refuses
+    # `cancel_at_period_end` (the schedule decides how it ends).
+    schedule_id: str | None = None
     # `pause_collection` is set: the subscription stays, but no invoice is collected.
     collection_paused: bool = False
     # The subscription's own default payment method: it takes precedence over the customer's.

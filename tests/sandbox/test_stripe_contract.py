@@ -147,3 +147,12 @@ def test_localstripe_refuses_and_records_what_the_sdk_sends(
     assert len(sandbox_violations(stripe_server)) == 1
     reset_sandbox(stripe_server)  # the fixture's check would fail this test otherwise
     assert sandbox_violations(stripe_server) == []
+
+
+def test_the_list_server_refuses_and_records(loopback_only: None) -> None:
+    from billingops.sandbox.list_server import ListServer
+
+    server = ListServer(10)
+    with pytest.raises(AssertionError, match=r"data\.plan"), server:
+        status, body = _get(f"{server.base_url}/v1/subscriptions?expand[0]=data.plan", {})
+        assert status == 400 and body["error"]["type"] == "invalid_request_error"
