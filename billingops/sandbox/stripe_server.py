@@ -356,7 +356,9 @@ def _install(app: Any, resources: Any) -> None:
     def update_keeping_metadata(self: Any, metadata: Any = None, **kwargs: Any) -> Any:
         result = original_update(self, **kwargs)
         if metadata:
-            self.metadata = {**(self.metadata or {}), **metadata}
+            merged = {**(self.metadata or {}), **metadata}
+            # Stripe: a key set to "" is removed.
+            self.metadata = {k: v for k, v in merged.items() if v != ""}
         return result
 
     resources.Subscription._update = update_keeping_metadata
