@@ -26,7 +26,7 @@ def _subscription(sandbox: Sandbox) -> str:
 def test_deleting_a_canceled_subscription_is_a_404(stripe_sandbox: Sandbox) -> None:
     sid = _subscription(stripe_sandbox)
     sandbox_request(stripe_sandbox.base_url, "DELETE", f"/v1/subscriptions/{sid}")
-    with pytest.raises(OperationalError, match="HTTP 404.*resource_missing"):
+    with pytest.raises(OperationalError, match=r"HTTP 404.*resource_missing"):
         sandbox_request(stripe_sandbox.base_url, "DELETE", f"/v1/subscriptions/{sid}")
 
 
@@ -36,7 +36,7 @@ def test_a_canceled_subscription_takes_metadata_only(stripe_sandbox: Sandbox) ->
     sandbox_request(base, "DELETE", f"/v1/subscriptions/{sid}")
     got = sandbox_request(base, "POST", f"/v1/subscriptions/{sid}", {"metadata": {"n": "1"}})
     assert got["metadata"]["n"] == "1" and got["status"] == "canceled"
-    with pytest.raises(OperationalError, match="HTTP 400.*cancellation_details and metadata"):
+    with pytest.raises(OperationalError, match=r"HTTP 400.*cancellation_details and metadata"):
         sandbox_request(base, "POST", f"/v1/subscriptions/{sid}", {"cancel_at_period_end": True})
 
 
