@@ -91,3 +91,29 @@ def test_a_cancel_of_a_subscription_someone_else_canceled_leaves_no_mark(
     assert not caught.value.ours
     sub = sandbox_request(stripe_sandbox.base_url, "GET", f"/v1/subscriptions/{sid}")
     assert not set(mark) & set(sub.get("metadata") or {})
+
+
+def test_a_request_refused_before_it_ran_is_not_replayed(stripe_sandbox: Sandbox) -> None:
+    import urllib.error
+    import urllib.request
+
+    from billingops._billing.client import API_VERSION
+    from billingops.sandbox.stripe_server import SANDBOX_API_KEY, reset_sandbox
+
+    def post(body: str) -> tuple[int, dict[str, str]]:
+        req = urllib.request.Request(
+            stripe_sandbox.base_url + "/v1/customers", data=body.encode(), method="POST",
+            headers={"Authorization": f"Bearer {SANDBOX_API_KEY}", "Stripe-Version": API_VERSION,
+                     "Idempotency-Key": "k-1",
+                     "Content-Type": "application/x-www-form-urlencoded"},
+        )  # fmt: skip
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, dict(resp.headers)
+        except urllib.error.HTTPError as exc:
+            return exc.code, dict(exc.headers)
+
+    assert post("email=a@example.com&bogus=1")[0] == 400
+    status, headers = post("email=a@example.com")
+    assert status == 200 and "Idempotent-Replayed" not in headers
+    reset_sandbox(stripe_sandbox.base_url)  # the refused request was this test's own
