@@ -4,6 +4,7 @@ sent again."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, NoReturn
 
 from billingops._billing.client import _MARK_KEYS, REFUND_REASON, StripeClientBase, _Refused
@@ -21,6 +22,9 @@ from billingops.models.billing import (
     Refund,
     Subscription,
 )
+
+# A charge's refunds are read in pages of 100, at most this many pages.
+REFUND_PAGES = 10
 
 
 class Writes(StripeClientBase):
@@ -232,8 +236,15 @@ class Writes(StripeClientBase):
 
     def find_refunds_for(self, charge_id: str) -> list[Refund]:
         """Refunds of one charge with their metadata (the exactly-once check before writing)."""
-        page = self._call(
-            f"list refunds of {charge_id}",
-            lambda: self._client.v1.refunds.list(params={"charge": charge_id, "limit": 100}),
-        )
-        return [to_refund(r.to_dict()) for r in page.data]
+        out: list[Refund] = []
+        params: dict[str, Any] = {"charge": charge_id, "limit": 100}
+        for _ in range(REFUND_PAGES):  # newest first; ours may be past the first 100
+            page = self._call(
+                f"list refunds of {charge_id}",
+                partial(self._client.v1.refunds.list, params=params),
+            )
+            out += [to_refund(r.to_dict()) for r in page.data]
+            if not page.has_more or not page.data:
+                break
+            params = {**params, "starting_after": page.data[-1].id}
+        return out

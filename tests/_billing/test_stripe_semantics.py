@@ -198,3 +198,15 @@ def test_an_email_search_finds_costs_no_extra_list(server: CurrentApiServer) -> 
     gateway(server).lookup(stripe_ids=[], emails=["Kate@Example.com"], github_username=None,
                            metadata_key="github_username")  # fmt: skip
     assert len(server.requests) == 2  # the list as given and the search (SPEC §8 budget)
+
+
+def test_our_refund_is_found_past_the_first_hundred_refunds_of_a_charge(
+    server: CurrentApiServer,
+) -> None:
+    """The exactly-once check reads every refund of the charge, not the newest 100."""
+    mark = {"billingops_issue": REF, "billingops_step": "refund:ch_1"}
+    server.add(api.charge("ch_1", amount=100_000))
+    server.add(api.refund("re_ours", "ch_1", 10, metadata=mark, created=NOW - 500))
+    server.add(*[api.refund(f"re_{n:03d}", "ch_1", 10, created=NOW - 400 + n) for n in range(150)])
+    refunds = gateway(server).find_refunds_for("ch_1")
+    assert len(refunds) == 151 and refunds[-1].id == "re_ours"
