@@ -74,3 +74,15 @@ def test_a_guardrail_refuses_cancel_at_period_end_on_a_scheduled_subscription() 
     assert guardrail_violations(Case.missing_self_serve, [step], s) == [
         "cancel at period end of sub_1, which its schedule sub_sched_1 manages"
     ]
+
+
+def test_a_paused_subscription_beside_an_active_one_is_not_a_duplicate_to_cancel() -> None:
+    """Paused bills nothing: it is not a second live subscription, so no plan cancels the
+    active one as its duplicate, nor refunds anything for it."""
+    from billingops.core.anomalies import live_groups
+
+    s = state(paid_sub(1, status="paused", started=NOW - 2 * DAY), paid_sub(2, started=NOW - DAY))
+    assert live_groups(s) == []
+    p = make_plan(Case.duplicate_subscription, ticket("charged twice"), resolved("cus_1"), s,
+                  config())  # fmt: skip
+    assert all(st.target != "sub_2" for st in p.steps if st.kind is StepKind.cancel_subscription)
