@@ -167,25 +167,29 @@ class Reads(StripeClientBase):
         return [c.to_dict() for c in page.data]
 
     def _by_email(self, email: str) -> list[str]:
-        # The list filter is exact and case-sensitive; search is not, but lags about a
-        # minute. So: the email as given (fresh customers) and search (any letter case);
-        # the lower-cased list only where the account has no Search API.
+        # The list filter is exact and case-sensitive; Search is not, but lags new and
+        # changed data (a minute, up to an hour in incidents: SPEC §5c). So: the email as
+        # given (fresh customers) and Search (any letter case) together; where Search finds
+        # nobody (or there is none), the lower-cased email is listed too before the ticket
+        # is answered `needs_info`: one more request, on a Search miss only (SPEC §8).
         found: list[dict[str, Any]] = []
         tasks: list[Callable[[], list[dict[str, Any]]]] = [
             partial(self._list_customers, {"email": email, "limit": 100}),
             partial(self._search_customers, f"email:{_quote(email)}"),
         ]
-        for batch in self._concurrently(tasks):
-            found += batch
-        # ASCII-only lower-casing (SPEC §5a): a look-alike letter is another person.
-        if not self._search and ascii_lower(email) != email:
-            found += self._list_customers({"email": ascii_lower(email), "limit": 100})
+        listed, searched = self._concurrently(tasks)
+        found = listed + searched
+        # SPEC §5a: ASCII letters only are lower-cased; an email with any other character
+        # is matched exactly as written (a look-alike letter is another person).
         wanted = email_key(email)
-        ids = [
-            self._remember(c)
-            for c in found
-            if email_key(str(c.get("email") or "")) == wanted and not c.get("deleted")
-        ]
+
+        def matches(c: Mapping[str, Any]) -> bool:
+            return email_key(str(c.get("email") or "")) == wanted and not c.get("deleted")
+
+        lowered = ascii_lower(email.strip())
+        if not any(matches(c) for c in searched) and lowered != email:
+            found += self._list_customers({"email": lowered, "limit": 100})
+        ids = [self._remember(c) for c in found if matches(c)]
         return _dedupe(i for i in ids if i)
 
     def _by_username(self, username: str, key: str) -> list[str]:

@@ -315,6 +315,7 @@ def to_subscription(d: Json) -> Subscription:
         items=items,
         discounts=discounts,
         collection_paused=isinstance(d.get("pause_collection"), Mapping),
+        schedule_id=_id(d.get("schedule")),
         default_payment_method=_payment_method(d.get("default_payment_method")),
     )
 

@@ -502,7 +502,7 @@ class ReportBuilder:
         if sub.interval == "month" and sub.interval_count == 1:
             end: int | None = None
             pending = False
-            if not sub.live:
+            if sub.ended:  # paused is not ended (SPEC §5c)
                 end = sub.ended_at or sub.canceled_at
             elif sub.cancel_at_period_end or sub.cancel_at:
                 end = sub.cancel_at or sub.current_period_end

@@ -10,7 +10,7 @@ from billingops._billing.interface import BillingSource
 from billingops.core import effects
 from billingops.core.money import format_money
 from billingops.core.record import FINISHED as FINISHED  # re-exported: desk/ uses it
-from billingops.errors import OperationalError, WriteRefused
+from billingops.errors import AlreadyCanceled, OperationalError, WriteRefused
 from billingops.models.billing import BillingState
 from billingops.models.decision import Executed, Step, StepKind
 
@@ -50,7 +50,7 @@ def execute_step(
         if effects.own_cancellation_done(state, ref, step):
             return record(step, "already_done", step.target)
         sub = next((s for s in state.subscriptions if s.id == step.target), None)
-        if sub is None or not sub.live:
+        if sub is None or sub.ended:  # a paused subscription is not gone (SPEC §5c)
             return record(step, "skipped", reason="the subscription is no longer live")
         if step.at_period_end and sub.cancel_at_period_end:
             return record(step, "skipped", reason="it is already set to cancel at period end")
@@ -81,6 +81,10 @@ def execute_step(
             metadata=metadata,
         )
         return record(step, "done", sub.id)
+    except AlreadyCanceled as exc:  # Stripe had it canceled already (a 404 on the DELETE)
+        if exc.ours:
+            return record(step, "already_done", exc.subscription_id, reason=str(exc))
+        return record(step, "skipped", reason=str(exc))
     except WriteRefused as exc:  # a 400 from a race: not done, recorded with why (issue 15)
         return record(step, "failed", reason=str(exc))
     except OperationalError as exc:
