@@ -22,12 +22,17 @@ from billingops.commands.common import (
     _run_desk,
     _wiring,
     dry_run_option,
+    error_object,
     event_option,
     json_option,
+    print_json,
+    wants_json,
 )
+from billingops.commands.texts import add_help_epilogs, help_epilog
 from billingops.errors import BadInput, BillingopsError, ExitStatus
 
 if TYPE_CHECKING:
+    from billingops.models.decision import Action
     from billingops.models.result import RunResult
 
 
@@ -105,9 +110,8 @@ def handle(
             return gate.result
         return desk.apply(number, dry_run=dry_run)  # type: ignore[no-any-return]
 
-    return _run_desk(
-        ctx, "triage" if routing.route is Route.triage else "apply", event, as_json, work
-    )
+    action: Action = "triage" if routing.route is Route.triage else "apply"
+    return _run_desk(ctx, action, event, as_json, work, dry_run=dry_run)
 
 
 @cli.command()
@@ -121,7 +125,12 @@ def triage(ctx: click.Context, event_path: str, dry_run: bool, as_json: bool) ->
     if not isinstance(event.get("issue"), dict):
         raise BadInput(f"event file {event_path} has no issue")
     return _run_desk(
-        ctx, "triage", event, as_json, lambda desk: desk.triage(event["issue"], dry_run=dry_run)
+        ctx,
+        "triage",
+        event,
+        as_json,
+        lambda desk: desk.triage(event["issue"], dry_run=dry_run),
+        dry_run=dry_run,
     )
 
 
@@ -137,7 +146,12 @@ def apply(ctx: click.Context, event_path: str, dry_run: bool, as_json: bool) -> 
     if not isinstance(issue, dict) or not isinstance(issue.get("number"), int):
         raise BadInput(f"event file {event_path} has no issue number")
     return _run_desk(
-        ctx, "apply", event, as_json, lambda desk: desk.apply(issue["number"], dry_run=dry_run)
+        ctx,
+        "apply",
+        event,
+        as_json,
+        lambda desk: desk.apply(issue["number"], dry_run=dry_run),
+        dry_run=dry_run,
     )
 
 
@@ -150,38 +164,56 @@ def _actions_output(env: Mapping[str, str], name: str, value: bool) -> None:
 
 
 register(cli)
+cli.epilog = help_epilog("billingops")
+add_help_epilogs(cli)
 
 
 def main(args: Sequence[str], env: Mapping[str, str]) -> ExitStatus:
-    """Run one command; never raises, never prints a traceback for expected failures."""
+    """Run one command; never raises, never prints a traceback for expected failures.
+    With --json, stdout gets exactly one JSON object whatever happened (SPEC §3)."""
+    from billingops.envvars import trim_secrets
+
+    env, notes = trim_secrets(env)
+    for note in notes:
+        click.echo(note, err=True)
+    obj: dict[str, Any] = {"env": env}
     try:
-        rv = cli.main(
-            args=list(args), prog_name="billingops", standalone_mode=False, obj={"env": env}
-        )
+        rv = cli.main(args=list(args), prog_name="billingops", standalone_mode=False, obj=obj)
     except click.exceptions.Exit as exc:
         return ExitStatus(exc.exit_code)
     except click.Abort:
         click.echo("billingops: aborted", err=True)
-        return ExitStatus.BAD_INPUT
+        return _failed(args, obj, ExitStatus.BAD_INPUT, "aborted")
     except click.ClickException as exc:
         exc.show()
-        return ExitStatus.BAD_INPUT
+        return _failed(args, obj, ExitStatus.BAD_INPUT, exc.format_message())
     except BillingopsError as exc:
         click.echo(f"billingops: {exc}", err=True)
-        return exc.status
+        return _failed(args, obj, exc.status, str(exc))
     except KeyboardInterrupt:
         click.echo("billingops: interrupted", err=True)
-        return ExitStatus.OPERATIONAL
+        return _failed(args, obj, ExitStatus.OPERATIONAL, "interrupted")
     except Exception as exc:  # a bug: one redacted line; the traceback only with --debug
         from billingops.core.sensitive import scrub
 
-        click.echo(f"billingops: internal error: {scrub(f'{type(exc).__name__}: {exc}')}", err=True)
+        line = scrub(f"{type(exc).__name__}: {exc}")
+        click.echo(f"billingops: internal error: {line}", err=True)
         if "--debug" in args:
             import traceback
 
             click.echo(scrub("".join(traceback.format_exception(exc))), err=True)
-        return ExitStatus.OPERATIONAL
+        return _failed(args, obj, ExitStatus.OPERATIONAL, f"internal error: {line}")
     return ExitStatus(rv) if isinstance(rv, int) else ExitStatus.OK
+
+
+def _failed(
+    args: Sequence[str], obj: dict[str, Any], status: ExitStatus, message: str
+) -> ExitStatus:
+    """With --json, the error object, unless the command already printed its one object."""
+    if wants_json(args) and not obj.get("json_printed"):
+        command = next((a for a in args if a in cli.commands), None)
+        print_json(None, error_object(command, status, message, obj))
+    return status
 
 
 def run() -> None:

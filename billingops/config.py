@@ -6,18 +6,30 @@ The environment is injected as a mapping (httpie style) so tests never touch
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from billingops.errors import ConfigError
 from billingops.models.decision import Approval
 
 DEFAULT_CONFIG_PATH = ".github/billingops.yml"
+# GitHub's built-in repository roles, by the names `role_name` reports
+# (https://docs.github.com/en/organizations/managing-user-access-to-your-organizations-repositories/managing-repository-roles/repository-roles-for-an-organization).
+BUILT_IN_ROLES = ("read", "triage", "write", "maintain", "admin")
 
 
 class _Strict(BaseModel):
@@ -70,6 +82,8 @@ class Config(_Strict):
     backlog_repository: str | None = None
     mask_email: bool = True
     github_username_metadata_key: str = "github_username"
+    # ... and the numeric GitHub account id (SPEC §5a): a login can be renamed and reused.
+    github_user_id_metadata_key: str = "github_user_id"
     refund: RefundPolicy = Field(default_factory=RefundPolicy)
     intake_label: str = "billing"
     staff_roles: list[str] = Field(default_factory=lambda: ["triage", "write", "maintain", "admin"])
@@ -79,6 +93,9 @@ class Config(_Strict):
     private_repository: str | None = None
     portal: PortalSettings = Field(default_factory=PortalSettings)
     stripe_rate_limit_per_second: float = Field(default=25, gt=0)
+    # Custom repository roles of the organisation (GitHub Enterprise) that `allowed_roles` /
+    # `staff_roles` may name besides the built-ins; `billingops doctor` looks them up.
+    custom_roles: list[str] = Field(default_factory=list)
 
     @field_validator("backlog_repository", "private_repository")
     @classmethod
@@ -93,6 +110,35 @@ class Config(_Strict):
         if not v or not all(isinstance(r, str) and r.strip() for r in v):
             raise ValueError("must be a non-empty list of role names")
         return [r.strip().lower() for r in v]
+
+    @field_validator("custom_roles")
+    @classmethod
+    def _custom(cls, v: list[str]) -> list[str]:
+        names = [r.strip().lower() for r in v if isinstance(r, str)]
+        if len(names) != len(v) or not all(names):
+            raise ValueError("must be a list of role names")
+        built_in = [r for r in names if r in BUILT_IN_ROLES]
+        if built_in:
+            raise ValueError(f"{', '.join(built_in)} is a built-in role, not a custom one")
+        return names
+
+    @model_validator(mode="after")
+    def _known_roles(self) -> Config:
+        known = (*BUILT_IN_ROLES, *self.custom_roles)
+        for key in ("allowed_roles", "staff_roles"):
+            unknown = [r for r in getattr(self, key) if r not in known]
+            if unknown:
+                hint = "".join(
+                    f" (did you mean {close[0]}?)"
+                    for r in unknown[:1]
+                    if (close := difflib.get_close_matches(r, BUILT_IN_ROLES, n=1))
+                )
+                raise ValueError(
+                    f"{key}: {', '.join(unknown)} is not a GitHub repository role{hint}: "
+                    f"the built-in roles are {', '.join(BUILT_IN_ROLES)}; list an organisation's "
+                    "custom role under custom_roles (billingops doctor checks it exists)"
+                )
+        return self
 
     @property
     def labels(self) -> dict[Approval, str]:
@@ -117,7 +163,9 @@ class Environment(BaseSettings):
     github_repository: str | None = None
     github_event_name: str | None = None
     github_event_path: str | None = None
-    billingops_config: str = DEFAULT_CONFIG_PATH
+    # None: the default path, where a missing file means defaults. Set explicitly, the file
+    # must exist (a typo in the variable must not silently mean "defaults").
+    billingops_config: str | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -130,6 +178,14 @@ class Environment(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Only what the caller injects: the process environment is read in `cli.run`.
         return (init_settings,)
+
+    @property
+    def config_path(self) -> str:
+        return self.billingops_config or DEFAULT_CONFIG_PATH
+
+    @property
+    def config_required(self) -> bool:
+        return self.billingops_config is not None
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> Environment:
@@ -145,8 +201,10 @@ def _one_line(where: str, exc: ValidationError) -> str:
     """Every bad key, on one line: fixing one at a time is a loop nobody enjoys."""
     parts = []
     for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        parts.append(f"{key}: {err['msg']}")
+        key = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        # A check across keys (the roles) names its key in the message itself.
+        parts.append(f"{key}: {msg}" if key else msg)
     return f"invalid {where}: " + "; ".join(parts)
 
 
@@ -167,14 +225,20 @@ def parse_config(text: str, where: str = "config") -> Config:
         raise ConfigError(_one_line(where, exc)) from None
 
 
-def load_config(path: str | Path, cwd: Path | None = None) -> Config:
-    """A missing file means defaults; an unreadable or invalid one is a ConfigError."""
+def load_config(path: str | Path, cwd: Path | None = None, *, required: bool = False) -> Config:
+    """A missing file means defaults (unless `required`: a path someone named explicitly);
+    an unreadable or invalid one is a ConfigError."""
     p = Path(path)
     if not p.is_absolute() and cwd is not None:
         p = cwd / p
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
+        if required:
+            raise ConfigError(
+                f"config {path} does not exist (BILLINGOPS_CONFIG names it): fix the path, "
+                "or unset BILLINGOPS_CONFIG to use .github/billingops.yml or the defaults"
+            ) from None
         return Config()
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc.__class__.__name__}") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any
 
 
 class ExitStatus(IntEnum):
@@ -49,3 +50,30 @@ class WriteRefused(BillingopsError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class AlreadyCanceled(BillingopsError):
+    """A cancel found the subscription already canceled at Stripe (SPEC §5c: Stripe answers
+    404 to a DELETE of a canceled subscription). `ours` is True only when the subscription's
+    own metadata (`billingops_issue` / `billingops_step`) says billingops did it: otherwise
+    someone else canceled it, and billingops takes no credit."""
+
+    status = ExitStatus.OK
+
+    def __init__(self, subscription_id: str, ours: bool, message: str) -> None:
+        super().__init__(message)
+        self.subscription_id = subscription_id
+        self.ours = ours
+
+
+# SPEC §3: on exit 1 or 2 the one JSON object has `"action": "error"` and this `error`.
+ERROR_KINDS = {ExitStatus.OPERATIONAL: "operational", ExitStatus.BAD_INPUT: "bad_input"}
+
+
+def error_fields(status: ExitStatus, message: str) -> dict[str, Any]:
+    """`"action": "error"` and the error's kind and message, on one line."""
+    line = " ".join(message.split())
+    return {
+        "action": "error",
+        "error": {"kind": ERROR_KINDS.get(status, "operational"), "message": line},
+    }

@@ -31,7 +31,11 @@ class Wiring:
     def from_env(cls, env: Mapping[str, str], cwd: Path | None = None) -> Wiring:
         environment = Environment.from_mapping(env)
         here = cwd or Path.cwd()
-        return cls(environment, load_config(environment.billingops_config, cwd=here), here)
+        return cls(
+            environment,
+            load_config(environment.config_path, cwd=here, required=environment.config_required),
+            here,
+        )
 
     def require(
         self, *, stripe: bool = False, github: bool = False, repository: bool = False

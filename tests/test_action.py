@@ -233,7 +233,7 @@ def test_action_installs_the_checkout_offline_and_runs_it(
                 "GITHUB_EVENT_NAME": "issues",
                 "GITHUB_EVENT_PATH": str(event),
                 "GITHUB_OUTPUT": str(output),
-                "BILLINGOPS_CONFIG": str(tmp_path / "none.yml"),
+                "BILLINGOPS_CONFIG": os.devnull,
             },
             cwd=ROOT,  # `-P`: a billingops/ in the working directory is not imported
             capture_output=True,

@@ -55,3 +55,38 @@ def test_environment_comes_from_the_injected_mapping_only(monkeypatch: pytest.Mo
     assert env.stripe_api_key is not None
     assert "sk_test_abc" not in repr(env)
     assert env.github_api_url == "https://api.github.com"
+
+
+# -- issue 21: mistakes caught where they are made ------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["allowed_roles", "staff_roles"])
+def test_a_role_github_does_not_have_is_a_config_error_naming_the_built_ins(key: str) -> None:
+    # `maintainer` is not a role: maintainers would silently never approve.
+    with pytest.raises(ConfigError) as exc:
+        parse_config(f"{key}: [admin, maintainer]")
+    msg = str(exc.value)
+    assert f"{key}: maintainer is not a GitHub repository role (did you mean maintain?)" in msg
+    assert "read, triage, write, maintain, admin" in msg and "custom_roles" in msg
+    assert "\n" not in msg and "Value error" not in msg
+
+
+def test_a_custom_role_is_accepted_once_listed_under_custom_roles() -> None:
+    cfg = parse_config(
+        "custom_roles: [Billing Lead]\nallowed_roles: [admin, billing lead]\n"
+        "staff_roles: [triage, Billing Lead]\n"
+    )
+    assert cfg.allowed_roles == ["admin", "billing lead"]
+    assert cfg.custom_roles == ["billing lead"]
+    with pytest.raises(ConfigError, match="custom_roles: write is a built-in role"):
+        parse_config("custom_roles: [write]")
+
+
+def test_an_explicit_config_path_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_config(tmp_path / "typo.yml", required=True)
+    assert "does not exist (BILLINGOPS_CONFIG names it)" in str(exc.value)
+    env = Environment.from_mapping({"BILLINGOPS_CONFIG": str(tmp_path / "typo.yml")})
+    assert env.config_required and env.config_path == str(tmp_path / "typo.yml")
+    default = Environment.from_mapping({})
+    assert not default.config_required and default.config_path == ".github/billingops.yml"

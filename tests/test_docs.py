@@ -69,3 +69,24 @@ def test_no_package_registry_address_in_the_repository() -> None:
         text = path.read_text(encoding="utf-8", errors="ignore")
         found += [f"{name}: {m.group(0)}" for m in _REGISTRY_ADDRESS.finditer(text)]
     assert found == []
+
+
+def _table_rows() -> set[str]:
+    return set(re.findall(r"^\| `billingops ([\w-]+)", README, flags=re.M))
+
+
+def test_every_command_is_a_row_of_the_command_table() -> None:
+    assert set(cli.commands) <= _table_rows(), sorted(set(cli.commands) - _table_rows())
+
+
+def test_the_json_paragraph_names_every_command() -> None:
+    """README's `--json` paragraph says which commands take it: all of them (SPEC §3)."""
+    [paragraph] = [p for p in README.split("\n\n") if p.startswith("`--dry-run` writes")]
+    named = set(re.findall(r"`(\w[\w-]*)`", paragraph.split(";")[1]))
+    assert named == set(cli.commands), sorted(set(cli.commands) ^ named)
+    for words in ('"action": "error"', '"kind": "operational" | "bad_input"', "--format json"):
+        assert words in paragraph
+
+
+def test_shell_completion_is_documented() -> None:
+    assert 'eval "$(_BILLINGOPS_COMPLETE=bash_source billingops)"' in README

@@ -104,7 +104,13 @@ def test_no_ticket_text_in_scripts() -> None:
 def test_reusable_workflow_shape() -> None:
     doc = yaml.safe_load((ROOT / ".github/workflows/billingops-reusable.yml").read_text())
     call = doc[True]["workflow_call"]  # YAML 1.1 reads `on` as True
-    assert set(call["secrets"]) == {"STRIPE_READ_KEY", "STRIPE_WRITE_KEY", "BILLINGOPS_DESK_TOKEN"}
+    assert set(call["secrets"]) == {
+        "STRIPE_READ_KEY",
+        "STRIPE_WRITE_KEY",
+        "BILLINGOPS_APP_CLIENT_ID",
+        "BILLINGOPS_APP_PRIVATE_KEY",
+        "BILLINGOPS_DESK_TOKEN",
+    }
     # Only a public repository with a private desk passes a cross-repository token (§5b).
     assert call["secrets"]["BILLINGOPS_DESK_TOKEN"]["required"] is False
     triage, apply = doc["jobs"]["triage"], doc["jobs"]["apply"]
@@ -131,6 +137,37 @@ def test_reusable_workflow_shape() -> None:
     assert apply["if"] == "needs.triage.outputs.apply-pending == 'true'"
     caller = yaml.safe_load((ROOT / ".github/workflows/billingops.yml").read_text())
     assert "${{ github.event.issue.number }}" in caller["concurrency"]["group"]
+
+
+# actions/create-github-app-token v3.1.1 (tag v3.1.1 of github.com/actions/create-github-app-token)
+APP_TOKEN_ACTION = "actions/create-github-app-token@1b10c78c7865c340bc4f6099eb2f838309f1e8c3"
+
+
+def test_each_job_mints_its_own_app_token_when_the_identity_is_app() -> None:
+    """Issue 21: billingops' own identity. Each job mints a short-lived installation token
+    (an hour at most; a stored one would expire) with GitHub's own action, pinned by commit,
+    limited to Issues: write and Metadata: read; billingops runs with it. The Actions token
+    stays the fallback (identity: actions, the default for callers written before)."""
+    doc = yaml.safe_load((ROOT / ".github/workflows/billingops-reusable.yml").read_text())
+    inputs = doc[True]["workflow_call"]["inputs"]
+    assert inputs["identity"]["default"] == "actions"
+    for name in ("triage", "apply"):
+        steps = doc["jobs"][name]["steps"]
+        [mint] = [s for s in steps if s.get("id") == "app-token"]
+        assert mint["uses"] == APP_TOKEN_ACTION
+        assert mint["if"] == "inputs.identity != 'actions'"  # a typo mints (and fails loudly)
+        assert mint["with"]["client-id"] == "${{ secrets.BILLINGOPS_APP_CLIENT_ID }}"
+        assert mint["with"]["private-key"] == "${{ secrets.BILLINGOPS_APP_PRIVATE_KEY }}"
+        assert {k: v for k, v in mint["with"].items() if k.startswith("permission-")} == {
+            "permission-issues": "write",
+            "permission-metadata": "read",
+        }
+        assert "github.event.repository.name" in mint["with"]["repositories"]
+        [run] = [s for s in steps if s.get("uses") == "$/"]
+        assert steps.index(mint) < steps.index(run)
+        assert run["with"]["github-token"] == (
+            "${{ steps.app-token.outputs.token || secrets.BILLINGOPS_DESK_TOKEN || github.token }}"
+        )
 
 
 def test_action_runs_a_fixed_command_list() -> None:

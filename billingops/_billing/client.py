@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from billingops._billing.translate import _id, _int, redact
 from billingops.errors import BadInput, NotFound, OperationalError
+from billingops.logs import log_request
 
 # Pinned: responses are parsed for this version's shapes (plus the older ones above);
 # a new account default must not change what we read. 2026-10-28.endive is the
@@ -117,6 +118,13 @@ class StripeClientBase:
         import stripe  # lazy: the SDK is heavy to import
 
         self._stripe: Any = stripe
+        # stripe-python prints every request and response body to stderr by itself when
+        # `stripe.log` or the STRIPE_LOG variable says debug or info, past any logging
+        # handler: never. Its records still reach `logging`, where `billingops.logs` keeps
+        # only what is safe (issue 20).
+        stripe.log = None
+        if hasattr(stripe, "_util"):
+            stripe._util.STRIPE_LOG = None
         # The SDK does not retry 429s. A rate-limited request was not processed, so it is
         # safe to send again (our writes carry their own idempotency key either way).
         self._rate_limit_retries = rate_limit_retries
@@ -131,7 +139,18 @@ class StripeClientBase:
 
         def counted(method: str, url: str, headers: Any, post_data: Any = None, **kw: Any) -> Any:
             self.requests.append(f"{method.upper()} {url.split('://', 1)[-1].split('/', 1)[-1]}")
-            return original(method, url, headers, post_data, **kw)
+            started = time.monotonic()
+            try:
+                answer = original(method, url, headers, post_data, **kw)
+            except Exception as exc:
+                log_request("stripe", method, url, type(exc).__name__, time.monotonic() - started)
+                raise
+            status, rheaders = answer[1], answer[2]
+            rid = next(
+                (str(v) for k, v in dict(rheaders or {}).items() if k.lower() == "request-id"), None
+            )
+            log_request("stripe", method, url, status, time.monotonic() - started, rid)
+            return answer
 
         http_client.request = counted
         base_addresses: dict[str, str] = {"api": api_base} if api_base else {}

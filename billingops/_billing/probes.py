@@ -5,6 +5,7 @@ parameters, so a probe makes the very call triage makes."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -179,3 +180,42 @@ class Probes(StripeClientBase):
             return fn()
         except s.StripeError as exc:
             raise KeyProblem(*_problem(s, exc)) from None
+
+
+IDENTITY_SCAN_PAGES = 5  # pages of 100 customers, newest first: doctor stays cheap
+
+
+@dataclass(frozen=True)
+class LoginCoverage:
+    """Of the newest customers read: how many carry a GitHub login in metadata, and how
+    many of those lack the numeric account id (SPEC §5a)."""
+
+    scanned: int
+    with_login: int
+    without_id: int
+    more: bool  # older customers exist that were not read
+
+
+class IdentityProbe(StripeClientBase):
+    def login_coverage(
+        self, username_key: str, id_key: str, *, pages: int = IDENTITY_SCAN_PAGES
+    ) -> LoginCoverage:
+        """Lists customers (limit 100, newest first, at most `pages` pages; no Search: a
+        metadata key's absence cannot be searched for) and counts the logins without an
+        account id."""
+        scanned = with_login = without_id = 0
+        params: dict[str, Any] = {"limit": 100}
+        more = False
+        for _ in range(pages):
+            batch, more = self._list_page("customers", params)
+            for c in batch:
+                scanned += 1
+                meta = c.get("metadata") or {}
+                if str(meta.get(username_key) or "").strip():
+                    with_login += 1
+                    if not str(meta.get(id_key) or "").strip():
+                        without_id += 1
+            if not more or not batch:
+                break
+            params = {"limit": 100, "starting_after": batch[-1]["id"]}
+        return LoginCoverage(scanned, with_login, without_id, more)

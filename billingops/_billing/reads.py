@@ -42,6 +42,7 @@ from billingops.models.billing import (
     PortalCapabilities,
     Subscription,
 )
+from billingops.models.text import ascii_lower, email_key
 
 
 class Reads(StripeClientBase):
@@ -166,29 +167,34 @@ class Reads(StripeClientBase):
         return [c.to_dict() for c in page.data]
 
     def _by_email(self, email: str) -> list[str]:
-        # The list filter is exact and case-sensitive; search is not, but lags about a
-        # minute. So: the email as given (fresh customers) and search (any letter case);
-        # the lower-cased list only where the account has no Search API.
+        # The list filter is exact and case-sensitive; Search is not, but lags new and
+        # changed data (a minute, up to an hour in incidents: SPEC §5c). So: the email as
+        # given (fresh customers) and Search (any letter case) together; where Search finds
+        # nobody (or there is none), the lower-cased email is listed too before the ticket
+        # is answered `needs_info`: one more request, on a Search miss only (SPEC §8).
         found: list[dict[str, Any]] = []
         tasks: list[Callable[[], list[dict[str, Any]]]] = [
             partial(self._list_customers, {"email": email, "limit": 100}),
             partial(self._search_customers, f"email:{_quote(email)}"),
         ]
-        for batch in self._concurrently(tasks):
-            found += batch
-        if not self._search and email.lower() != email:
-            found += self._list_customers({"email": email.lower(), "limit": 100})
-        wanted = email.casefold()
-        ids = [
-            self._remember(c)
-            for c in found
-            if str(c.get("email") or "").casefold() == wanted and not c.get("deleted")
-        ]
+        listed, searched = self._concurrently(tasks)
+        found = listed + searched
+        # SPEC §5a: ASCII letters only are lower-cased; an email with any other character
+        # is matched exactly as written (a look-alike letter is another person).
+        wanted = email_key(email)
+
+        def matches(c: Mapping[str, Any]) -> bool:
+            return email_key(str(c.get("email") or "")) == wanted and not c.get("deleted")
+
+        lowered = ascii_lower(email.strip())
+        if not any(matches(c) for c in searched) and lowered != email:
+            found += self._list_customers({"email": lowered, "limit": 100})
+        ids = [self._remember(c) for c in found if matches(c)]
         return _dedupe(i for i in ids if i)
 
     def _by_username(self, username: str, key: str) -> list[str]:
         found = self._search_customers(f"metadata[{_quote(key)}]:{_quote(username)}")
-        wanted = username.casefold()
+        wanted = ascii_lower(username)
         if self._search and not any(_username_of(c, key) == wanted for c in found):
             # Search lags new customers by up to a minute: the customers created since.
             since = int(self._clock()) - SEARCH_LAG
@@ -198,7 +204,7 @@ class Reads(StripeClientBase):
         ids = [
             self._remember(c)
             for c in found
-            if str(_meta(c.get("metadata")).get(key, "")).casefold() == wanted
+            if ascii_lower(str(_meta(c.get("metadata")).get(key, ""))) == wanted
         ]
         return _dedupe(i for i in ids if i)
 
@@ -226,16 +232,16 @@ class Reads(StripeClientBase):
         """compat: one page of customers, matched here case-insensitively."""
         customers = [c for c in self._list_customers({"limit": SCAN_LIMIT}) if not c.get("deleted")]
         for email in emails:
-            wanted = email.casefold()
+            wanted = email_key(email)
             by_email[email] = [
-                str(c["id"]) for c in customers if str(c.get("email") or "").casefold() == wanted
+                str(c["id"]) for c in customers if email_key(str(c.get("email") or "")) == wanted
             ]
         if username:
-            wanted = username.casefold()
+            wanted = ascii_lower(username)
             by_user[username] = [
                 str(c["id"])
                 for c in customers
-                if _meta(c.get("metadata")).get(key, "").casefold() == wanted
+                if ascii_lower(_meta(c.get("metadata")).get(key, "")) == wanted
             ]
         for c in customers:
             self._remember(c)

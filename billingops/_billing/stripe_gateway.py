@@ -16,8 +16,9 @@ Request budget (SPEC §8: at most 6 Stripe requests per triage, in 2-3 rounds):
   cus_ → 1 retrieve (default payment method expanded, so the state round does not
   re-read the customer); sub_/in_/ch_/pi_ → 1 retrieve with `customer` expanded;
   email → `customers.list(email=…)` for the email as given + 1 Search API query
-  (`email:"…"`, any letter case; it lags up to a minute, hence the fresh list): 2
-  requests (3 without search: the lower-cased list);
+  (`email:"…"`, any letter case; it lags a minute, up to an hour in incidents, hence the
+  fresh list): 2 requests; only when Search finds nobody (or there is no Search), 1 more
+  list of the email with its ASCII letters lower-cased, before `needs_info` (SPEC §5c);
   GitHub username → 1 search on `metadata[key]`, + 1 list of the customers created in
   the last SEARCH_LAG seconds when search finds nobody (without search: up to
   SCAN_PAGES pages of 100 customers, newest first).
@@ -64,7 +65,14 @@ from billingops._billing.listing import (
     iter_report_subscriptions,
     report_products,
 )
-from billingops._billing.probes import KeyProbe, KeyProblem, Probes, permission_for
+from billingops._billing.probes import (
+    IdentityProbe,
+    KeyProbe,
+    KeyProblem,
+    LoginCoverage,
+    Probes,
+    permission_for,
+)
 from billingops._billing.reads import Reads
 from billingops._billing.translate import (
     complete_prices,
@@ -100,6 +108,7 @@ __all__ = [
     "KeyProbe",
     "KeyProblem",
     "ListingStats",
+    "LoginCoverage",
     "RateLimiter",
     "StripeGateway",
     "complete_prices",
@@ -123,5 +132,5 @@ __all__ = [
 ]
 
 
-class StripeGateway(Reads, Writes, Probes):
+class StripeGateway(Reads, Writes, Probes, IdentityProbe):
     """`BillingSource` over the Stripe API (or another address: `api_base`)."""

@@ -26,6 +26,7 @@ from billingops.models.billing import (
     Subscription,
     SubscriptionItem,
 )
+from billingops.models.text import ascii_lower
 
 _SECRET = re.compile(r"\b(sk|rk|pk)_(live|test)_[A-Za-z0-9*]+")
 Json = Mapping[str, Any]
@@ -314,6 +315,7 @@ def to_subscription(d: Json) -> Subscription:
         items=items,
         discounts=discounts,
         collection_paused=isinstance(d.get("pause_collection"), Mapping),
+        schedule_id=_id(d.get("schedule")),
         default_payment_method=_payment_method(d.get("default_payment_method")),
     )
 
@@ -445,7 +447,7 @@ def to_portal(configurations: Iterable[Json]) -> PortalCapabilities:
 
 
 def _username_of(customer: Json, key: str) -> str:
-    return str(_meta(customer.get("metadata")).get(key, "")).casefold()
+    return ascii_lower(str(_meta(customer.get("metadata")).get(key, "")))
 
 
 def _dedupe(values: Iterable[str]) -> list[str]:

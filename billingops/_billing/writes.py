@@ -4,7 +4,8 @@ sent again."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from functools import partial
+from typing import Any, NoReturn
 
 from billingops._billing.client import _MARK_KEYS, REFUND_REASON, StripeClientBase, _Refused
 from billingops._billing.translate import (
@@ -15,11 +16,15 @@ from billingops._billing.translate import (
     to_subscription,
 )
 from billingops.core.effects import REFUND_UNDONE
-from billingops.errors import WriteRefused
+from billingops.errors import AlreadyCanceled, NotFound, WriteRefused
 from billingops.models.billing import (
+    ENDED_STATUSES,
     Refund,
     Subscription,
 )
+
+# A charge's refunds are read in pages of 100, at most this many pages.
+REFUND_PAGES = 10
 
 
 class Writes(StripeClientBase):
@@ -96,6 +101,13 @@ class Writes(StripeClientBase):
         idempotency_key: str,
         metadata: dict[str, str],
     ) -> Subscription:
+        """Cancel now (mark, then DELETE) or at period end (one update).
+
+        Raises `AlreadyCanceled` when Stripe already has the subscription canceled (a
+        DELETE answered 404, or the mark landed on a canceled subscription, which Stripe
+        allows): `ours` says whether our own metadata was on it before this call, and a
+        mark this call put on a subscription someone else canceled is taken off again.
+        """
         subs = self._client.v1.subscriptions
         what = f"cancel {subscription_id}"
         # localstripe rejects `cancellation_details`; Stripe records it on the subscription.
@@ -119,9 +131,13 @@ class Writes(StripeClientBase):
                 ),
             )
         except _Refused as exc:
-            return self._settled_cancel(subscription_id, at_period_end, exc, what)
+            return self._settled_cancel(subscription_id, at_period_end, exc, what, metadata)
+        marked = obj.to_dict()
+        if to_subscription(marked).status in ENDED_STATUSES:
+            # Canceled before our mark (Stripe lets a canceled subscription take metadata).
+            self._already_canceled(subscription_id, marked, metadata, unmark=True)
         if at_period_end:
-            return to_subscription(obj.to_dict())
+            return to_subscription(marked)
         try:
             obj = self._write(
                 what,
@@ -132,20 +148,72 @@ class Writes(StripeClientBase):
                 ),
             )
         except _Refused as exc:
-            return self._settled_cancel(subscription_id, at_period_end, exc, what)
+            return self._settled_cancel(subscription_id, at_period_end, exc, what, metadata)
+        except NotFound:
+            # Stripe: DELETE of a canceled subscription is a 404 (SPEC §5c). Ours only if
+            # Stripe recorded our cancellation comment (an earlier attempt's DELETE whose
+            # answer was lost); localstripe records none, so there the mark decides.
+            data = self._read_sub(subscription_id)
+            if to_subscription(data).status not in ENDED_STATUSES:
+                raise
+            self._already_canceled(subscription_id, data, metadata, unmark=not self.compat)
         return to_subscription(obj.to_dict())
 
-    def _settled_cancel(
-        self, subscription_id: str, at_period_end: bool, exc: _Refused, what: str
-    ) -> Subscription:
-        """A 400 on a cancel: if the subscription already is as asked (a race, or our own
-        earlier attempt), that is the result; otherwise the refusal, with Stripe's code."""
+    def _read_sub(self, subscription_id: str) -> dict[str, Any]:
         obj = self._call(
             f"read {subscription_id}",
             lambda: self._client.v1.subscriptions.retrieve(subscription_id),
         )
-        sub = to_subscription(obj.to_dict())
-        if (sub.cancel_at_period_end or not sub.live) if at_period_end else not sub.live:
+        data: dict[str, Any] = obj.to_dict()
+        return data
+
+    def _already_canceled(
+        self,
+        subscription_id: str,
+        data: Mapping[str, Any],
+        metadata: Mapping[str, str],
+        *,
+        unmark: bool = False,
+    ) -> NoReturn:
+        """Raise `AlreadyCanceled`: credited to billingops only when the subscription says so.
+
+        With `unmark`, our mark was just written onto an already canceled subscription: it is
+        ours only if Stripe recorded our cancellation comment (or, without one, never); else
+        the mark is taken off again so no later run credits billingops either."""
+        sub = to_subscription(dict(data))
+        mine = all(sub.metadata.get(k) == metadata.get(k) for k in _MARK_KEYS)
+        if unmark:
+            details = data.get("cancellation_details")
+            comment = details.get("comment") if isinstance(details, Mapping) else None
+            mine = mine and comment == _cancel_comment(metadata)
+            if not mine:
+                clear = {k: "" for k in metadata}  # "" removes a metadata key at Stripe
+                self._call(
+                    f"unmark {subscription_id}",
+                    lambda: self._client.v1.subscriptions.update(
+                        subscription_id, params={"metadata": clear}
+                    ),
+                )
+        who = "by an earlier attempt of this step" if mine else "not by billingops"
+        raise AlreadyCanceled(
+            subscription_id, mine, f"{subscription_id} was already canceled at Stripe ({who})"
+        )
+
+    def _settled_cancel(
+        self,
+        subscription_id: str,
+        at_period_end: bool,
+        exc: _Refused,
+        what: str,
+        metadata: Mapping[str, str],
+    ) -> Subscription:
+        """A 400 on a cancel: if the subscription already is as asked (a race, or our own
+        earlier attempt), that is the result; otherwise the refusal, with Stripe's code."""
+        data = self._read_sub(subscription_id)
+        sub = to_subscription(data)
+        if sub.status in ENDED_STATUSES:
+            self._already_canceled(subscription_id, data, metadata)
+        if at_period_end and sub.cancel_at_period_end:
             return sub
         raise WriteRefused(exc.code, f"Stripe refused to {what}: {exc.message}") from None
 
@@ -168,8 +236,15 @@ class Writes(StripeClientBase):
 
     def find_refunds_for(self, charge_id: str) -> list[Refund]:
         """Refunds of one charge with their metadata (the exactly-once check before writing)."""
-        page = self._call(
-            f"list refunds of {charge_id}",
-            lambda: self._client.v1.refunds.list(params={"charge": charge_id, "limit": 100}),
-        )
-        return [to_refund(r.to_dict()) for r in page.data]
+        out: list[Refund] = []
+        params: dict[str, Any] = {"charge": charge_id, "limit": 100}
+        for _ in range(REFUND_PAGES):  # newest first; ours may be past the first 100
+            page = self._call(
+                f"list refunds of {charge_id}",
+                partial(self._client.v1.refunds.list, params=params),
+            )
+            out += [to_refund(r.to_dict()) for r in page.data]
+            if not page.has_more or not page.data:
+                break
+            params = {**params, "starting_after": page.data[-1].id}
+        return out

@@ -34,6 +34,7 @@ def revenue(report: Report) -> dict[str, Any]:
 class JsonFormat:
     def report(self, report: Report, *, listing: dict[str, Any] | None = None) -> str:
         data = {
+            "action": "report",
             **revenue(report),
             "kind": "report",
             "report": report.model_dump(mode="json"),
@@ -42,7 +43,7 @@ class JsonFormat:
         return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
     def audit(self, audit: Audit) -> str:
-        data = {"kind": "audit", "audit": audit.model_dump(mode="json")}
+        data = {"action": "audit", "kind": "audit", "audit": audit.model_dump(mode="json")}
         return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
 

@@ -23,6 +23,7 @@ Design notes (the why):
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,9 @@ from urllib.parse import quote
 
 from billingops._tracker import translate
 from billingops._tracker.translate import THREAD_AND_LISTING_QUERY, THREAD_QUERY, VIEWER_QUERY
+from billingops.core.sensitive import GITHUB_TOKEN
 from billingops.errors import BadInput, BillingopsError, NotFound, OperationalError
+from billingops.logs import adopt_library_logger, log_request
 from billingops.models.issue import Comment, IssueSnapshot, LabelEvent, Thread
 
 if TYPE_CHECKING:
@@ -39,7 +42,7 @@ if TYPE_CHECKING:
 
 DEFAULT_API_URL = "https://api.github.com"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
-_TOKEN_RE = re.compile(r"\b(gh[pousr]_[A-Za-z0-9_]+|github_pat_[A-Za-z0-9_]+)")
+_TOKEN_RE = GITHUB_TOKEN  # every format, the 2026 installation tokens with `.` and `-` too
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
@@ -125,6 +128,8 @@ class GitHubGateway:
         def client(methods: frozenset[str], between_writes: float | None) -> Github:
             from github import Auth, Github
 
+            adopt_library_logger("github")  # PyGithub's own console handler, added on import
+
             return Github(
                 auth=Auth.Token(token),
                 base_url=api_url,
@@ -142,11 +147,11 @@ class GitHubGateway:
                 user_agent="billingops",
             )
 
-        self._client = _client or client(IDEMPOTENT_METHODS, seconds_between_writes)
+        self._client = _client or _timed(client(IDEMPOTENT_METHODS, seconds_between_writes))
         # GraphQL queries are POSTs that only read: their own client retries them like a
         # GET and does not space them like writes. Mutations never go through it.
         self._reads = _reads or (
-            _client if _client is not None else client(IDEMPOTENT_METHODS | {"POST"}, None)
+            _client if _client is not None else _timed(client(IDEMPOTENT_METHODS | {"POST"}, None))
         )
 
     @classmethod
@@ -193,6 +198,7 @@ class GitHubGateway:
         after: str | None = None
         me, edited_at = "", 0
         listed: list[IssueSnapshot] | None = None
+        listed_visibility: dict[str, Any] | None = None
         while True:
             variables: dict[str, Any] = {
                 "owner": owner,
@@ -208,6 +214,7 @@ class GitHubGateway:
             data = self._graphql(f"read the thread of #{number}", query, variables)
             if query is THREAD_AND_LISTING_QUERY:
                 listed = translate.graphql_listing(data.get("listing"))
+                listed_visibility = translate.graphql_visibility(data.get("listing"))
             me = translate.graphql_login(data.get("viewer"))
             issue = ((data.get("repository") or {}).get("issue")) or None
             if issue is None:
@@ -222,7 +229,13 @@ class GitHubGateway:
         if not me:
             raise OperationalError(self._line("GitHub: read the thread: no viewer login"))
         self._me = me
-        return Thread(me=me, comments=comments, edited_at=edited_at, listing=listed)
+        return Thread(
+            me=me,
+            comments=comments,
+            edited_at=edited_at,
+            listing=listed,
+            listing_visibility=listed_visibility,
+        )
 
     def whoami(self) -> str:
         if self._me is None:
@@ -374,6 +387,47 @@ class GitHubGateway:
         """The repository's `private` and `visibility`, as an event payload carries them."""
         data = self._call("read the repository", "GET", self._path)
         return {"private": data.get("private"), "visibility": data.get("visibility")}
+
+    def environment(self, name: str) -> tuple[int, dict[str, Any] | None]:
+        """`GET /repos/{owner}/{repo}/environments/{environment_name}`: (200, the
+        environment), (404, None) when it does not exist, (403, None) when the token may not
+        read it (an App or fine-grained token needs Actions: Read; Issues and Metadata do
+        not give it)."""
+        return self._look(
+            "read the Environment", f"{self._path}/environments/{quote(name, safe='')}"
+        )
+
+    def repository_secret(self, name: str) -> int:
+        """`GET /repos/{owner}/{repo}/actions/secrets/{secret_name}` (never its value): 200
+        when a repository-level secret of that name exists, 404 when not, 403 when the token
+        may not see secrets (Secrets: Read)."""
+        status, _ = self._look(
+            "read the repository's secrets", f"{self._path}/actions/secrets/{quote(name, safe='')}"
+        )
+        return status
+
+    def custom_repository_roles(self, org: str) -> tuple[int, list[str]]:
+        """`GET /orgs/{org}/custom-repository-roles` (GitHub Enterprise Cloud and Server):
+        the names of the organisation's custom repository roles; 404 / 403 when there are
+        none to see (not an organisation, not Enterprise, or the token is not an admin's)."""
+        status, data = self._look(
+            "list the organisation's custom roles",
+            f"/orgs/{quote(org, safe='')}/custom-repository-roles",
+        )
+        roles = (data or {}).get("custom_roles") or []
+        return status, [str(r.get("name", "")) for r in roles if isinstance(r, dict)]
+
+    def _look(self, what: str, url: str) -> tuple[int, Any]:
+        """One read for `doctor` where 403 and 404 are answers, not failures."""
+        from github import GithubException
+
+        with self._errors(what):
+            try:
+                return 200, self._client.requester.requestJsonAndCheck("GET", url)[1]
+            except GithubException as e:
+                if e.status in (403, 404):
+                    return e.status, None
+                raise
 
     def probe_read_issues(self) -> None:
         """One request that reads issues (raises the usual one-line errors)."""
@@ -531,6 +585,30 @@ class GitHubGateway:
         message = message.replace(self._token, "***")
         message = _TOKEN_RE.sub("***", " ".join(message.split()))
         return message if len(message) <= 300 else message[:297] + "..."
+
+
+def _timed(github: Github) -> Github:
+    """Every request of this client logs one debug line: method, path, the names of its
+    query parameters, status, milliseconds, GitHub's request id (`billingops.logs`)."""
+    requester = github.requester
+    original = requester.requestJson
+
+    def timed(verb: str, url: str, parameters: Any = None, *args: Any, **kw: Any) -> Any:
+        started = time.monotonic()
+        try:
+            status, headers, output = original(verb, url, parameters, *args, **kw)
+        except Exception as exc:
+            log_request("github", verb, url, type(exc).__name__, time.monotonic() - started)
+            raise
+        rid = next(
+            (str(v) for k, v in dict(headers or {}).items() if k.lower() == "x-github-request-id"),
+            None,
+        )
+        log_request("github", verb, url, status, time.monotonic() - started, rid, parameters)
+        return status, headers, output
+
+    requester.requestJson = timed  # type: ignore[method-assign]
+    return github
 
 
 def _timed_out(exc: BaseException) -> bool:

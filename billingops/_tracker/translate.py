@@ -29,9 +29,12 @@ _THREAD = """query billingopsThread(
     }
   }
 }"""
-# The product-gap backlog, read in the same request (SPEC §8: one round trip for both).
+# The product-gap backlog, read in the same request (SPEC §8: one round trip for both),
+# with its visibility: nothing written to a public backlog carries an amount or an email
+# (SPEC §5b), and asking here costs no request of its own.
 _LISTING = """
   listing: repository(owner: $listingOwner, name: $listingName) {
+    visibility
     issues(
       first: 100, labels: [$listingLabel], states: [OPEN, CLOSED],
       orderBy: {field: CREATED_AT, direction: ASC}
@@ -62,12 +65,19 @@ def login(user: Any) -> str:
     return str(user.get("login", "")) if isinstance(user, dict) else ""
 
 
+def user_id(user: Any) -> int | None:
+    """A user's numeric account id (a Python int: GitHub ids exceed 2**31)."""
+    value = user.get("id") if isinstance(user, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def issue(data: dict[str, Any]) -> IssueSnapshot:
     return IssueSnapshot(
         number=int(data["number"]),
         title=data.get("title") or "",
         body=data.get("body") or "",
         author=login(data.get("user")),
+        author_id=user_id(data.get("user")),
         labels=[
             str(x["name"]) if isinstance(x, dict) else str(x) for x in data.get("labels") or []
         ],
@@ -140,6 +150,15 @@ def graphql_listing(repository: Any) -> list[IssueSnapshot] | None:
             )
         )
     return out
+
+
+def graphql_visibility(repository: Any) -> dict[str, Any] | None:
+    """A repository's visibility as an event payload carries it (`private`, `visibility`
+    in lower case), or None when GitHub did not answer it."""
+    value = repository.get("visibility") if isinstance(repository, dict) else None
+    if not isinstance(value, str) or not value:
+        return None
+    return {"private": value.upper() == "PRIVATE", "visibility": value.lower()}
 
 
 def label_event(data: dict[str, Any]) -> LabelEvent:

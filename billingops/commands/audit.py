@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING
 import click
 
 from billingops.commands.common import _wiring
-from billingops.commands.report import format_option, post_markdown, post_option
+from billingops.commands.report import (
+    chosen_format,
+    emit,
+    format_option,
+    post_markdown,
+    post_option,
+)
 from billingops.errors import ExitStatus
 
 if TYPE_CHECKING:
@@ -48,20 +54,29 @@ def collect(tracker: IssueTracker, *, label: str, top_gaps: int) -> Audit:
 )
 @click.pass_context
 def command(
-    ctx: click.Context, fmt: str, post_issue: int | None, label: str, top_gaps: int
+    ctx: click.Context,
+    fmt: str,
+    as_json: bool,
+    post_issue: int | None,
+    label: str,
+    top_gaps: int,
 ) -> ExitStatus:
     """Support audit of the billing issues: cases, response times, refunds, gaps."""
     from billingops._format.interface import formatter
 
+    fmt = chosen_format(fmt, as_json)
     tracker = _wiring(ctx).tracker()
     audit = collect(tracker, label=label, top_gaps=top_gaps)
-    options = {"color": sys.stdout.isatty()} if fmt == "terminal" else {}
-    click.echo(formatter(fmt, **options).audit(audit), nl=False)
-    click.echo(f"billingops: audit: {audit.issues} issues of {audit.repository}", err=True)
+    done = None
     if post_issue is not None:
+        # Posted before printing: a failed post leaves stdout to the error object alone.
         from billingops._format.markdown import AUDIT_MARKER
 
         body = formatter("markdown").audit(audit)
         done = post_markdown(tracker, post_issue, AUDIT_MARKER, body)
+    options = {"color": sys.stdout.isatty()} if fmt == "terminal" else {}
+    emit(ctx, fmt, formatter(fmt, **options).audit(audit))
+    click.echo(f"billingops: audit: {audit.issues} issues of {audit.repository}", err=True)
+    if done is not None:
         click.echo(f"billingops: audit {done}", err=True)
     return ExitStatus.OK

@@ -4,11 +4,12 @@ contract on stdout, and the common options."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from billingops.errors import BillingopsError, ExitStatus
+from billingops.errors import BillingopsError, ExitStatus, error_fields
 
 # pydantic models and settings load when a command runs, not for `--help` (SPEC §8).
 if TYPE_CHECKING:
@@ -26,26 +27,83 @@ def _wiring(ctx: click.Context) -> Wiring:
     return wiring
 
 
-def _emit(ctx: click.Context, result: RunResult, as_json: bool) -> None:
+# ------------------------------------------------------------------ the JSON contract (§3)
+# Every command that prints data takes --json and prints exactly one object on stdout,
+# whatever happened; on exit 1 or 2 it has `"action": "error"` and `"error": {"kind",
+# "message"}`. One formatting for all: `print_json`. `main` prints the error object for a
+# failure no command caught (bad option, missing variable, service down).
+
+# The desk's commands: their error object carries every key of the run contract too.
+DESK_COMMANDS = frozenset({"handle", "triage", "apply"})
+
+
+def wants_json(args: Sequence[str]) -> bool:
+    """Whether the command line asks for JSON (`--json`, or `--format json` of report and
+    audit), read from the words themselves so that a failure while parsing still answers."""
+    words = list(args)
+    if "--" in words:
+        words = words[: words.index("--")]
+    pairs = zip(words, [*words[1:], ""], strict=True)
+    return "--json" in words or "--format=json" in words or ("--format", "json") in pairs
+
+
+def dumps(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, indent=2, sort_keys=False)
+
+
+def print_json(ctx: click.Context | None, data: Mapping[str, Any] | str) -> None:
+    """The one JSON object of this run, on stdout (a string is already formatted)."""
+    root = ctx.find_root() if ctx is not None else None
+    if root is not None and isinstance(root.obj, dict):
+        root.obj["json_printed"] = True
+    text = data if isinstance(data, str) else dumps(data)
+    click.echo(text.rstrip("\n"))
+
+
+def error_object(
+    command: str | None, status: ExitStatus, message: str, obj: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The object a failed command prints: the run contract's keys for the desk's commands
+    (nothing found, nothing done), `action` and `error` alone for the others."""
+    base: dict[str, Any] = {}
+    if command in DESK_COMMANDS:
+        from billingops.models.result import RunResult
+
+        wiring = (obj or {}).get("wiring")
+        labels = wiring.config.labels if wiring is not None else _default_labels()
+        base = RunResult(action="error", reason=" ".join(message.split())).contract(labels)
+    return base | error_fields(status, message)
+
+
+def _default_labels() -> Any:
+    from billingops.config import Config
+
+    return Config().labels
+
+
+def _emit(ctx: click.Context, result: RunResult, as_json: bool, *, dry_run: bool = False) -> None:
     """One JSON object on stdout with --json; human lines otherwise (stderr for status)."""
     labels = _wiring(ctx).config.labels
     if as_json:
-        click.echo(json.dumps(result.contract(labels), indent=2, sort_keys=False))
+        print_json(ctx, result.contract(labels))
     else:
         for text in result.would_write:
             click.echo(text)
+        if dry_run and not result.would_write and result.action not in ("ignored", "refused"):
+            from billingops.commands.texts import cli_text
+
+            click.echo(cli_text("dry_run_unchanged", issue=result.issue))
     # Reasons often start with the action already ("ignored: ..."): say it once.
     reason = result.reason.removeprefix(f"{result.action}: ")
     click.echo(f"billingops: {result.action}: {reason}", err=True)
 
 
-def _failure(action: Action, issue: int | None, exc: BillingopsError) -> RunResult:
-    from billingops.models.result import RunResult
-
-    return RunResult(action=action, issue=issue, reason=f"error: {exc}")
-
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+json_option = click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print exactly one JSON object on stdout, whatever happens (SPEC §3).",
+)
 dry_run_option = click.option(
     "--dry-run",
     is_flag=True,
@@ -65,6 +123,8 @@ def _run_desk(
     event: dict[str, Any],
     as_json: bool,
     work: Any,
+    *,
+    dry_run: bool = False,
 ) -> ExitStatus:
     """Run `work(desk)`; with --json a failure still prints one JSON object."""
     from billingops.desk.public import open_desk
@@ -84,13 +144,17 @@ def _run_desk(
         )
         result: RunResult = work(desk)
     except BillingopsError as exc:
-        # A failure half-way carries the exact record of what was and was not done.
-        partial: RunResult | None = getattr(exc, "result", None)
         if as_json:
-            shown = partial or _failure(action, number, exc)
-            click.echo(json.dumps(shown.contract(_labels(ctx)), indent=2))
+            # A failure half-way carries the exact record of what was and was not done.
+            partial: RunResult | None = getattr(exc, "result", None)
+            if partial is not None:
+                shown = partial.contract(_labels(ctx)) | error_fields(exc.status, str(exc))
+            else:
+                shown = error_object(action, exc.status, str(exc), ctx.find_root().obj)
+                shown["issue"] = number if isinstance(number, int) else None
+            print_json(ctx, shown)
         raise
-    _emit(ctx, result, as_json)
+    _emit(ctx, result, as_json, dry_run=dry_run)
     return ExitStatus.OK
 
 
@@ -98,17 +162,30 @@ def _labels(ctx: click.Context) -> Any:
     try:
         return _wiring(ctx).config.labels
     except BillingopsError:
-        from billingops.config import Config
-
-        return Config().labels
+        return _default_labels()
 
 
 def _load_event(ctx: click.Context, path: str | None, as_json: bool) -> dict[str, Any]:
-    try:
-        from billingops.wiring import read_event
+    """The event payload; a bad file is bad input (`main` prints the error object)."""
+    from billingops.wiring import read_event
 
-        return read_event(path or _wiring(ctx).env.github_event_path)
-    except BillingopsError as exc:
-        if as_json:
-            click.echo(json.dumps(_failure("ignored", None, exc).contract(_labels(ctx))))
-        raise
+    event = read_event(path or _wiring(ctx).env.github_event_path)
+    _debug_for_audience(ctx, event)
+    return event
+
+
+def _debug_for_audience(ctx: click.Context, event: dict[str, Any]) -> None:
+    """A public or internal repository's run (the event payload says so; a payload that
+    does not say counts as public): its Actions log is public, so `--debug` is reduced to
+    requests, statuses and timings without Stripe ids, and says so once."""
+    from billingops.config import Config
+    from billingops.core.audience import Audience, audience_of
+    from billingops.logs import reduce_for_public
+
+    if audience_of(event.get("repository"), Config()) is not Audience.public:
+        return
+    if reduce_for_public() and ctx.obj.get("debug"):
+        from billingops.core.render import environment
+
+        notice = environment().get_template("debug_public_notice.txt.j2").render()
+        click.echo(notice.strip(), err=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from billingops.commands.common import json_option
+from billingops.commands.common import json_option, print_json
 from billingops.errors import ExitStatus
 
 
@@ -24,7 +24,7 @@ def command(ctx: click.Context, fix: bool, as_json: bool) -> ExitStatus:
 
     results = doctor.run(ctx.obj["env"], Path.cwd(), fix=fix)
     if as_json:
-        click.echo(checks.render_json(results))
+        print_json(ctx, checks.as_json("doctor", results))
     else:
         for line in checks.render_lines(results):
             click.echo(line)

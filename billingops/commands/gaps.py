@@ -8,13 +8,17 @@ added up), then to the older issue.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from billingops.commands.common import _wiring, dry_run_option, json_option
-from billingops.errors import BadInput, BillingopsError, ExitStatus
+from billingops.commands.common import (
+    _wiring,
+    dry_run_option,
+    json_option,
+    print_json,
+)
+from billingops.errors import BadInput, BillingopsError, ExitStatus, error_fields
 
 if TYPE_CHECKING:
     from billingops.core.backlog import GapIssue
@@ -145,13 +149,15 @@ def command(ctx: click.Context, as_json: bool, markdown: bool, sync: bool, dry_r
         rows = gap_rows(backlog.open_gaps())
     except BillingopsError as exc:
         if as_json:
-            click.echo(json.dumps({"repository": repository or None, "error": str(exc)}))
+            print_json(
+                ctx, {"repository": repository or None, **error_fields(exc.status, str(exc))}
+            )
         raise
     if as_json:
-        out: dict[str, Any] = {"repository": repository, "gaps": rows}
+        out: dict[str, Any] = {"action": "gaps", "repository": repository, "gaps": rows}
         if changes is not None:
             out["sync"] = _sync_rows(changes)
-        click.echo(json.dumps(out, indent=2))
+        print_json(ctx, out)
         return ExitStatus.OK
     for text in backlog.would_write:
         click.echo(text)

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import click
 
-from billingops.commands.common import dry_run_option
+from billingops.commands.common import dry_run_option, json_option, print_json
 from billingops.errors import BadInput, ExitStatus
 from billingops.onboarding.repo_files import (
     DEFAULT_ENVIRONMENT,
     REF_PLACEHOLDER,
-    WORKFLOW_REPO_PLACEHOLDER,
     Options,
     Status,
     check_writable,
@@ -23,6 +23,7 @@ from billingops.onboarding.repo_files import (
     repository_root,
     write,
 )
+from billingops.templates_path import template_file
 
 _VERB = {
     Status.create: "create",
@@ -71,13 +72,36 @@ _VERB = {
     help="Public support repository: the private desk that gets the handoff (SPEC §5b).",
 )
 @click.option(
+    "--identity",
+    type=click.Choice(["app", "actions"]),
+    default="app",
+    show_default=True,
+    help="Who billingops acts as on GitHub: app (its own GitHub App; each job mints a "
+    "short-lived token) or actions (the Actions token, github-actions[bot]).",
+)
+@click.option(
+    "--support-repository",
+    metavar="OWNER/NAME",
+    help="With --desk-path and --identity app: the public support repository the desk's "
+    "token must reach.",
+)
+@click.option(
+    "--draft",
+    is_flag=True,
+    help="Write a draft with placeholders (no --workflow-repo or --ref yet); it cannot run "
+    "until they are replaced, and doctor fails on it.",
+)
+@click.option(
     "--desk-path",
     type=click.Path(path_type=Path),
     metavar="DIR",
     help="Clone of the private desk: also write its workflow and config there.",
 )
 @dry_run_option
+@json_option
+@click.pass_context
 def command(
+    ctx: click.Context,
     path: Path,
     force: bool,
     with_report: bool,
@@ -87,8 +111,12 @@ def command(
     spec: str | None,
     environment: str,
     private_repository: str | None,
+    identity: str,
+    support_repository: str | None,
+    draft: bool,
     desk_path: Path | None,
     dry_run: bool,
+    as_json: bool,
 ) -> ExitStatus:
     """Write the billing issue form, the workflow and the commented config into the git
     repository at PATH (default: here). Shows what it writes; never overwrites a file that
@@ -106,6 +134,8 @@ def command(
         with_report=with_report,
         report_issue=report_issue,
         private_repository=private_repository,
+        identity=identity,
+        support_repository=support_repository,
     )
     options.validate()
     if private_repository is not None and (with_report or report_issue is not None):
@@ -115,32 +145,55 @@ def command(
         )
     if desk_path is not None and private_repository is None:
         raise BadInput("--desk-path needs --private-repository OWNER/NAME")
-    status = _init_one(path, options, force=force, dry_run=dry_run)
+    if desk_path is not None and identity == "app" and support_repository is None:
+        raise BadInput(
+            "--desk-path with --identity app needs --support-repository OWNER/NAME: the "
+            "desk's App token must reach the public support repository to post outcomes"
+        )
+    repository_root(path)  # where, before what: a wrong directory is the first thing to fix
+    left = options.placeholders()
+    if left and not draft:
+        raise BadInput(
+            "init needs the commit to pin: --workflow-repo OWNER/NAME (billingops' repository) "
+            "and --ref SHA (git rev-parse HEAD in its clone); without them the workflow would "
+            f"carry {' and '.join(left)} and could not run (--draft writes it anyway)"
+        )
+    # With --json the human lines go to stderr and stdout gets the one object.
+    written = [_init_one(path, options, force=force, dry_run=dry_run, err=as_json)]
     if desk_path is not None:
         click.echo(f"billingops: the private desk {private_repository}, at {desk_path}:", err=True)
         desk = dataclasses.replace(
             options, desk=True, private_repository=None, with_report=False, report_issue=None
         )
-        status = _init_one(desk_path, desk, force=force, dry_run=dry_run)
+        written.append(_init_one(desk_path, desk, force=force, dry_run=dry_run, err=as_json))
     if not dry_run:
-        _next_steps(options, desk_written=desk_path is not None)
-    return status
+        _next_steps(options, desk_written=desk_path is not None, err=as_json)
+    if as_json:
+        print_json(ctx, {"action": "init", "dry_run": dry_run, "repositories": written})
+    return ExitStatus.OK
 
 
-def _init_one(path: Path, options: Options, *, force: bool, dry_run: bool) -> ExitStatus:
+def _init_one(
+    path: Path, options: Options, *, force: bool, dry_run: bool, err: bool = False
+) -> dict[str, Any]:
+    """Plan (and unless `dry_run`, write) one repository's files; returns its --json part."""
     root = repository_root(path)
     planned = plan(root, options, force=force)
+    shown: dict[str, Any] = {
+        "path": str(root),
+        "files": [{"path": p.path, "status": _VERB[p.status], "why": p.why} for p in planned],
+    }
     for p in planned:
-        click.echo(f"{_VERB[p.status]:>9}  {p.path}  ({p.why})")
+        click.echo(f"{_VERB[p.status]:>9}  {p.path}  ({p.why})", err=err)
     if dry_run:
         for p in planned:
             if p.status is not Status.unchanged:
-                click.echo(f"\n--- {p.path} ({_VERB[p.status]})")
-                click.echo(p.content, nl=False)
+                click.echo(f"\n--- {p.path} ({_VERB[p.status]})", err=err)
+                click.echo(p.content, nl=False, err=err)
         for note in kept_notes(planned):
             click.echo(f"billingops: {note}", err=True)
         click.echo("billingops: dry run: nothing written", err=True)
-        return ExitStatus.OK
+        return shown
     check_writable(root, planned)
     written = write(root, planned)
     for note in kept_notes(planned):
@@ -149,45 +202,31 @@ def _init_one(path: Path, options: Options, *, force: bool, dry_run: bool) -> Ex
         click.echo(f"billingops: wrote {len(written)} file(s) in {root}", err=True)
     elif not kept_notes(planned):
         click.echo("billingops: nothing to write: every file is up to date", err=True)
-    return ExitStatus.OK
+    return shown
 
 
-def _next_steps(options: Options, *, desk_written: bool = False) -> None:
-    left = [
-        name
-        for name, missing in (
-            (WORKFLOW_REPO_PLACEHOLDER, options.workflow_repo == WORKFLOW_REPO_PLACEHOLDER),
-            (REF_PLACEHOLDER, options.ref is None),
-        )
-        if missing
-    ]
+def _next_steps(options: Options, *, desk_written: bool = False, err: bool = False) -> None:
+    left = options.placeholders()
     if left:
         click.echo(
-            "billingops: warning: pin the reusable workflow: edit .github/workflows/"
-            f"billingops.yml (replace {' and '.join(left)}) or run init again with "
-            "--workflow-repo OWNER/NAME and --ref SHA",
+            "billingops: warning: draft: pin the reusable workflow before committing: edit "
+            f".github/workflows/billingops.yml (replace {' and '.join(left)}) or run init "
+            "again with --workflow-repo OWNER/NAME and --ref SHA",
             err=True,
         )
-    if options.private_repository is not None and not options.desk:
-        click.echo(
-            "Next: add the secret STRIPE_READ_KEY (a read-only restricted key) here; the write "
-            f"key belongs to the private desk {options.private_repository} only (its "
-            f"Environment {options.environment}, with required reviewers, and its secret "
-            "STRIPE_WRITE_KEY). Commit the files, then run billingops doctor --fix."
-        )
-    else:
-        click.echo(
-            "Next: add the secret STRIPE_READ_KEY (a read-only restricted key), create the "
-            f"Environment {options.environment} with required reviewers and its secret "
-            "STRIPE_WRITE_KEY, commit the files, then run billingops doctor --fix."
-        )
+    import jinja2
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    template = env.from_string(template_file("init_next_steps.txt.j2").read_text("utf-8"))
     desk = options.private_repository
-    if desk is not None:
-        click.echo(
-            f"Private desk {desk}: keep it private; add the secret BILLINGOPS_DESK_TOKEN (a "
-            "GitHub App installation token or a fine-grained token with Issues: Read and "
-            f"write and Metadata: Read on this repository and on {desk}) to both repositories"
-            + ("" if desk_written else f", and run billingops init --private-repository {desk} "
-               f"--desk-path DIR with DIR a clone of {desk} to write its workflow")
-            + "."
-        )  # fmt: skip
+    repositories = "this repository" + (f" and on {desk}" if desk else "")
+    click.echo(
+        template.render(
+            app=options.identity == "app",
+            desk=desk,
+            desk_written=desk_written,
+            repositories=repositories,
+            environment=options.environment,
+        ),
+        err=err,
+    )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from billingops.commands.common import json_option
+from billingops.commands.common import json_option, print_json
 from billingops.errors import ExitStatus
 
 
@@ -22,23 +22,12 @@ from billingops.errors import ExitStatus
 def command(ctx: click.Context, repository: str | None, as_json: bool) -> ExitStatus:
     """Run the real round trip once: a test customer and subscription in Stripe (test
     mode; a live key is refused), a ticket in a scratch repository, two triages through
-    the product's own code, the comment and labels read back, then everything removed.
-
-    \b
-    Environment: STRIPE_API_KEY (test mode), STRIPE_API_BASE, GITHUB_TOKEN,
-    GITHUB_API_URL, GITHUB_REPOSITORY, BILLINGOPS_CONFIG.
-    Exit codes: 0 every call passed; 1 a service could not be reached; 2 a key, token,
-    permission or set-up problem (each failed line says the fix).
-
-    \b
-    Example:
-      STRIPE_API_KEY=sk_test_... GITHUB_TOKEN=... billingops live-check --repository acme/scratch
-    """
+    the product's own code, the comment and labels read back, then everything removed."""
     from billingops.onboarding import checks, live_check
 
     results = live_check.run(ctx.obj["env"], Path.cwd(), repository=repository)
     if as_json:
-        click.echo(checks.render_json(results))
+        print_json(ctx, checks.as_json("live-check", results))
     else:
         for line in checks.render_lines(results):
             click.echo(line)

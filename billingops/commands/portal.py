@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from billingops.commands.common import _wiring, dry_run_option, json_option
+from billingops.commands.common import _wiring, dry_run_option, json_option, print_json
 from billingops.errors import BadInput, ExitStatus
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def validate(ctx: click.Context, as_json: bool) -> ExitStatus:
         else:
             raise
     if as_json:
-        click.echo(checks.render_json(results))
+        print_json(ctx, checks.as_json("portal", results))
     else:
         for line in checks.render_lines(results):
             click.echo(line)
@@ -107,7 +107,7 @@ def create(
         )
         if dry_run:
             if as_json:
-                click.echo(json.dumps({"action": "would_create", "params": params}, indent=2))
+                print_json(ctx, {"action": "would_create", "params": params})
             else:
                 click.echo(json.dumps(params, indent=2))
             click.echo("billingops: dry run: would create this portal configuration", err=True)
@@ -120,7 +120,7 @@ def create(
     login = created.get("login_page") or {}
     url = login.get("url") if isinstance(login, dict) and login.get("enabled") else None
     if as_json:
-        click.echo(json.dumps({"action": "created", "id": created.get("id"), "login_url": url}))
+        print_json(ctx, {"action": "created", "id": created.get("id"), "login_url": url})
     else:
         click.echo(f"created billing portal configuration {created.get('id')}")
         if url:

@@ -34,6 +34,13 @@ FORMATS = ("terminal", "markdown", "json", "csv")
 
 
 def format_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """`--format`, and `--json` (the same as `--format json`, as every command has it)."""
+    f = click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help="Print exactly one JSON object on stdout, whatever happens (= --format json).",
+    )(f)
     return click.option(
         "--format",
         "fmt",
@@ -43,6 +50,22 @@ def format_option(f: Callable[..., Any]) -> Callable[..., Any]:
         help="terminal: tables; markdown: GitHub Markdown with Mermaid charts "
         "(for an issue or $GITHUB_STEP_SUMMARY); json; csv (one tidy table).",
     )(f)
+
+
+def chosen_format(fmt: str, as_json: bool) -> str:
+    if as_json and fmt not in ("terminal", "json"):
+        raise BadInput(f"choose one of --json and --format {fmt}")
+    return "json" if as_json else fmt
+
+
+def emit(ctx: click.Context, fmt: str, text: str) -> None:
+    """The report or audit on stdout: JSON through the one JSON printer."""
+    if fmt == "json":
+        from billingops.commands.common import print_json
+
+        print_json(ctx, text)
+    else:
+        click.echo(text, nl=False)
 
 
 def post_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -273,6 +296,7 @@ class _Progress:
 def command(
     ctx: click.Context,
     fmt: str,
+    as_json: bool,
     post_issue: int | None,
     trial_days: int,
     conversion_days: int,
@@ -286,6 +310,7 @@ def command(
     """Plan mix, MRR, monthly vs yearly, seats, duplicates and churn risk (read-only)."""
     from billingops._billing.stripe_gateway import StripeGateway
 
+    fmt = chosen_format(fmt, as_json)
     wiring = _wiring(ctx)
     gateway = wiring.billing()
     if not isinstance(gateway, StripeGateway):  # pragma: no cover - wiring gives one
@@ -316,7 +341,14 @@ def command(
             stats=live,
         )
     listing = stats.as_dict()
-    click.echo(render(fmt, report, listing, color=sys.stdout.isatty()), nl=False)
+    posted = None
+    if tracker is not None and post_issue is not None:
+        # Posted before printing: a failed post leaves stdout to the error object alone.
+        from billingops._format.markdown import REPORT_MARKER
+
+        body = render("markdown", report, listing, color=False)
+        posted = post_markdown(tracker, post_issue, REPORT_MARKER, body)
+    emit(ctx, fmt, render(fmt, report, listing, color=sys.stdout.isatty()))
     s = listing
     click.echo(
         f"billingops: report: {report.scanned} subscriptions in {s['pages']} pages, "
@@ -324,10 +356,6 @@ def command(
         f"{time.monotonic() - started:.1f} s",
         err=True,
     )
-    if tracker is not None and post_issue is not None:
-        from billingops._format.markdown import REPORT_MARKER
-
-        body = render("markdown", report, listing, color=False)
-        click.echo(f"billingops: report {post_markdown(tracker, post_issue, REPORT_MARKER, body)}",
-                   err=True)  # fmt: skip
+    if posted is not None:
+        click.echo(f"billingops: report {posted}", err=True)
     return ExitStatus.OK

@@ -10,10 +10,15 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
+from billingops.commands.common import json_option, print_json
 from billingops.errors import BadInput, ExitStatus
+
+if TYPE_CHECKING:
+    from billingops.sandbox.session import Session
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
@@ -42,10 +47,26 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM)
     default=0,
     help="Port of the local GitHub on 127.0.0.1 (default: any free port).",
 )
-def command(scenarios: tuple[str, ...], env_file: Path | None, github_port: int) -> ExitStatus:
+@click.option(
+    "--public",
+    is_flag=True,
+    help="The support repository is public, with a private desk for the handoffs "
+    "(config private_repository): try public mode without keys.",
+)
+@json_option
+@click.pass_context
+def command(
+    ctx: click.Context,
+    scenarios: tuple[str, ...],
+    env_file: Path | None,
+    github_port: int,
+    public: bool,
+    as_json: bool,
+) -> ExitStatus:
     """Start a local Stripe (localstripe) and a local GitHub with demo tickets, print the
     environment to export, and keep them running until Ctrl-C: then doctor, gaps, report,
-    audit and triage --dry-run work without any key."""
+    audit and triage --dry-run work without any key. With --json: one object (the
+    environment, the tickets, their event files) on stdout, the rest on stderr."""
     from billingops.sandbox import demo, session
     from billingops.sandbox.scenarios import SCENARIOS
 
@@ -64,8 +85,9 @@ def command(scenarios: tuple[str, ...], env_file: Path | None, github_port: int)
             )
             try:
                 running = session.start(
-                    stack, Path(tmp), scenarios or demo.TOUR, github_port=github_port
-                )
+                    stack, Path(tmp), scenarios or demo.TOUR, github_port=github_port,
+                    public=public,
+                )  # fmt: skip
             except OSError as exc:
                 raise BadInput(f"cannot start the sandbox: {exc.strerror or exc}") from None
             exports = "".join(
@@ -73,29 +95,7 @@ def command(scenarios: tuple[str, ...], env_file: Path | None, github_port: int)
             )
             if env_file is not None:
                 env_file.write_text(exports, encoding="utf-8")
-            numbers = sorted(running.tickets)
-            first = numbers[0] if numbers else None
-            click.echo(
-                f"# billingops sandbox: Stripe (localstripe) at {running.stripe_url}, GitHub "
-                f"({session.REPOSITORY}) at {running.github_url}; {len(numbers)} tickets "
-                "filed and triaged:"
-            )
-            for number in numbers:
-                click.echo(f"#   #{number} {running.tickets[number]}")
-            click.echo("# In another shell, export this (no real key anywhere):")
-            click.echo(exports, nl=False)
-            click.echo("# Then try:")
-            for example in (
-                "billingops doctor",
-                "billingops gaps",
-                "billingops report",
-                "billingops audit",
-                f"billingops triage --dry-run --event {shlex.quote(str(running.events[first]))}"
-                if first is not None
-                else "billingops triage --dry-run --event EVENT.json",
-            ):
-                click.echo(f"#   {example}")
-            click.echo("# Ctrl-C stops the sandbox.", nl=True)
+            _announce(ctx, running, exports, as_json)
             while True:
                 time.sleep(3600)
     except KeyboardInterrupt:
@@ -104,6 +104,53 @@ def command(scenarios: tuple[str, ...], env_file: Path | None, github_port: int)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return ExitStatus.OK
+
+
+def _announce(ctx: click.Context, running: Session, exports: str, as_json: bool) -> None:
+    """What is running and what to try: one JSON object with --json, else the text."""
+    from billingops.commands.texts import cli_text
+    from billingops.sandbox.demo import PRIVATE_DESK, REPOSITORY
+
+    tickets = [
+        {
+            "number": n,
+            "scenario": running.tickets[n],
+            "event": str(running.events[n]),
+            "handoff": running.handoffs.get(n),
+            "handoff_event": str(running.handoff_events[n])
+            if n in running.handoff_events
+            else None,
+        }
+        for n in sorted(running.tickets)
+    ]
+    env = running.environment()
+    if as_json:
+        print_json(
+            ctx,
+            {
+                "action": "sandbox",
+                "public": running.public,
+                "repository": REPOSITORY,
+                "private_repository": PRIVATE_DESK if running.public else None,
+                "environment": env,
+                "tickets": tickets,
+            },
+        )
+        click.echo("billingops sandbox: running; Ctrl-C stops it.", err=True)
+        return
+    click.echo(
+        cli_text(
+            "sandbox_ready",
+            stripe_url=running.stripe_url,
+            github_url=running.github_url,
+            public=running.public,
+            repository=REPOSITORY,
+            desk=PRIVATE_DESK,
+            tickets=tickets,
+            exports=exports,
+            event=shlex.quote(env.get("GITHUB_EVENT_PATH", "EVENT.json")),
+        )
+    )
 
 
 command.name = "sandbox"

@@ -12,6 +12,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from billingops.models.billing import FAILED_STATUSES, BillingState, Charge, Subscription
+from billingops.models.text import email_key
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -50,7 +51,7 @@ def person_key(state: BillingState, customer_id: str) -> str:
     """One person may be two Stripe customers with one email (checkout retried)."""
     for c in state.customers:
         if c.id == customer_id and c.email:
-            return "email:" + c.email.strip().lower()
+            return "email:" + email_key(c.email)
     return "customer:" + customer_id
 
 

@@ -85,7 +85,7 @@ def payload_of(issue: IssueSnapshot) -> dict[str, Any]:
         "number": issue.number,
         "title": issue.title,
         "body": issue.body,
-        "user": {"login": issue.author},
+        "user": {"login": issue.author, "id": issue.author_id},
         "labels": [{"name": n} for n in issue.labels],
     }
 
@@ -342,7 +342,7 @@ def _settled(step: Step, state: BillingState, ref: str) -> Executed | None:
         if effects.own_cancellation_done(state, ref, step):
             return Executed.of(step, "already_done", step.target)
         sub = next((s for s in state.subscriptions if s.id == step.target), None)
-        if sub is None or not sub.live:
+        if sub is None or sub.ended:  # a paused subscription is not gone (SPEC §5c)
             return Executed.of(step, "skipped", reason="the subscription is no longer live")
         if step.at_period_end and sub.cancel_at_period_end:
             return Executed.of(step, "skipped", reason="it is already set to cancel at period end")

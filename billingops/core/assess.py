@@ -88,14 +88,17 @@ def asker_of(
     return Asker(login=ticket.author, role=author_role, label_present=True, label_problem=problem)
 
 
-def who(author: str, asker: Asker, config: Config, state: BillingState | None = None) -> Requester:
+def who(
+    ticket: Ticket, asker: Asker, config: Config, state: BillingState | None = None
+) -> Requester:
     return identify(
-        author,
+        ticket.author,
         asker.role,
         state or BillingState(),
         config,
         label_present=asker.label_present,
         label_problem=asker.label_problem,
+        author_id=ticket.author_id,
     )
 
 
@@ -109,10 +112,10 @@ def assess(read: BillingRead, asker: Asker, config: Config, ref: str) -> Assessm
             ticket=ticket,
             resolution=resolution,
             state=BillingState(),
-            requester=who(ticket.author, asker, config),
+            requester=who(ticket, asker, config),
         )
     before = effects.without_own_effects(state, ref)
-    requester = who(ticket.author, asker, config, before)
+    requester = who(ticket, asker, config, before)
     classification = classify(ticket, resolution, before, config)
     plan = make_plan(classification.case, ticket, resolution, before, config, requester)
     return Assessment(

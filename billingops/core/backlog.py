@@ -1,7 +1,8 @@
 """Product gaps as backlog issues (SPEC §7), the pure half: a gap issue's body (its marker,
-visible table and hidden ticket list), which issue is a gap's, and the revenue a ticket
-puts at risk. Finding, filing and linking on GitHub is `desk/backlog.py` (whose docstring
-says how a gap issue is found again and how two racing tickets are resolved).
+visible table and hidden ticket list), what a public backlog keeps of a ticket, which issue
+is a gap's, and the revenue a ticket puts at risk. Finding, filing and linking on GitHub is
+`desk/backlog.py` (whose docstring says how a gap issue is found again and how two racing
+tickets are resolved).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from billingops.core.plan import monthly
-from billingops.core.render import _tidy, environment
+from billingops.core.render import _tidy, backlog_title, environment
 from billingops.models.billing import BillingState
 from billingops.models.issue import IssueSnapshot
 
@@ -141,15 +142,28 @@ def gap_title(key: str) -> str:
     return str(module.title(key)).strip()  # type: ignore[attr-defined]
 
 
-def render_gap_issue(key: str, tickets: Iterable[LinkedTicket]) -> str:
-    """The whole body: marker first, visible text, hidden list last. Pure and stable."""
-    listed = sort_tickets(tickets)
+def as_listed(ticket: LinkedTicket, *, public: bool) -> LinkedTicket:
+    """An entry as a backlog of that visibility keeps it: a public backlog keeps the
+    ticket's reference only (no title, no revenue, SPEC §5b); any other keeps the title
+    masked (`backlog_title`). Idempotent, so old entries are brought in line on rewrite."""
+    title = backlog_title(ticket.title, public=public)[:MAX_TITLE]
+    revenue = {} if public else ticket.revenue
+    if title == ticket.title and revenue == ticket.revenue:
+        return ticket
+    return ticket.model_copy(update={"title": title, "revenue": revenue})
+
+
+def render_gap_issue(key: str, tickets: Iterable[LinkedTicket], *, public: bool = False) -> str:
+    """The whole body: marker first, visible text, hidden list last. Pure and stable.
+    `public`: the backlog repository is public or internal: tickets and counts only."""
+    listed = [as_listed(t, public=public) for t in sort_tickets(tickets)]
     ctx = {
         "marker": Markup(gap_marker(key)),
         "data": Markup(encode_tickets(listed)),
         "key": key,
         "tickets": listed,
         "revenue": total_revenue(listed),
+        "public": public,
     }
     return _render("gap_issue.md.j2", ctx)
 
@@ -165,20 +179,15 @@ def render_seen_again(key: str, entry: LinkedTicket) -> str:
         {
             "marker": Markup(f"<!-- billingops:gap-seen {key} {entry.reference} -->"),
             "reference": entry.reference,
-            "title": entry.title,
+            "title": entry.title,  # empty in a public backlog
         },
     )
 
 
 def render_duplicate(canonical: int) -> str:
     """The comment on a gap issue closed as a duplicate of `canonical`."""
-    return _render(
-        "gaps_duplicate.md.j2",
-        {
-            "marker": Markup(f"<!-- billingops:gap-duplicate of={canonical} -->"),
-            "canonical": canonical,
-        },
-    )
+    marker = Markup(f"<!-- billingops:gap-duplicate of={canonical} -->")
+    return _render("gaps_duplicate.md.j2", {"marker": marker, "canonical": canonical})
 
 
 # ------------------------------------------------------------------ gap issues as read

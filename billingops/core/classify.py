@@ -345,7 +345,7 @@ def _words(ctx: _Ctx) -> Classification:
     ]
     reasons = [r for r, on in failure if on]
     # Nothing live to cancel: "I cancelled last month" is history, not an ask.
-    anything_live = any(s.live for s in ctx.state.subscriptions)
+    anything_live = any(not s.ended for s in ctx.state.subscriptions)  # paused too
     asks = [
         ("a cancellation", sig.wants_cancel and anything_live),
         ("invoices", sig.wants_invoices),

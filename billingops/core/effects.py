@@ -126,7 +126,7 @@ def _undo_subscription(sub: Subscription, ref: str) -> Subscription:
     update: dict[str, object] = {"metadata": _strip(sub.metadata)}
     if sub.metadata.get(PERIOD_END_KEY) == "true":
         update.update(cancel_at_period_end=False, cancel_at=None)
-    elif not sub.live:
+    elif sub.ended:  # canceled by us; a paused one was never canceled
         update.update(
             status=sub.metadata.get(PRIOR_STATUS_KEY, "active"), canceled_at=None, ended_at=None
         )

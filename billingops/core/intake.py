@@ -22,6 +22,7 @@ from markdown_it import MarkdownIt
 from billingops.core.lexicon import find_cues
 from billingops.core.sensitive import Span, find_sensitive, iter_email_spans, redact
 from billingops.errors import BadInput
+from billingops.models.text import email_key
 from billingops.models.ticket import RequestKind, Ticket
 
 # Field ids of .github/ISSUE_TEMPLATE/billing.yml.
@@ -136,6 +137,7 @@ def parse_issue(issue: Mapping[str, Any], repository: str) -> Ticket:
         raise BadInput("the event's issue has no valid number")
     user = issue.get("user")
     login = user.get("login") if isinstance(user, Mapping) else None
+    uid = user.get("id") if isinstance(user, Mapping) else None
     labels: list[str] = []
     raw_labels = issue.get("labels")
     for label in raw_labels if isinstance(raw_labels, list) else ():
@@ -148,6 +150,8 @@ def parse_issue(issue: Mapping[str, Any], repository: str) -> Ticket:
             "repository": repository,
             "number": number,
             "author": login if isinstance(login, str) else "",
+            # GitHub's numeric account id of the author (a Python int: ids exceed 2**31).
+            "author_id": uid if isinstance(uid, int) and not isinstance(uid, bool) else None,
             "labels": labels,
         }
     )
@@ -335,7 +339,7 @@ def _stripe_shaped(candidate: str) -> bool:
 def _dedupe(values: list[str], *, fold: bool) -> list[str]:
     seen: dict[str, str] = {}
     for v in values:
-        seen.setdefault(v.lower() if fold else v, v)
+        seen.setdefault(email_key(v) if fold else v, v)
     return list(seen.values())
 
 

@@ -118,12 +118,23 @@ def _cancel_if_asked(ticket: Ticket, state: BillingState) -> list[Step]:
     """Cancel at period end, only when the ticket asked, and only an unambiguous target."""
     if not signals(ticket).wants_cancel:
         return []
-    live = [s for s in by_age(state.subscriptions) if s.live and not s.cancel_at_period_end]
+    # Paused is not ended (SPEC §5c): a paused subscription can be canceled too.
+    live = [s for s in by_age(state.subscriptions) if not s.ended and not s.cancel_at_period_end]
     if not live:
         return []
     if len(live) > 1:
         return [_none("the ticket asks to cancel but there are several subscriptions: ask which")]
+    if live[0].schedule_id:
+        return [_none(scheduled_cancel_why(live[0]))]
     return [_cancel(live[0], at_period_end=True, why="the customer asked to cancel")]
+
+
+def scheduled_cancel_why(sub: Subscription) -> str:
+    return (
+        f"the customer asked to cancel, but subscription schedule {sub.schedule_id} manages "
+        f"{sub.id} and Stripe refuses to set it to cancel at period end: a human must end it "
+        "through the schedule"
+    )
 
 
 def _self_serve(ticket: Ticket, resolution: Resolution, state: BillingState) -> list[Step]:
@@ -201,8 +212,13 @@ def guardrail_violations(case: Case, steps: list[Step], state: BillingState) -> 
                 out.append(f"refund of {ch.id} without refund approval")
         elif st.kind is StepKind.cancel_subscription:
             sub = subs.get(st.target or "")
-            if sub is None or not sub.live:
+            if sub is None or sub.ended:
                 out.append(f"cancel of unknown or ended subscription {st.target}")
+            elif st.at_period_end and sub.schedule_id:
+                out.append(
+                    f"cancel at period end of {sub.id}, which its schedule {sub.schedule_id} "
+                    "manages"
+                )
             if st.needs is not Approval.cancel:
                 out.append(f"cancel of {st.target} without cancel approval")
     out += [
@@ -308,7 +324,8 @@ def ends_last_subscription(steps: list[Step], state: BillingState) -> bool:
     subscription when they had one (one email over several Stripe customers is one
     customer: keeping one subscription across them is keeping one)."""
     cancelled = {s.target for s in steps if s.kind is StepKind.cancel_subscription}
-    going = [s for s in state.subscriptions if _continuing(s)]
+    # A paused subscription is still the customer's (SPEC §5c: not ended).
+    going = [s for s in state.subscriptions if _continuing(s) or s.status == "paused"]
     return bool(cancelled) and bool(going) and all(s.id in cancelled for s in going)
 
 

@@ -98,7 +98,11 @@ def render_handoff(
 
 
 def acknowledgement(
-    ticket: Ticket, config: Config, handoff_url: str | None = None
+    ticket: Ticket,
+    config: Config,
+    handoff_url: str | None = None,
+    *,
+    handoff_pending: bool = False,
 ) -> tuple[PublicReply, list[PublicLabel]]:
     """The public ticket's acknowledgement and its labels: what they wrote decides, never
     what billingops found (a login lookup's outcome must not show)."""
@@ -109,6 +113,7 @@ def acknowledgement(
     reply = PublicReply(
         kind=kind,
         handoff_url=handoff_url,
+        handoff_pending=handoff_pending,
         login_url=config.portal.login_url,
         sensitive=list(ticket.sensitive),
     )

@@ -27,6 +27,7 @@ from billingops.core.gaps import Gap, detect_gaps, merge_portal
 from billingops.core.markers import announcement_line, encode_state, state_for
 from billingops.core.money import format_money, format_totals
 from billingops.core.plan import revenue_impact
+from billingops.core.sensitive import GITHUB_TOKEN_PATTERN
 from billingops.models.billing import BillingState, Charge, Resolution, Subscription
 from billingops.models.decision import (
     Approval,
@@ -38,6 +39,7 @@ from billingops.models.decision import (
     Step,
     StepKind,
 )
+from billingops.models.text import escape_non_ascii
 from billingops.models.ticket import Identity, Requester, SensitiveKind, Ticket
 from billingops.templates_path import TEMPLATE_DIRS
 
@@ -62,7 +64,7 @@ _EMAIL = re.compile(r"(?<![\w.%+\-])[\w.%+\-]++@[\w\-]++(?:\.[\w\-]++)+")
 # (`me@example.compk_live_...`) is still a key, and no part of its tail is kept.
 _SECRET = re.compile(
     r"(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9_]+|whsec_[A-Za-z0-9_]+"
-    r"|(?:gh[pousr]_|github_pat_)[A-Za-z0-9_]{20,}"  # GitHub tokens
+    rf"|{GITHUB_TOKEN_PATTERN}"  # GitHub tokens, every format (core.sensitive)
 )
 # Separators as people type them between groups: "4242 - 4242", "4242/4242", "4242_4242".
 _LONG_NUMBER = re.compile(r"(?<!\w)(?:\d[ \-./_]{0,3}){6,}\d(?!\w)")
@@ -90,6 +92,19 @@ def _redact(text: str) -> str:
             break
         text = masked
     return _LONG_NUMBER.sub("[number removed]", text)
+
+
+def backlog_title(title: str, *, public: bool) -> str:
+    """A ticket title as a gap issue keeps it (visible table and hidden list alike).
+
+    In a public backlog: none. A title is the customer's own words (names, amounts,
+    emails in any spelling); no pattern can promise to find them all, and the ticket's
+    reference is enough to find it. Elsewhere: the title with secrets and card numbers
+    removed and emails masked (`j***@example.com`), as every comment shows them; masking
+    an already masked title changes nothing."""
+    if public:
+        return ""
+    return _redact(title).strip()
 
 
 def _clip(text: str, limit: int) -> str:
@@ -192,7 +207,11 @@ def environment() -> Environment:
         ids=ids,
         date=date,
         totals=format_totals,
+        # A look-alike letter (`\u212a` for `K`) shown as its escape: NFKC in `inert` would
+        # otherwise print it as the ASCII letter it imitates (SPEC §5a).
+        ascii_escaped=escape_non_ascii,
     )
+    env.tests["non_ascii"] = lambda value: isinstance(value, str) and not value.isascii()
     return env
 
 
@@ -386,6 +405,7 @@ def render_triage(
             requester and requester.identity is Identity.unverified and not requester.staff
         ),
         "verify_label": config.verified_requester_label,
+        "user_id_key": config.github_user_id_metadata_key,
         "metadata_key": config.github_username_metadata_key,
     }
     return _tidy(environment().get_template("triage_comment.md.j2").render(ctx))

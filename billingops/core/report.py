@@ -47,6 +47,7 @@ from billingops.core.plan import monthly
 from billingops.core.report_keys import InMemoryKeys, KeyStore, Member, MonthlyEnd, Yearly
 from billingops.core.revenue import MRR_STATUSES, item_amounts, per_month
 from billingops.models.billing import Subscription, SubscriptionItem
+from billingops.models.text import email_key as _person_email
 
 DEFAULT_TRIAL_DAYS = 7
 DEFAULT_CONVERSION_WINDOW_DAYS = 31
@@ -260,10 +261,11 @@ def round_minor(x: Fraction) -> int:
 
 def email_key(email: str | None) -> int | None:
     """A 64-bit key of the normalised email, as `anomalies.person_key` normalises it
-    (strip, lower case). The report keeps this, never the address."""
+    (ASCII letters lower-cased only: a look-alike is another person). The report keeps
+    this, never the address."""
     if not email or not email.strip():
         return None
-    digest = hashlib.blake2b(email.strip().lower().encode("utf-8"), digest_size=8).digest()
+    digest = hashlib.blake2b(_person_email(email).encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "big")
 
 
@@ -500,7 +502,7 @@ class ReportBuilder:
         if sub.interval == "month" and sub.interval_count == 1:
             end: int | None = None
             pending = False
-            if not sub.live:
+            if sub.ended:  # paused is not ended (SPEC §5c)
                 end = sub.ended_at or sub.canceled_at
             elif sub.cancel_at_period_end or sub.cancel_at:
                 end = sub.cancel_at or sub.current_period_end

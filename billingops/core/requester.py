@@ -10,6 +10,7 @@ metadata (Stripe's, written by the company), the author's role name, and a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 from billingops.config import Config
 from billingops.core.approval import approver_problem
@@ -51,6 +52,22 @@ def vouch_problem(
     return None
 
 
+AccountCheck = Literal["different", "unreadable", "author_unknown"]
+
+
+def account_problem(stored: str | None, author_id: int | None) -> AccountCheck | None:
+    """Why the customer's stored GitHub account id does not vouch for the author, or None
+    when it does (or when none is stored: then the login alone counts, as before)."""
+    if stored is None or not stored.strip():
+        return None
+    text = stored.strip()
+    if not (text.isascii() and text.isdigit()):
+        return "unreadable"
+    if author_id is None:
+        return "author_unknown"
+    return None if int(text) == author_id else "different"
+
+
 def identify(
     author: str,
     author_role: str | None,
@@ -59,15 +76,25 @@ def identify(
     *,
     label_problem: str | None = None,
     label_present: bool = False,
+    author_id: int | None = None,
 ) -> Requester:
     """The requester's identity for the customer(s) in `state`.
 
     `label_present` / `label_problem`: whether the verified-requester label is on the
-    issue, and why it does not count (None: it counts)."""
+    issue, and why it does not count (None: it counts). `author_id`: the author's numeric
+    GitHub account id; where a customer's metadata holds one
+    (`github_user_id_metadata_key`), a login match counts only with the same id: a login
+    can be renamed and registered by another account, an id cannot (SPEC §5a)."""
     staff = is_staff(author_role, config)
     key = config.github_username_metadata_key
     owners = [c for c in state.customers if same_login(c.metadata.get(key, ""), author)]
-    if owners and len(owners) == len(state.customers):
+    problems = [
+        p
+        for c in owners
+        if (p := account_problem(c.metadata.get(config.github_user_id_metadata_key), author_id))
+    ]
+    account: AccountCheck | None = problems[0] if problems else None
+    if owners and len(owners) == len(state.customers) and account is None:
         return Requester(
             login=author,
             identity=Identity.verified,
@@ -88,6 +115,8 @@ def identify(
             how=f"a maintainer applied {config.verified_requester_label} after the last edit",
         )
     why = "the GitHub login of the author is not the one in the customer metadata in Stripe"
+    if account is not None:
+        why = "the GitHub login matches, but not the GitHub account behind it"
     if label_present and label_problem:
         why += f"; {config.verified_requester_label} does not count: {label_problem}"
-    return Requester(login=author, identity=Identity.unverified, how=why)
+    return Requester(login=author, identity=Identity.unverified, how=why, account_id=account)

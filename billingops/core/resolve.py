@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from billingops.models.billing import Lookups, Resolution, ResolvedBy
+from billingops.models.text import email_key
 
 # Id prefixes in order of strength within the "object id" tier.
 _ID_KINDS: tuple[tuple[str, ResolvedBy], ...] = (
@@ -134,14 +135,14 @@ def _by_email(lookups: Lookups, email: str) -> list[str]:
     """Customers for an email: the gateway keys by the email as given; accept any case."""
     if email in lookups.by_email:
         return list(lookups.by_email[email])
-    wanted = email.casefold()
+    wanted = email_key(email)
     out: list[str] = []
     for key, ids in lookups.by_email.items():
-        if key.casefold() == wanted:
+        if email_key(key) == wanted:
             out += [c for c in ids if c not in out]
     return out
 
 
 def _person(known: dict[str, str], customer_id: str) -> str:
     email = known.get(customer_id)
-    return "email:" + email.strip().casefold() if email else "id:" + customer_id
+    return "email:" + email_key(email) if email else "id:" + customer_id

@@ -24,6 +24,15 @@ PLACEHOLDERS: dict[SensitiveKind, str] = {
 }
 EMAIL_PLACEHOLDER = "[redacted email]"
 
+# Every GitHub token format, as one pattern that every redaction shares (logs, the GitHub
+# gateway's error lines, ticket text, the test cassettes): classic `ghp_`, OAuth `gho_`,
+# user-to-server `ghu_`, installation `ghs_`, refresh `ghr_` and fine-grained
+# `github_pat_`. Installation tokens have a new format since 2026: about 520 characters
+# with `.` and `-` in them (JWT-like segments), so the tail takes both, and the whole
+# token goes, not the part before its first dot. Possessive: linear on any input.
+GITHUB_TOKEN_PATTERN = r"(?:gh[pousr]_|github_pat_)[A-Za-z0-9_.\-]{16,}+"
+GITHUB_TOKEN = re.compile(GITHUB_TOKEN_PATTERN)
+
 # Stripe keys are base62 after the prefix. `_` is included so that a key glued to more
 # text is redacted whole, and no identifier can be read out of its tail. No leading
 # boundary: a key glued to a word is still a key.
@@ -40,7 +49,10 @@ _SECRET = re.compile(
 _DIGIT_RUN = re.compile(r"\d++(?:[ \-./_\u200b-\u200d\u2060\ufeff]\d++)*+")
 _GROUP = re.compile(r"\d++")
 
-_LOCAL = r"[A-Za-z0-9._%+\-]"
+# The local part takes any letter or digit, not only ASCII (`\u212aate@example.com` is
+# that whole address, not `ate@example.com`): a look-alike address is its own identifier
+# (SPEC §5a), and is redacted whole. The domain stays ASCII.
+_LOCAL = r"[\w.%+\-]"
 # The lookbehind makes each attempt start at the beginning of a local part, so a long run
 # without `@` is scanned once, not once per character.
 _EMAIL = re.compile(rf"(?<!{_LOCAL}){_LOCAL}++@[A-Za-z0-9\-]++(?:\.[A-Za-z0-9\-]++)++")
@@ -172,7 +184,8 @@ def redact(text: str) -> Redacted:
 
 
 def iter_email_spans(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of every plausible email address (ASCII) in `text`."""
+    """(start, end) of every plausible email address in `text` (ASCII domain; the local
+    part may hold any letter, so a look-alike address is found whole)."""
     for m in _EMAIL.finditer(text):
         start, end = m.span()
         at = text.index("@", start, end)
@@ -186,6 +199,8 @@ def iter_email_spans(text: str) -> Iterator[tuple[int, int]]:
             continue
         if not (len(labels[-1]) >= 2 and labels[-1].isascii() and labels[-1].isalpha()):
             continue
+        if end < len(text) and text[end].isalnum():
+            continue  # the domain goes on in letters the pattern does not take: not this one
         yield start, end
 
 

@@ -46,14 +46,15 @@ from dataclasses import dataclass, field
 
 from billingops._tracker.interface import Comment, IssueSnapshot, IssueTracker
 from billingops.config import Config
+from billingops.core.audience import Audience, audience_of
 from billingops.core.backlog import (
     CASE_PREFIX,
     GAP_LABEL,
     KEY_PREFIX,
-    MAX_TITLE,
     GapIssue,
     LinkedTicket,
     as_gap_issue,
+    as_listed,
     decode_tickets,
     encode_tickets,
     gap_key_of,
@@ -68,6 +69,7 @@ from billingops.core.backlog import (
 )
 from billingops.core.gaps import Gap, GapKey
 from billingops.core.ownership import find_bot_comment, trusted_state
+from billingops.errors import BillingopsError
 from billingops.models.decision import GapRef
 from billingops.models.issue import same_login
 
@@ -134,10 +136,20 @@ class SyncChange:
 class Backlog:
     """The gap backlog of one support repository."""
 
-    def __init__(self, tracker: IssueTracker, config: Config, support_repository: str) -> None:
+    def __init__(
+        self,
+        tracker: IssueTracker,
+        config: Config,
+        support_repository: str,
+        *,
+        public: bool | None = None,
+    ) -> None:
         """`tracker` may point at the support or the backlog repository; the backlog is
-        `config.backlog_repository`, else the support repository."""
+        `config.backlog_repository`, else the support repository. `public`: whether the
+        backlog repository is public, when the caller knows (triage reads it with the gap
+        listing); else `is_public` asks GitHub once."""
         self.config = config
+        self.public = public
         self.support_repository = support_repository
         self.repository = config.backlog_repository or support_repository
         if tracker.repository.lower() == self.repository.lower():
@@ -145,6 +157,25 @@ class Backlog:
         else:
             self.tracker = tracker.for_repository(self.repository)
         self.would_write: list[str] = []
+
+    def is_public(self) -> bool:
+        """Whether the backlog repository is public or internal, as GitHub says of that
+        repository itself (SPEC §5b): one `GET /repos/{owner}/{repo}` unless known, cached.
+        When GitHub cannot say, public: the safe side."""
+        if self.public is None:
+            self.public = self.visibility_known(self._visibility())
+        return self.public
+
+    def _visibility(self) -> dict[str, object] | None:
+        try:
+            return self.tracker.visibility()
+        except BillingopsError:
+            return None
+
+    @staticmethod
+    def visibility_known(seen: Mapping[str, object] | None) -> bool:
+        """Public unless GitHub said private (internal counts as public)."""
+        return audience_of(seen, Config()) is Audience.public
 
     # -- finding ------------------------------------------------------------------
 
@@ -199,12 +230,13 @@ class Backlog:
     def entry(
         self, ticket_number: int, ticket_title: str, revenue_at_risk: dict[str, int]
     ) -> LinkedTicket:
-        return LinkedTicket(
+        entry = LinkedTicket(
             repository=self.support_repository,
             number=ticket_number,
-            title=ticket_title.strip()[:MAX_TITLE],
+            title=ticket_title.strip(),
             revenue=dict(sorted(revenue_at_risk.items())),
         )
+        return as_listed(entry, public=self.is_public())
 
     def create_missing(
         self, gaps: list[Gap], entry: LinkedTicket, listing: list[IssueSnapshot], *, dry_run: bool
@@ -218,7 +250,9 @@ class Backlog:
             if self.find(key, listing):
                 continue
             issue = writer.create(
-                gap_title(key), render_gap_issue(key, [entry]), [GAP_LABEL, f"{KEY_PREFIX}{key}"]
+                gap_title(key),
+                render_gap_issue(key, [entry], public=self.is_public()),
+                [GAP_LABEL, f"{KEY_PREFIX}{key}"],
             )
             if issue is not None:
                 created[key] = issue
@@ -273,7 +307,7 @@ class Backlog:
             if created is None:
                 created = writer.create(
                     gap_title(key),
-                    render_gap_issue(key, [entry]),
+                    render_gap_issue(key, [entry], public=self.is_public()),
                     [GAP_LABEL, f"{KEY_PREFIX}{key}"],
                 )
             if created is None:  # dry run
@@ -289,10 +323,18 @@ class Backlog:
                 body = render_seen_again(key, entry)
                 writer.comment_once(kept.number, body, self.tracker.list_comments(kept.number))
             return GapRef(key=key, issue=kept.number, closed=True)
+        public = self.is_public()
         tickets = [*kept.tickets, *(t for d in duplicates for t in d.tickets), entry]
         merged = sort_tickets(tickets)
-        if [t.ident for t in merged] != [t.ident for t in kept.tickets] or not kept.list_ok:
-            writer.edit_body(kept.number, render_gap_issue(key, merged))
+        # Entries written before (a title unmasked, revenue in a backlog that is public
+        # now) are brought in line whenever the body is rewritten, and make it rewritten.
+        stale = any(as_listed(t, public=public) != t for t in kept.tickets)
+        if (
+            [t.ident for t in merged] != [t.ident for t in kept.tickets]
+            or not kept.list_ok
+            or stale
+        ):
+            writer.edit_body(kept.number, render_gap_issue(key, merged, public=public))
         for dup in duplicates:
             if created is not None and dup.number == created.number:
                 self._close_duplicate(dup, kept.number, writer)  # only its creator closes it
@@ -344,12 +386,13 @@ class Backlog:
                     LinkedTicket(
                         repository=old.repository if old else self.support_repository,
                         number=issue.number,
-                        title=issue.title.strip()[:MAX_TITLE],
+                        title=issue.title.strip(),
                         revenue=dict(old.revenue) if old else {},
                     )
                 )
-            rebuilt = sort_tickets(rebuilt)
-            body = render_gap_issue(gap.key, rebuilt)
+            public = self.is_public()
+            rebuilt = [as_listed(t, public=public) for t in sort_tickets(rebuilt)]
+            body = render_gap_issue(gap.key, rebuilt, public=public)
             new_ids = {t.ident for t in rebuilt}
             old_ids = {t.ident for t in gap.tickets}
             added = [t.reference for t in rebuilt if t.ident not in old_ids]
@@ -375,6 +418,7 @@ __all__ = [
     "LinkedTicket",
     "SyncChange",
     "as_gap_issue",
+    "as_listed",
     "decode_tickets",
     "encode_tickets",
     "gap_key_of",

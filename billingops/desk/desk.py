@@ -45,14 +45,17 @@ class Desk:
     # The ticket an issue stands for: the issue itself, or for a handoff issue in the
     # private desk the public ticket's words and author (SPEC §5b, `desk/public.py`).
     view: Callable[[IssueSnapshot], IssueSnapshot] | None = None
-    # The backlog repository is public: gap issues list tickets and counts, never revenue.
+    # The backlog repository is known to be public (the public support repository itself):
+    # gap issues list tickets and counts, never revenue. Otherwise GitHub says (SPEC §5b).
     public_backlog: bool = False
 
     def triage(self, issue: Mapping[str, Any], *, dry_run: bool = False) -> RunResult:
         ticket = parse_issue(issue, self.repository)
         if (not_ours := not_a_ticket(ticket, self.config)) is not None:
             return not_ours
-        backlog = Backlog(self.tracker, self.config, self.repository)
+        backlog = Backlog(
+            self.tracker, self.config, self.repository, public=True if self.public_backlog else None
+        )
         association = str(issue.get("author_association") or "")
         reading = read_triage(
             self._pool, self.tracker, self.billing, self.config, ticket, association,
@@ -60,9 +63,8 @@ class Desk:
         )  # fmt: skip
         outcome = decide_triage(reading, self.config, self.repository)
         return perform_triage(
-            outcome, reading.thread, self.tracker, self.config, backlog, self._pool,
-            public_backlog=self.public_backlog, dry_run=dry_run,
-        )  # fmt: skip
+            outcome, reading.thread, self.tracker, self.config, backlog, self._pool, dry_run=dry_run
+        )
 
     def apply(self, number: int, *, dry_run: bool = False) -> RunResult:
         """Execute what the approval labels on the issue authorise, exactly once."""

@@ -282,6 +282,7 @@ def _merged(handoff: IssueSnapshot, public: IssueSnapshot, intake: str) -> Issue
             "title": public.title,
             "body": public.body,
             "author": public.author,
+            "author_id": public.author_id,
             "author_association": public.author_association,
             "labels": labels,
         }
@@ -294,7 +295,7 @@ def _payload(handoff: IssueSnapshot, public: IssueSnapshot, config: Config) -> d
         "number": merged.number,
         "title": merged.title,
         "body": merged.body,
-        "user": {"login": merged.author},
+        "user": {"login": merged.author, "id": merged.author_id},
         "labels": [{"name": n} for n in merged.labels],
         "author_association": merged.author_association,
     }

@@ -27,7 +27,7 @@ from billingops.core.backlog import revenue_at_risk
 from billingops.core.record import render_comment, written
 from billingops.desk.backlog import Backlog
 from billingops.desk.thread import Writer
-from billingops.errors import OperationalError, WriteRefused
+from billingops.errors import AlreadyCanceled, OperationalError, WriteRefused
 from billingops.models.billing import Refund, Subscription
 from billingops.models.decision import FINISHED, Executed, StepKind
 from billingops.models.issue import Comment, Thread
@@ -125,7 +125,6 @@ def perform_triage(
     backlog: Backlog,
     pool: ThreadPoolExecutor,
     *,
-    public_backlog: bool,
     dry_run: bool,
 ) -> RunResult:
     """Perform a triage's outcome: the labels, the product gaps (a new one is filed first,
@@ -139,7 +138,10 @@ def perform_triage(
     record = Record(writer, config, number, outcome.existing, list(outcome.record))
     listing = thread.listing if thread.listing is not None else backlog.prefetch()
     labels_f = pool.submit(writer.labels, number, outcome.labels.add, outcome.labels.remove)
-    revenue = {} if public_backlog else revenue_at_risk(state)
+    if backlog.public is None and thread.listing_visibility is not None:
+        # GitHub's word on the backlog repository, read with its listing (no request).
+        backlog.public = Backlog.visibility_known(thread.listing_visibility)
+    revenue = {} if backlog.is_public() else revenue_at_risk(state)
     title = draft.assessment.ticket.title
     entry = backlog.entry(number, title, revenue)
     try:
@@ -209,6 +211,10 @@ def execute(
                 metadata=dict(write.metadata),
             )
         return written(write, answer), None
+    except AlreadyCanceled as exc:  # Stripe had it canceled already (a 404 on the DELETE)
+        if exc.ours:
+            return Executed.of(step, "already_done", exc.subscription_id, reason=str(exc)), None
+        return Executed.of(step, "skipped", reason=str(exc)), None
     except WriteRefused as exc:  # a 400 from a race: not done, recorded with why (issue 15)
         return Executed.of(step, "failed", reason=str(exc)), None
     except OperationalError as exc:

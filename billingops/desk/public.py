@@ -80,8 +80,13 @@ class PublicDesk:
                 )
             except BillingopsError as exc:
                 problem = _desk_problem(desk.repository, exc)
-        url = handoff.html_url or None if handoff else None
-        reply, labels = acknowledgement(ticket, self.config, url)
+        reply, labels = acknowledgement(
+            ticket,
+            self.config,
+            handoff.html_url or None if handoff else None,
+            # A dry run shows the reply the real run would post: with the handoff it files.
+            handoff_pending=handoff is None and problem is None and bool(private_writes),
+        )
         kind = reply.kind
         # The acknowledgement is written whatever the private desk does (the customer hears
         # back); with the handoff's triage in the same round trips, and waited for.
@@ -154,6 +159,11 @@ class PublicDesk:
         )
 
 
+def _user_id(user: Any) -> int | None:
+    value = user.get("id") if isinstance(user, Mapping) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _snapshot(issue: Mapping[str, Any]) -> IssueSnapshot:
     user = issue.get("user")
     return IssueSnapshot(
@@ -161,6 +171,7 @@ def _snapshot(issue: Mapping[str, Any]) -> IssueSnapshot:
         title=str(issue.get("title") or ""),
         body=str(issue.get("body") or ""),
         author=str(user.get("login") or "") if isinstance(user, Mapping) else "",
+        author_id=_user_id(user),
         labels=[
             str(x.get("name") if isinstance(x, Mapping) else x) for x in issue.get("labels") or []
         ],
@@ -173,8 +184,8 @@ def _desk_problem(private: str, exc: BillingopsError) -> BillingopsError:
     """A private desk that cannot be reached: one line that says the fix (SPEC §5b)."""
     fix = (
         f"the token needs Issues: read and write and Metadata: read on {private} "
-        "(a GitHub App installation token or a fine-grained token; the Actions GITHUB_TOKEN "
-        "cannot write to another repository)"
+        "(billingops' GitHub App installed on both repositories, or a fine-grained token; the "
+        "Actions GITHUB_TOKEN cannot write to another repository)"
     )
     if isinstance(exc, NotFound | BadInput):
         return ConfigError(f"private desk {private} unreachable: {exc}; {fix}")

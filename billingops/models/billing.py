@@ -12,6 +12,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 LIVE_STATUSES = frozenset({"active", "trialing", "past_due", "unpaid", "incomplete"})
+# Gone for good. `paused` is in neither set: the subscription is held (no invoices), it
+# can be resumed or canceled, and it is never treated as ended (SPEC §5c).
+ENDED_STATUSES = frozenset({"canceled", "incomplete_expired"})
 FAILED_STATUSES = frozenset({"past_due", "unpaid", "incomplete", "incomplete_expired"})
 
 
@@ -127,6 +130,9 @@ class Subscription(BaseModel):
     latest_invoice_id: str | None = None
     items: list[SubscriptionItem] = Field(default_factory=list)
     discounts: list[Discount] = Field(default_factory=list)
+    # The subscription schedule managing it, if any: Stripe then refuses
+    # `cancel_at_period_end` (the schedule decides how it ends).
+    schedule_id: str | None = None
     # `pause_collection` is set: the subscription stays, but no invoice is collected.
     collection_paused: bool = False
     # The subscription's own default payment method: it takes precedence over the customer's.
@@ -135,6 +141,11 @@ class Subscription(BaseModel):
     @property
     def live(self) -> bool:
         return self.status in LIVE_STATUSES
+
+    @property
+    def ended(self) -> bool:
+        """Canceled or expired: gone. A paused subscription is neither live nor ended."""
+        return self.status in ENDED_STATUSES
 
     @property
     def amount(self) -> int:

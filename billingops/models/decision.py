@@ -181,4 +181,4 @@ class GapRef(BaseModel):
     closed: bool = False
 
 
-Action = Literal["triage", "apply", "needs_info", "ignored", "refused"]
+Action = Literal["triage", "apply", "needs_info", "ignored", "refused", "error"]

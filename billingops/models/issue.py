@@ -3,7 +3,11 @@ thread as one read (who billingops is, and who last edited what). No I/O here.""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
+
+from billingops.models.text import ascii_lower
 
 
 class IssueSnapshot(BaseModel):
@@ -13,6 +17,9 @@ class IssueSnapshot(BaseModel):
     title: str = ""
     body: str = ""
     author: str = ""
+    # The author's numeric GitHub account id (`user.id`): a login can be renamed and taken by
+    # another account, an id cannot (SPEC §5a). Python int: GitHub ids exceed 2**31.
+    author_id: int | None = None
     labels: list[str] = Field(default_factory=list)
     state: str = "open"  # open, closed
     created_at: int = 0  # Unix seconds, GitHub's clock
@@ -65,11 +72,14 @@ class Thread(BaseModel):
     # Issues of another listing asked for in the same read (the product-gap backlog), or
     # None when not asked for or longer than one page (then list them with REST).
     listing: list[IssueSnapshot] | None = None
+    # The listed repository's visibility (`private`, `visibility`), read with the listing;
+    # None when not asked for or not answered.
+    listing_visibility: dict[str, Any] | None = None
 
     def mine(self) -> list[Comment]:
         return [c for c in self.comments if same_login(c.author, self.me)]
 
 
 def same_login(a: str, b: str) -> bool:
-    """GitHub logins are case-insensitive."""
-    return bool(a) and a.lower() == b.lower()
+    """GitHub logins are case-insensitive (and ASCII: a look-alike letter is another login)."""
+    return bool(a) and ascii_lower(a) == ascii_lower(b)

@@ -42,6 +42,8 @@ class PublicReply(BaseModel):
 
     kind: PublicKind
     handoff_url: str | None = Field(default=None, pattern=_ISSUE_URL)
+    # A dry run: the handoff would be filed by this run (its number is not known yet).
+    handoff_pending: bool = False
     login_url: str | None = Field(default=None, pattern=_LOGIN_URL)
     sensitive: list[SensitiveKind] = Field(default_factory=list)
     done: list[Done] = Field(default_factory=list)

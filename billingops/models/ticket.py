@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -36,6 +37,7 @@ class Ticket(BaseModel):
     number: int = 0
     title: str = ""
     author: str = ""
+    author_id: int | None = None  # the author's numeric GitHub account id (`user.id`)
     # Section label -> raw text, as the issue form rendered it (`_No response_` removed).
     fields: dict[str, str] = Field(default_factory=dict)
     # Identifiers, in order of first appearance, deduplicated.
@@ -73,6 +75,10 @@ class Requester(BaseModel):
     how: str = ""
     # The author holds a staff role: their own login never identifies a customer.
     staff: bool = False
+    # The login matched the customer's, but the customer's stored GitHub account id did
+    # not match the author's (a renamed login taken by another account), or could not be
+    # compared: the handoff says which (SPEC §5a).
+    account_id: Literal["different", "unreadable", "author_unknown"] | None = None
 
     def contract(self) -> dict[str, str]:
         return {"login": self.login, "identity": self.identity.value}

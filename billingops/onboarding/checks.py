@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from billingops.errors import ExitStatus
+from billingops.errors import ExitStatus, error_fields
 
 
 class Status(StrEnum):
@@ -70,11 +70,19 @@ def render_lines(checks: Iterable[Check]) -> list[str]:
     return lines
 
 
-def render_json(checks: list[Check]) -> str:
-    return json.dumps(
-        {
-            "ok": exit_status(checks) is ExitStatus.OK,
-            "checks": [c.model_dump(mode="json", exclude={"operational"}) for c in checks],
-        },
-        indent=2,
-    )
+def as_json(command: str, checks: list[Check]) -> dict[str, Any]:
+    """The --json object of a list of checks (doctor, portal validate): on a failure, the
+    SPEC §3 error fields too, the message naming the first failed check."""
+    status = exit_status(checks)
+    data: dict[str, Any] = {
+        "action": command,
+        "ok": status is ExitStatus.OK,
+        "checks": [c.model_dump(mode="json", exclude={"operational"}) for c in checks],
+    }
+    if status is not ExitStatus.OK:
+        bad = [c for c in checks if c.status is Status.fail] or [
+            c for c in checks if c.status is Status.skip
+        ]
+        message = f"{len(bad)} check(s) failed or not checked: {bad[0].summary}"
+        data |= error_fields(status, message)
+    return data

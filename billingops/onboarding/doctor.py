@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from billingops.config import Config, Environment, load_config
 from billingops.errors import BillingopsError, ConfigError, NotFound, OperationalError
-from billingops.onboarding import portal
+from billingops.onboarding import gate, portal
 from billingops.onboarding.checks import Check, fail, passed, skip, warn
 from billingops.onboarding.keys import classify, permissions_line
 from billingops.onboarding.labels import required_labels
@@ -69,12 +69,17 @@ def github_gateway(env: Environment) -> GitHubGateway:
 
 
 def config_check(env: Environment, cwd: Path) -> tuple[Check, Config]:
-    path = env.billingops_config
+    path = env.config_path
     resolved = Path(path) if Path(path).is_absolute() else cwd / path
     try:
-        config = load_config(path, cwd=cwd)
+        config = load_config(path, cwd=cwd, required=env.config_required)
     except ConfigError as exc:
-        return fail("config", str(exc), f"fix {path} (or delete it: defaults apply)"), Config()
+        fix = (
+            "fix BILLINGOPS_CONFIG (or unset it)"
+            if env.config_required and not resolved.exists()
+            else f"fix {path} (or delete it: defaults apply)"
+        )
+        return fail("config", str(exc), fix), Config()
     if not resolved.is_file():
         return (
             passed("config", f"config: no {path}, defaults apply", "billingops init writes one"),
@@ -213,7 +218,35 @@ def _stripe_probes(env: Environment, config: Config) -> list[Check]:
         out.append(_portal_problem(portal_result, config))
     else:
         out.append(portal.summary(portal_result, config.portal))
+    if probes.get("customers") is not None and probes["customers"].ok:
+        out.append(_login_ids(gateway, config))
     return out
+
+
+def _login_ids(gateway: StripeGateway, config: Config) -> Check:
+    """How many customers carry a GitHub login without the numeric account id (SPEC §5a:
+    a login can be renamed and registered by another account; the id cannot)."""
+    login, uid = config.github_username_metadata_key, config.github_user_id_metadata_key
+    try:
+        seen = gateway.login_coverage(login, uid)
+    except BillingopsError as exc:
+        return warn("stripe.github_ids", f"GitHub account ids in Stripe: not checked ({exc})")
+    scanned = f"scanned the {seen.scanned} newest customers"
+    if seen.more:
+        scanned += ", older ones not checked"
+    if seen.without_id:
+        return warn(
+            "stripe.github_ids",
+            f"{seen.without_id} of {seen.with_login} customers with a {login} have no {uid} "
+            f"({scanned}): a renamed GitHub login can be registered by someone else, who "
+            "would then count as verified",
+            f"store each customer's numeric GitHub account id in the metadata key {uid} next to "
+            f"{login} (GitHub's GET /users/<login> answers it as `id`)",
+        )
+    return passed(
+        "stripe.github_ids",
+        f"every customer with a {login} also has a {uid} ({seen.with_login} of them; {scanned})",
+    )
 
 
 def _portal_or_problem(gateway: StripeGateway) -> list[dict[str, Any]] | BillingopsError:
@@ -246,7 +279,9 @@ def _portal_problem(problem: BillingopsError, config: Config) -> Check:
 # ---------------------------------------------------------------------------------- GitHub
 
 
-def github_checks(env: Environment, config: Config, *, fix: bool) -> list[Check]:
+def github_checks(
+    env: Environment, config: Config, *, fix: bool, callers: list[gate.Caller] | None = None
+) -> list[Check]:
     missing = [
         name
         for name, value in (
@@ -288,12 +323,53 @@ def github_checks(env: Environment, config: Config, *, fix: bool) -> list[Check]
         out.append(_github_failure("github.write", "cannot write comments or labels", exc))
     out.append(_labels(gh, config, fix=fix))
     out.extend(audience_checks(gh, config))
+    out.extend(gate.gate_checks(gh, config, callers or []))
+    out.extend(gate.custom_role_checks(gh, config))
+    out.extend(backlog_checks(gh, config))
     return out
 
 
+def backlog_checks(gh: GitHubGateway, config: Config) -> list[Check]:
+    """SPEC §5b: whether the configured backlog repository is public, as GitHub says of
+    that repository itself (one request). Nothing written to a public backlog carries an
+    amount, a title or an email."""
+    from billingops.core.audience import Audience, audience_of
+
+    backlog = config.backlog_repository
+    if backlog is None or backlog.lower() == gh.repository.lower():
+        return []  # the support repository: its visibility is checked above
+    try:
+        seen = gh.for_repository(backlog).visibility()
+    except BillingopsError as exc:
+        return [
+            fail(
+                "github.backlog",
+                f"backlog {backlog}: cannot read it ({exc})",
+                "give the token Issues: Read and write and Metadata: Read on " + backlog,
+            )
+        ]
+    shown = str(seen.get("visibility") or ("private" if seen.get("private") else "public"))
+    if audience_of(seen, Config()) is Audience.public:
+        return [
+            passed(
+                "github.backlog",
+                f"backlog {backlog} is {shown}: gap issues there list ticket references and "
+                "counts only (no titles, no revenue, no emails)",
+            )
+        ]
+    return [
+        passed(
+            "github.backlog",
+            f"backlog {backlog} is {shown}: gap issues list masked ticket titles and the "
+            "revenue at risk",
+        )
+    ]
+
+
 PRIVATE_DESK_TOKEN = (
-    "Issues: Read and write and Metadata: Read on {desk} (and on the support repository): a "
-    "GitHub App installation token or a fine-grained token, stored as a secret; the Actions "
+    "Issues: Read and write and Metadata: Read on {desk} (and on the support repository): "
+    "install billingops' GitHub App on both (billingops init --identity app: each job mints "
+    "its token), or store a fine-grained token as BILLINGOPS_DESK_TOKEN; the Actions "
     "GITHUB_TOKEN cannot write to another repository"
 )
 
@@ -421,7 +497,10 @@ def _labels(gh: GitHubGateway, config: Config, *, fix: bool) -> Check:
 def run(env_map: Mapping[str, str], cwd: Path, *, fix: bool = False) -> list[Check]:
     env = Environment.from_mapping(env_map)
     config_line, config = config_check(env, cwd)
+    path = Path(env.config_path)
+    root = gate.repository_root(path if path.is_absolute() else cwd / path, cwd)
+    workflow, callers = gate.workflow_checks(root)
     with ThreadPoolExecutor(max_workers=2) as pool:
         stripe = pool.submit(stripe_checks, env, config)
-        github = pool.submit(github_checks, env, config, fix=fix)
-        return [config_line, *stripe.result(), *github.result()]
+        github = pool.submit(github_checks, env, config, fix=fix, callers=callers)
+        return [config_line, *stripe.result(), *workflow, *github.result()]

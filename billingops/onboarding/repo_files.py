@@ -30,6 +30,8 @@ REPORT_PATH = ".github/workflows/billingops-report.yml"
 REF_PLACEHOLDER = "REPLACE-WITH-A-COMMIT-SHA"
 WORKFLOW_REPO_PLACEHOLDER = PLACEHOLDER
 DEFAULT_ENVIRONMENT = "billing-approvals"
+# Who billingops acts as on GitHub: its own GitHub App (recommended) or the Actions token.
+IDENTITIES = ("app", "actions")
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
@@ -58,6 +60,27 @@ class Options:
     # SPEC §5b: the private desk that gets the handoff of a public repository's tickets.
     private_repository: str | None = None
     desk: bool = False  # the files of the private desk itself (its workflow and config)
+    identity: str = "app"
+    # The public support repository (owner/name): with identity app, the desk's token must
+    # reach it to post the outcome back.
+    support_repository: str | None = None
+
+    def placeholders(self) -> list[str]:
+        """The placeholders the workflow would carry (to replace before it can run)."""
+        return [
+            name
+            for name, missing in (
+                (WORKFLOW_REPO_PLACEHOLDER, self.workflow_repo == WORKFLOW_REPO_PLACEHOLDER),
+                (REF_PLACEHOLDER, self.ref is None),
+            )
+            if missing
+        ]
+
+    def app_other_repository(self) -> str | None:
+        """identity app: the other repository (owner/name) the job's token must reach."""
+        if self.identity != "app":
+            return None
+        return self.support_repository if self.desk else self.private_repository
 
     def validate(self) -> None:
         if self.ref is not None and not _SHA.match(self.ref):
@@ -77,6 +100,19 @@ class Options:
             )
         if self.report_issue is not None and self.report_issue < 1:
             raise BadInput("--report-issue must be an issue number (1 or more)")
+        if self.identity not in IDENTITIES:
+            raise BadInput(f"--identity must be app or actions, got {self.identity!r}")
+        if self.support_repository is not None and not _REPO.match(self.support_repository):
+            raise BadInput(
+                f"--support-repository must be owner/name, got {self.support_repository!r}"
+            )
+        pair = [r for r in (self.private_repository, self.support_repository) if r]
+        if self.identity == "app" and len({r.split("/")[0].lower() for r in pair}) > 1:
+            raise BadInput(
+                "the GitHub App's token reaches one owner's repositories: put the private desk "
+                f"under the same owner as the support repository (got {' and '.join(pair)}), "
+                "or use --identity actions with a fine-grained BILLINGOPS_DESK_TOKEN"
+            )
 
 
 @dataclass(frozen=True)
@@ -117,6 +153,9 @@ def render_files(options: Options) -> list[tuple[str, str, str]]:
         "environment": options.environment,
         "report_issue": options.report_issue,
         "desk_token": options.private_repository is not None or options.desk,
+        "app": options.identity == "app",
+        "app_other": options.app_other_repository(),
+        "app_repositories": (options.app_other_repository() or "/").split("/", 1)[1],
         "private_repository": options.private_repository,
         # The public repository of a private desk never executes anything: approvals are
         # applied on the handoff issue, so its workflow gets no write key (SPEC §5b).

@@ -13,9 +13,17 @@ definitions) plus the parts of Stripe's behaviour that matter for safety:
 - writes: `POST /v1/refunds` (400 `charge_disputed`, `charge_already_refunded`,
   `amount_too_large` as Stripe answers them), `POST /v1/subscriptions/:id` and
   `DELETE /v1/subscriptions/:id`;
+- subscriptions as Stripe has them (SPEC §5c): `DELETE` of a canceled subscription is a
+  404 `resource_missing`; a canceled one still takes `metadata` and
+  `cancellation_details` (nothing else); one with a `schedule` refuses
+  `cancel_at_period_end`; `paused` is a status like any other;
+- every request checked against stripe-python 16's description of the endpoint
+  (`stripe_contract`): what Stripe would refuse is a 400 `invalid_request_error`, kept in
+  `violations` (leaving the `with` block with violations fails the test);
 - idempotency as Stripe documents it: a POST with a key seen before gets the first answer
-  again, errors included (`Idempotent-Replayed: true`); the same key with other
-  parameters is a 400 `idempotency_error`; DELETE ignores the key;
+  again, errors included (`Idempotent-Replayed: true`), except a request refused before
+  it executed (a validation error: nothing is stored, a retry runs afresh); the same key
+  with other parameters is a 400 `idempotency_error`; DELETE ignores the key;
 - faults injected at the HTTP layer: `fail_next(method, path, status, body)`.
 
 Every request is recorded (`requests`) so tests can count and inspect them.
@@ -95,7 +103,13 @@ class Recorded:
 class CurrentApiServer(LoopbackService):
     """`with CurrentApiServer() as api: api.add(obj, ...); StripeGateway(key, api.base_url)`."""
 
-    def __init__(self, *, refund_status: str = "succeeded", now: int = 1_790_000_000) -> None:
+    def __init__(
+        self, *, refund_status: str = "succeeded", now: int = 1_790_000_000, strict: bool = True
+    ) -> None:
+        # Every request is checked against what stripe-python says the endpoint takes
+        # (`stripe_contract`); what Stripe would refuse is answered 400 and kept here.
+        self.strict = strict
+        self.violations: list[str] = []
         self.objects: dict[str, dict[str, Any]] = {}
         self.requests: list[Recorded] = []
         self.refund_status = refund_status
@@ -145,6 +159,14 @@ class CurrentApiServer(LoopbackService):
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         return _make_handler(self)
 
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        if self.violations and exc[0] is None:
+            raise AssertionError(
+                "requests Stripe would refuse (stripe-python 16's description): "
+                + "; ".join(self.violations)
+            )
+
     # -- behaviour ----------------------------------------------------------------------
 
     def handle(
@@ -153,7 +175,17 @@ class CurrentApiServer(LoopbackService):
         with self._lock:
             record = Recorded(method, path, params, key)
             self.requests.append(record)
+            if self.strict and not path.startswith("/_"):
+                from billingops.sandbox import stripe_contract
+
+                found = stripe_contract.check(method, path, params)
+                if found:
+                    # Refused before executing: nothing stored under the key (Stripe saves
+                    # an idempotent result only once the endpoint started executing).
+                    self.violations += [f"{method} {path}: {v}" for v in found]
+                    return 400, stripe_contract.error_body(found), {}
             fingerprint = json.dumps(params, sort_keys=True)
+            # Stripe honours Idempotency-Key on POST only (a DELETE runs again).
             if method == "POST" and key and key in self._keys:
                 m, p, f, status, body = self._keys[key]
                 if (m, p, f) != (method, path, fingerprint):
@@ -357,14 +389,25 @@ class CurrentApiServer(LoopbackService):
         sub = self.objects.get(sub_id)
         if sub is None or collection_of(sub_id) != "subscriptions":
             return 404, error(404, f"No such subscription: '{sub_id}'", "resource_missing")
-        if sub.get("status") in ("canceled", "incomplete_expired"):
+        ended = sub.get("status") in ("canceled", "incomplete_expired")
+        if ended and method == "DELETE":
+            # Stripe: a canceled subscription is gone for the cancel endpoint.
+            return 404, error(404, f"No such subscription: '{sub_id}'", "resource_missing")
+        if ended and set(params) - {"metadata", "cancellation_details", "expand"}:
             return 400, error(
                 400,
                 "A canceled subscription can only update its cancellation_details and metadata.",
-                "subscription_canceled",
+            )
+        if method == "POST" and "cancel_at_period_end" in params and sub.get("schedule"):
+            return 400, error(
+                400,
+                "The subscription is managed by the subscription schedule "
+                f"`{_ref(sub['schedule'])}`, and updating any cancelation behavior directly is "
+                "not allowed. Please update the schedule instead.",
             )
         if "metadata" in params:
-            sub["metadata"] = {**(sub.get("metadata") or {}), **params["metadata"]}
+            merged = {**(sub.get("metadata") or {}), **params["metadata"]}
+            sub["metadata"] = {k: v for k, v in merged.items() if v != ""}  # "" unsets
         if "cancellation_details" in params:
             sub["cancellation_details"] = {
                 "comment": None,

@@ -142,6 +142,11 @@ class _Repo:
     # login.lower() -> (role_name, legacy permission)
     collaborators: dict[str, tuple[str, str]] = field(default_factory=dict)
     visibility: str = "private"  # private, public, internal
+    # name -> (protection_rules, deployment_branch_policy), shaped as GitHub answers them
+    environments: dict[str, tuple[list[dict[str, Any]], dict[str, bool] | None]] = field(
+        default_factory=dict
+    )
+    secrets: set[str] = field(default_factory=set)  # repository-level Actions secrets
 
 
 class FakeGitHub(LoopbackService):
@@ -178,8 +183,14 @@ class FakeGitHub(LoopbackService):
         self._repos: dict[str, _Repo] = {}
         self._comments: dict[int, _Comment] = {}
         self._users: dict[str, str] = {}  # login -> "User" | "Bot"
+        self._user_ids: dict[str, int] = {}  # login -> account id, when set by a test
         self._faults: list[_Fault] = []
-        self._ids = {"issue": 0, "comment": 0, "event": 0, "label": 0}
+        self._ids = {"issue": 0, "comment": 0, "event": 0, "label": 0, "environment": 0}
+        # org.lower() -> its custom repository roles (name, base role)
+        self._custom_roles: dict[str, list[tuple[str, str]]] = {}
+        # Permissions the token lacks, e.g. {"actions", "secrets"}: what an App or
+        # fine-grained token with Issues and Metadata only cannot read (403).
+        self.denied: set[str] = set()
         self._server: ThreadedServer | None = None
         self.add_repo(repository)
 
@@ -206,9 +217,56 @@ class FakeGitHub(LoopbackService):
         with self._lock:
             self._repo(repo).visibility = visibility
 
-    def add_user(self, login: str, *, type: str = "User") -> None:
+    def add_environment(
+        self,
+        name: str,
+        *,
+        reviewers: Iterable[str] = (),
+        branch_policy: bool = False,
+        wait_timer: int = 0,
+        repo: str | None = None,
+    ) -> None:
+        """An Environment with GitHub's built-in protection rules: required reviewers
+        (logins), deployment branches limited to protected branches, a wait timer."""
+        rules: list[dict[str, Any]] = []
+        with self._lock:
+            if wait_timer:
+                rules.append(self._rule("wait_timer", wait_timer=wait_timer))
+            users = list(reviewers)
+            if users:
+                rules.append(
+                    self._rule(
+                        "required_reviewers",
+                        prevent_self_review=False,
+                        reviewers=[{"type": "User", "reviewer": self._user_json(u)} for u in users],
+                    )
+                )
+            policy = None
+            if branch_policy:
+                rules.append(self._rule("branch_policy"))
+                policy = {"protected_branches": True, "custom_branch_policies": False}
+            self._repo(repo).environments[name] = (rules, policy)
+
+    def add_secret(self, name: str, *, repo: str | None = None) -> None:
+        """A repository-level Actions secret (its value never leaves GitHub)."""
+        with self._lock:
+            self._repo(repo).secrets.add(name.upper())
+
+    def add_custom_role(self, org: str, name: str, base_role: str = "write") -> None:
+        with self._lock:
+            self._custom_roles.setdefault(org.lower(), []).append((name, base_role))
+
+    def _rule(self, type: str, **extra: Any) -> dict[str, Any]:
+        ident = self._next_id("environment")
+        return {"id": ident, "node_id": _node_id("Gate", ident), "type": type, **extra}
+
+    def add_user(self, login: str, *, type: str = "User", id: int | None = None) -> None:
+        """`id`: the numeric account id GitHub gives the login (ids exceed 2**31); by
+        default one derived from the login."""
         with self._lock:
             self._users[login] = type
+            if id is not None:
+                self._user_ids[login.lower()] = id
 
     def add_collaborator(
         self, login: str, role: str, *, permission: str | None = None, repo: str | None = None
@@ -501,7 +559,9 @@ class FakeGitHub(LoopbackService):
     def _user_json(self, login: str) -> Json:
         # simple-user, with the fields GitHub marks required.
         kind = self._users.get(login) or ("Bot" if login.endswith("[bot]") else "User")
-        uid = int.from_bytes(login.encode()[:6].ljust(6, b"\0"), "big") % 10_000_000
+        uid = self._user_ids.get(login.lower()) or (
+            int.from_bytes(login.encode()[:6].ljust(6, b"\0"), "big") % 10_000_000
+        )
         api = f"{self.url}/users/{quote(login)}"
         return {
             "login": login,
@@ -661,9 +721,58 @@ class FakeGitHub(LoopbackService):
                 return e.status, _error(e.status, e.message, e.errors), {}, 0.0
             return status, data, extra, 0.0
 
+    def _deny(self, permission: str) -> None:
+        if permission in self.denied:
+            raise _HttpError(403, "Resource not accessible by integration")
+
+    def _org_route(self, method: str, path: str) -> tuple[int, Json, dict[str, str]]:
+        m = re.match(r"^/orgs/([^/]+)/custom-repository-roles$", path)
+        if m is None or method != "GET":
+            raise _HttpError(404, "Not Found")
+        org = unquote(m[1])
+        self._deny("custom_roles")
+        roles = self._custom_roles.get(org.lower())
+        if roles is None:  # not an organisation on GitHub Enterprise
+            raise _HttpError(404, "Not Found")
+        stamp = self._now()
+        body = [
+            {
+                "id": 8000 + i,
+                "name": name,
+                "description": None,
+                "base_role": base,
+                "permissions": [],
+                "organization": self._user_json(org) | {"type": "Organization"},
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+            for i, (name, base) in enumerate(roles)
+        ]
+        return 200, {"total_count": len(body), "custom_roles": body}, {}
+
+    def _environment_json(self, repo: _Repo, name: str) -> Json:
+        rules, policy = repo.environments[name]
+        ident = 161088000 + list(repo.environments).index(name)
+        stamp = self._now()
+        return {
+            "id": ident,
+            "node_id": _node_id("Environment", ident),
+            "name": name,
+            "url": f"{self.url}/repos/{repo.full_name}/environments/{quote(name)}",
+            "html_url": f"{self.html_base}/{repo.full_name}/deployments/activity_log"
+            f"?environments_filter={quote(name)}",
+            "created_at": stamp,
+            "updated_at": stamp,
+            "can_admins_bypass": True,
+            "protection_rules": rules,
+            "deployment_branch_policy": policy,
+        }
+
     def _route(
         self, method: str, path: str, query: dict[str, str], payload: Json
     ) -> tuple[int, Json, dict[str, str]]:
+        if path.startswith("/orgs/"):
+            return self._org_route(method, path)
         m = re.match(r"^/repos/([^/]+)/([^/]+)(/.*)?$", path)
         if m is None:
             raise _HttpError(404, "Not Found")
@@ -720,6 +829,17 @@ class FakeGitHub(LoopbackService):
                 "role_name": role,
             }
             return 200, {"permission": legacy, "role_name": role, "user": user}, {}
+        if route[:2] == ("GET", "environments") and len(seg) == 2:
+            self._deny("actions")  # Actions: Read, for an App or a fine-grained token
+            if seg[1] not in repo.environments:
+                raise _HttpError(404, "Not Found")
+            return 200, self._environment_json(repo, seg[1]), {}
+        if route[:3] == ("GET", "actions", "secrets") and len(seg) == 3:
+            self._deny("secrets")  # Secrets: Read
+            if seg[2].upper() not in repo.secrets:
+                raise _HttpError(404, "Not Found")
+            stamp = self._now()
+            return 200, {"name": seg[2].upper(), "created_at": stamp, "updated_at": stamp}, {}
         if route == ("GET", "labels"):
             labels = [self._label_json(repo, x) for x in repo.labels.values()]
             return self._page(labels, path, query)
@@ -873,7 +993,10 @@ class FakeGitHub(LoopbackService):
             }
             for i in found[:100]
         ]
-        return {"issues": {"pageInfo": {"hasNextPage": len(found) > 100}, "nodes": nodes}}
+        return {
+            "visibility": repo.visibility.upper(),  # GraphQL RepositoryVisibility
+            "issues": {"pageInfo": {"hasNextPage": len(found) > 100}, "nodes": nodes},
+        }
 
     def _graphql_actor(self, login: str | None) -> Json:
         if login is None:

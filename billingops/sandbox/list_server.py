@@ -159,6 +159,26 @@ class ListServer(LoopbackService):
         self._window: deque[float] = deque()
         self._lock = threading.Lock()
         self._server: ThreadedServer | None = None
+        # Requests Stripe would refuse (stripe-python 16's description: `stripe_contract`),
+        # answered 400; leaving the `with` block with any fails the test.
+        self.violations: list[str] = []
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        if self.violations and exc[0] is None:
+            raise AssertionError("requests Stripe would refuse: " + "; ".join(self.violations))
+
+    def refused(self, path: str, pairs: list[tuple[str, str]]) -> dict[str, Any] | None:
+        """Stripe's 400 body when Stripe would refuse this GET (and record why)."""
+        from billingops.sandbox import stripe_contract
+        from billingops.sandbox.current_api import parse_params
+
+        found = stripe_contract.check("GET", path, parse_params(pairs))
+        if not found:
+            return None
+        with self._lock:
+            self.violations += [f"GET {path}: {v}" for v in found]
+        return stripe_contract.error_body(found)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -263,6 +283,10 @@ def _make_handler(server: ListServer) -> type[BaseHTTPRequestHandler]:
                 query.setdefault(k, []).append(v)
             if url.path == "/_stats":  # not an API call: never rate limited
                 self._send(200, server.stats())
+                return
+            refused = server.refused(url.path, parse_qsl(url.query, keep_blank_values=True))
+            if refused is not None:
+                self._send(400, refused)
                 return
             if not server.admit():
                 self._send(

@@ -240,6 +240,15 @@ def running_sandbox(*, seed: int = DEFAULT_SEED, now: int | None = DEFAULT_NOW) 
         yield server.base_url
 
 
+def sandbox_violations(base_url: str) -> list[str]:
+    """The requests the sandbox refused since its last reset because Stripe would have."""
+    try:
+        body = sandbox_request(base_url, "GET", "/_config/billingops/violations")
+    except OperationalError:
+        return []  # a localstripe started by someone else: not checked
+    return [str(v) for v in (body or {}).get("violations", [])]
+
+
 def reset_sandbox(
     base_url: str, *, seed: int = DEFAULT_SEED, now: int | None = DEFAULT_NOW
 ) -> None:
@@ -347,21 +356,99 @@ def _install(app: Any, resources: Any) -> None:
     def update_keeping_metadata(self: Any, metadata: Any = None, **kwargs: Any) -> Any:
         result = original_update(self, **kwargs)
         if metadata:
-            self.metadata = {**(self.metadata or {}), **metadata}
+            merged = {**(self.metadata or {}), **metadata}
+            # Stripe: a key set to "" is removed.
+            self.metadata = {k: v for k, v in merged.items() if v != ""}
         return result
 
     resources.Subscription._update = update_keeping_metadata
 
     # Real Stripe replays a POST with a seen Idempotency-Key; localstripe ignores the key.
-    from billingops.sandbox.idempotency import make_middleware
+    from billingops.sandbox.idempotency import Handler, make_middleware
 
     idempotency, forget_keys = make_middleware()
     app.middlewares.insert(0, idempotency)
+
+    # Held to Stripe's published API (stripe-python 16's description of it): a request the
+    # SDK sends (it carries `Stripe-Version`) that Stripe would refuse is answered 400, as
+    # Stripe does, before the idempotency layer (Stripe stores no answer for a request
+    # that failed validation), and kept for the tests: `GET /_config/billingops/violations`.
+    violations: list[str] = []
+
+    @web.middleware
+    async def contract(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not request.path.startswith("/v1/") or "Stripe-Version" not in request.headers:
+            return await handler(request)
+        from urllib.parse import parse_qsl
+
+        from billingops.sandbox import stripe_contract
+        from billingops.sandbox.current_api import parse_params
+
+        pairs = parse_qsl(request.query_string, keep_blank_values=True)
+        if request.method == "POST":
+            pairs += parse_qsl((await request.read()).decode(), keep_blank_values=True)
+        found = stripe_contract.check(request.method, request.path, parse_params(pairs))
+        if not found:
+            return await handler(request)
+        violations.extend(f"{request.method} {request.path}: {v}" for v in found)
+        return web.json_response(stripe_contract.error_body(found), status=400)
+
+    app.middlewares.insert(0, contract)
+
+    # Stripe semantics localstripe lacks (SPEC §5c), inside the contract check and the
+    # idempotency layer: DELETE of a canceled subscription is a 404 `resource_missing`;
+    # a canceled subscription takes only `metadata` and `cancellation_details`.
+    @web.middleware
+    async def subscription_semantics(request: web.Request, handler: Handler) -> web.StreamResponse:
+        parts = request.path.strip("/").split("/")
+        if len(parts) != 3 or parts[:2] != ["v1", "subscriptions"] or parts[2] == "search":
+            return await handler(request)
+        sub = resources.store.get(f"subscription:{parts[2]}")
+        if sub is None or sub.status not in ("canceled", "incomplete_expired"):
+            return await handler(request)
+        missing = {
+            "type": "invalid_request_error",
+            "code": "resource_missing",
+            "param": "id",
+            "message": f"No such subscription: '{parts[2]}'",
+        }
+        if request.method == "DELETE":
+            return web.json_response({"error": missing}, status=404)
+        if request.method == "POST":
+            from urllib.parse import parse_qsl
+
+            keys = {k.split("[", 1)[0] for k, _ in parse_qsl((await request.read()).decode())}
+            if keys - {"metadata", "cancellation_details", "expand"}:
+                message = (
+                    "A canceled subscription can only update its cancellation_details and metadata."
+                )
+                body = {"error": {"type": "invalid_request_error", "message": message}}
+                return web.json_response(body, status=400)
+        return await handler(request)
+
+    app.middlewares.insert(1, subscription_semantics)
+
+    # Stripe lists are newest first; localstripe keeps insertion order (oldest first).
+    # Ties on `created` keep the later-created object first, as Stripe does. Only the list
+    # endpoints (`_api_list_all`), never a list inside an object (a subscription's items).
+    original_list_all = resources.StripeObject._api_list_all.__func__
+
+    def newest_first(cls: Any, /, url: Any, limit: Any = None, starting_after: Any = None,
+                     **kwargs: Any) -> Any:  # fmt: skip
+        li = original_list_all(cls, url, limit=limit, starting_after=starting_after, **kwargs)
+        li._list = sorted(reversed(li._list), key=lambda o: -int(getattr(o, "created", 0) or 0))
+        return li
+
+    resources.StripeObject._api_list_all = classmethod(newest_first)
+
+    async def list_violations(request: web.Request) -> web.Response:
+        return web.json_response({"violations": violations})
 
     async def reset(request: web.Request) -> web.Response:
         body = await request.json() if request.can_read_body else {}
         resources.store.clear()
         forget_keys()  # a reset account has seen no request yet
+        violations.clear()
         random.seed(body.get("seed", DEFAULT_SEED))
         clock.frozen = body.get("now")
         return web.json_response({"ok": True})
@@ -388,6 +475,7 @@ def _install(app: Any, resources: Any) -> None:
         return web.json_response(obj._export())
 
     app.router.add_post("/_config/billingops/reset", reset)
+    app.router.add_get("/_config/billingops/violations", list_violations)
     app.router.add_post("/_config/billingops/clock", set_clock)
     app.router.add_post("/_config/billingops/patch/{object}/{id}", patch)
 

@@ -13,7 +13,7 @@ import stripe
 
 from billingops._billing.stripe_gateway import StripeGateway
 from billingops.config import Environment
-from billingops.errors import ConfigError, WriteRefused
+from billingops.errors import AlreadyCanceled, ConfigError, WriteRefused
 from billingops.sandbox.current_api import CurrentApiServer, error
 from billingops.wiring import Wiring
 
@@ -225,8 +225,12 @@ def test_at_period_end_sends_cancellation_details(server: CurrentApiServer) -> N
 def test_a_cancel_that_lost_a_race_to_another_cancel_is_settled(
     server: CurrentApiServer,
 ) -> None:
+    """Someone else canceled it first: already canceled, and not credited to billingops
+    (SPEC §5c; it was `.status == "canceled"`, taken as done, before Stripe's semantics)."""
     server.add(api.subscription(status="canceled", canceled_at=NOW - 5))
-    assert _cancel(gateway(server), "active").status == "canceled"
+    with pytest.raises(AlreadyCanceled) as caught:
+        _cancel(gateway(server), "active")
+    assert not caught.value.ours
 
 
 def test_a_cancel_refused_for_another_reason_is_a_refusal(server: CurrentApiServer) -> None:

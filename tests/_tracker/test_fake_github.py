@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -277,3 +278,85 @@ def test_time_is_real_utc_in_whole_seconds_and_ties_happen(fake_github: FakeGitH
     assert [c["id"] for c in comments] == [a, b]
     assert comments[0]["created_at"] == comments[1]["created_at"]  # a tie
     assert headers["Date"].endswith("GMT")
+
+
+# -- issue 21: what `doctor` reads of the approval gate -----------------------------------------
+
+_REST = json.loads(
+    (Path(__file__).resolve().parents[1] / "data/github_rest/doctor_routes.json").read_text()
+)
+
+
+def _shape(path: str) -> tuple[list[str], Any]:
+    op = _REST["paths"][path]["get"]
+    return op["required"], op["example"]
+
+
+def test_environment_follows_the_rest_description(fake_github: FakeGitHub) -> None:
+    required, example = _shape("/repos/{owner}/{repo}/environments/{environment_name}")
+    fake_github.add_environment("billing-approvals", reviewers=["maya"], branch_policy=True)
+    status, env, _ = call(fake_github, "GET", "/repos/acme/support/environments/billing-approvals")
+    assert status == 200
+    assert set(required) <= set(env) and set(example) <= set(env)
+    kinds = [r["type"] for r in env["protection_rules"]]
+    assert kinds == ["required_reviewers", "branch_policy"]
+    [reviewers] = [r for r in env["protection_rules"] if r["type"] == "required_reviewers"]
+    example_rule = next(r for r in example["protection_rules"] if r["type"] == "required_reviewers")
+    assert set(example_rule) == set(reviewers)
+    assert reviewers["reviewers"][0]["reviewer"]["login"] == "maya"
+    assert set(env["deployment_branch_policy"]) == set(example["deployment_branch_policy"])
+    status, _, _ = call(fake_github, "GET", "/repos/acme/support/environments/nope")
+    assert status == 404
+    fake_github.denied = {"actions"}  # an App token with Issues and Metadata only
+    status, body, _ = call(fake_github, "GET", "/repos/acme/support/environments/billing-approvals")
+    assert (status, body["message"]) == (403, "Resource not accessible by integration")
+
+
+def test_repository_secret_and_custom_roles_follow_the_rest_description(
+    fake_github: FakeGitHub,
+) -> None:
+    required, example = _shape("/repos/{owner}/{repo}/actions/secrets/{secret_name}")
+    fake_github.add_secret("STRIPE_WRITE_KEY")
+    status, secret, _ = call(
+        fake_github, "GET", "/repos/acme/support/actions/secrets/STRIPE_WRITE_KEY"
+    )
+    assert status == 200 and set(secret) == set(example) == set(required)
+    assert call(fake_github, "GET", "/repos/acme/support/actions/secrets/OTHER")[0] == 404
+
+    required, example = _shape("/orgs/{org}/custom-repository-roles")
+    assert _REST["paths"]["/orgs/{org}/custom-repository-roles"]["description"] == "ghec"
+    assert call(fake_github, "GET", "/orgs/acme/custom-repository-roles")[0] == 404
+    fake_github.add_custom_role("acme", "Billing Lead")
+    status, roles, _ = call(fake_github, "GET", "/orgs/acme/custom-repository-roles")
+    assert status == 200 and set(roles) == set(example)
+    assert set(required) <= set(roles["custom_roles"][0])
+    assert [r["name"] for r in roles["custom_roles"]] == ["Billing Lead"]
+
+
+def test_the_gate_reads_doctor_makes_are_routes_of_the_rest_description(
+    fake_github: FakeGitHub,
+) -> None:
+    """SPEC §8: every REST route billingops calls exists in GitHub's REST description."""
+    import re
+
+    from billingops._tracker.github_gateway import GitHubGateway
+
+    gateway = GitHubGateway(TEST_TOKEN, "acme/support", fake_github.url)
+    fake_github.add_environment("billing-approvals", reviewers=["maya"])
+    fake_github.add_custom_role("acme", "Billing Lead")
+    fake_github.reset_requests()
+    status, env = gateway.environment("billing-approvals")
+    assert status == 200 and env is not None and env["name"] == "billing-approvals"
+    assert gateway.repository_secret("STRIPE_WRITE_KEY") == 404
+    assert gateway.custom_repository_roles("acme") == (200, ["Billing Lead"])
+    fake_github.denied = {"actions", "secrets", "custom_roles"}
+    assert gateway.environment("billing-approvals") == (403, None)
+    assert gateway.repository_secret("STRIPE_WRITE_KEY") == 403
+    assert gateway.custom_repository_roles("acme") == (403, [])
+    routes = [
+        re.compile("^" + re.sub(r"\{[a-z_]+\}", "[^/]+", path) + "$") for path in _REST["paths"]
+    ]
+    seen = {r.path for r in fake_github.requests}
+    assert len(seen) == 3
+    for path in seen:
+        assert any(route.match(path) for route in routes), path

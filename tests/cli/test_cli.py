@@ -38,6 +38,7 @@ def fake() -> Iterator[FakeGitHub]:
 
 @pytest.fixture
 def env(stripe_sandbox: Sandbox, fake: FakeGitHub, tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "billingops.yml").write_text("# defaults\n")
     return {
         "STRIPE_API_KEY": stripe_sandbox.api_key,
         "STRIPE_API_BASE": stripe_sandbox.base_url,
@@ -147,7 +148,10 @@ def test_bad_event_file_is_one_line_exit_2(
     assert status is ExitStatus.BAD_INPUT
     assert needle in err and "Traceback" not in err
     assert err.strip().count("\n") == 0
-    assert out["action"] == "ignored" and needle in out["reason"]
+    # SPEC §3 (2026-12-06): exit 2 is an error of kind bad_input, in the run contract's shape.
+    assert out["action"] == "error" and needle in out["reason"]
+    assert out["error"]["kind"] == "bad_input" and needle in out["error"]["message"]
+    assert set(out) == CONTRACT_KEYS | {"error"}
 
 
 def test_invalid_config_names_the_key(
@@ -159,6 +163,18 @@ def test_invalid_config_names_the_key(
     assert status is ExitStatus.BAD_INPUT
     assert "refund.second_approver_above" in err
     assert "Traceback" not in err
+
+
+def test_an_explicit_config_that_does_not_exist_is_exit_2(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A typo in BILLINGOPS_CONFIG must not silently mean "defaults" (issue 21).
+    env = env | {"BILLINGOPS_CONFIG": str(tmp_path / "billingpos.yml")}
+    path = event_file(tmp_path, {"action": "opened", "issue": {"number": 1}})
+    status, _, err = run(["handle", "--event", path, "--event-name", "issues"], env, capsys)
+    assert status is ExitStatus.BAD_INPUT
+    assert "billingpos.yml does not exist (BILLINGOPS_CONFIG names it)" in err
+    assert err.strip().count("\n") == 0 and "Traceback" not in err
 
 
 def test_stripe_down_is_exit_1_with_one_line(
@@ -177,7 +193,9 @@ def test_stripe_down_is_exit_1_with_one_line(
     status, out, err = run(["triage", "--event", path, "--json"], env, capsys)
     assert status is ExitStatus.OPERATIONAL
     assert "Traceback" not in err and err.strip().count("\n") == 0
-    assert out["action"] == "triage" and out["reason"].startswith("error:")
+    # SPEC §3 (2026-12-06): exit 1 is an error of kind operational; the issue is named.
+    assert out["action"] == "error" and out["issue"] == number
+    assert out["error"]["kind"] == "operational" and out["error"]["message"] == out["reason"]
     assert fake.comments_of(number) == []  # never a partial comment
     assert env["STRIPE_API_KEY"] not in err + json.dumps(out)
 
@@ -247,3 +265,45 @@ def test_a_ticket_without_the_billing_label_is_ignored_until_it_gets_it(
     assert out["action"] == "triage"
     assert out["requester"] == {"login": "mallory", "identity": "unverified"}
     assert len(fake.comments_of(number)) == 1
+
+
+def test_triage_with_a_key_pasted_with_a_newline(
+    fake: FakeGitHub, env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 21: a Stripe key with a trailing newline was "cannot reach Stripe"."""
+    key = env["STRIPE_API_KEY"]
+    number = fake.add_issue(
+        "charged twice", "my email is jane@example.com", author="customer", labels=["billing"]
+    )
+    path = event_file(tmp_path, issue_event(fake, number, "opened"))
+    pasted = env | {"STRIPE_API_KEY": key + "\n"}
+    status, out, err = run(["triage", "--dry-run", "--event", path, "--json"], pasted, capsys)
+    assert status is ExitStatus.OK, err
+    assert out["action"] in ("triage", "needs_info")
+    assert [ln for ln in err.splitlines() if "whitespace" in ln] == [
+        "billingops: note: STRIPE_API_KEY has whitespace around it (a newline pasted with the "
+        "secret?); using it without. Fix the secret to make this note go."
+    ]
+    assert key not in out.__repr__() + err
+
+
+def test_a_dry_run_that_changes_nothing_says_so(
+    stripe_sandbox: Sandbox,
+    fake: FakeGitHub,
+    env: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 21: re-running `triage --dry-run` on an unchanged ticket printed nothing."""
+    ticket = stripe_sandbox.seed("duplicate_subscriptions").ticket
+    number = fake.add_issue(ticket.title, form_body(ticket), author="maya", labels=["billing"])
+    path = event_file(tmp_path, issue_event(fake, number, "opened"))
+    status, _, err = run(["triage", "--event", path], env, capsys)
+    assert status is ExitStatus.OK, err
+    path = event_file(tmp_path, issue_event(fake, number, "edited"))  # as the ticket is now
+    status, out, err = run(["triage", "--dry-run", "--event", path], env, capsys)
+    assert status is ExitStatus.OK, err
+    assert out.strip() == (
+        f"billingops: dry run: nothing would change on #{number}: the comment and labels are "
+        "already up to date."
+    )

@@ -4,6 +4,7 @@ output as wide as the terminal."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,7 @@ def test_every_missing_variable_is_named_at_once(
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"action": "opened", "issue": {"number": 1}}))
     args = [str(event) if a == "EVENT" else a for a in args]
-    status, _, err = run(args, {"BILLINGOPS_CONFIG": str(tmp_path / "none.yml")}, capsys)
+    status, _, err = run(args, {"BILLINGOPS_CONFIG": os.devnull}, capsys)
     assert status is ExitStatus.BAD_INPUT
     [line] = err.strip().splitlines()
     for name in names:
@@ -82,7 +83,7 @@ def test_library_retry_warnings_do_not_reach_the_user(
         "GITHUB_TOKEN": "ghs_test_not_a_secret_000",
         "GITHUB_REPOSITORY": "acme/support",
         "GITHUB_API_URL": f"http://127.0.0.1:{port}",
-        "BILLINGOPS_CONFIG": str(tmp_path / "none.yml"),
+        "BILLINGOPS_CONFIG": os.devnull,
     }
     try:
         status, _, err = run(["gaps"], env, capsys)

@@ -156,3 +156,48 @@ def test_json_output_is_one_object_with_read_only(
     assert out["action"] == "ignored"
     assert outs == {}
     json.dumps(out)
+
+
+@pytest.mark.parametrize(
+    "row",
+    ["no Environment, token sees no Actions or secrets", "Environment with required reviewers"],
+)
+def test_the_label_gate_runs_the_same_on_every_row_of_the_plan_table(
+    stripe_sandbox: Sandbox,
+    fake: FakeGitHub,
+    env: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    row: str,
+) -> None:
+    """Issue 21: GitHub Free on a private repository offers no Environment; the approval
+    checks (who applied the label, their role, drift, the posted plan) never read it."""
+    if row.startswith("no Environment"):
+        fake.denied = {"actions", "secrets"}
+    else:
+        fake.add_environment("billing-approvals", reviewers=["maya"])
+    fake.add_collaborator("tim", "triage")
+    seeded = stripe_sandbox.seed("duplicate_subscriptions")
+    number = fake.add_issue(
+        seeded.ticket.title, form_body(seeded.ticket), author="customer", labels=["billing"]
+    )
+    _, triaged, _ = gate(env, tmp_path, capsys, issue_event(fake, number, "opened"))
+    fake.advance(60)
+    fake.label_issue(number, "approve-refund", actor="tim")  # triage role: refused
+    _, out, outs = gate(
+        env, tmp_path, capsys, issue_event(fake, number, "labeled", "approve-refund")
+    )
+    assert (out["action"], outs["apply-pending"]) == ("refused", "false")
+    fake.advance(60)
+    fake.label_issue(number, "approve-refund", actor="maya")
+    _, out, outs = gate(
+        env, tmp_path, capsys, issue_event(fake, number, "labeled", "approve-refund")
+    )
+    assert outs["apply-pending"] == "true"
+    path = event_file(tmp_path, issue_event(fake, number, "labeled", "approve-refund"))
+    status, out, err = run(["apply", "--event", path, "--json"], env, capsys)
+    assert status is ExitStatus.OK, err
+    assert [(e["kind"], e["status"]) for e in out["executed"]] == [("refund", "done")]
+    assert len(refunds(stripe_sandbox, triaged)) == 1
+    seen = [r.path for r in fake.requests]
+    assert not [p for p in seen if "/environments" in p or "/actions/secrets" in p]

@@ -4,6 +4,7 @@ clear line and its fix; the key is never printed."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ def env_for(sandbox: Sandbox, fake: FakeGitHub, **over: str) -> dict[str, str]:
         "GITHUB_TOKEN": TEST_TOKEN,
         "GITHUB_API_URL": fake.url,
         "GITHUB_REPOSITORY": fake.repository,
-        "BILLINGOPS_CONFIG": "/nonexistent/billingops.yml",
+        "BILLINGOPS_CONFIG": os.devnull,
     }
     return env | over
 
@@ -401,3 +402,286 @@ def test_doctor_fails_when_the_config_calls_a_public_repository_staff(
     world[1].set_visibility("private")
     status, out = _doctor_with(world, tmp_path, capsys, "ticket_audience: public\n")
     assert "acme/support is private, but ticket_audience: public: the tickets are public" in out
+
+
+# -- issue 21: the approval gate each GitHub plan allows; the pinned workflow; custom roles ----
+
+
+def _clone(tmp_path: Path, *init_args: str) -> Path:
+    repo = git_repo(tmp_path / "clone")
+    assert main(["init", str(repo), *init_args], {}) is ExitStatus.OK
+    return repo
+
+
+def _doctor_in(
+    world: tuple[Sandbox, FakeGitHub],
+    repo: Path,
+    capsys: pytest.CaptureFixture[str],
+    *args: str,
+) -> tuple[ExitStatus, str]:
+    sandbox, fake = world
+    if not fake.label_specs():
+        seed_labels(fake)
+    capsys.readouterr()
+    config = str(repo / ".github" / "billingops.yml")
+    status, out, _ = doctor(capsys, env_for(sandbox, fake, BILLINGOPS_CONFIG=config), *args)
+    return status, out
+
+
+@pytest.mark.parametrize(
+    ("visibility", "rules", "status", "says"),
+    [
+        # Every plan, public repository; Enterprise, private: required reviewers.
+        ("public", {"reviewers": ["maya"]}, "pass", "has required reviewers (maya); public "
+         "repository, any plan: money moves after an approver's label and a reviewer's"),
+        ("private", {"reviewers": ["maya"]}, "pass", "private repository, GitHub Enterprise"),
+        # Pro / Team, private: deployment branches, no reviewers.
+        ("private", {"branch_policy": True}, "pass", "limited to deployment branches, no "
+         "required reviewers (private repository; required reviewers on a private repository "
+         "need GitHub Enterprise)"),
+        ("private", {}, "warn", "has no protection rule (private repository): a run of the "
+         "workflow on any branch gets the write key; the label gate alone decides"),
+        # Free, private: no Environment at all.
+        ("private", None, "warn", "no Environment billing-approvals (private repository): the "
+         "label gate alone protects the write key (GitHub Free offers no Environment on a "
+         "private repository"),
+    ],
+)  # fmt: skip
+def test_doctor_says_which_row_of_the_plan_table_the_repository_is_on(
+    world: tuple[Sandbox, FakeGitHub],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    visibility: str,
+    rules: dict[str, Any] | None,
+    status: str,
+    says: str,
+) -> None:
+    _, fake = world
+    fake.set_visibility(visibility)
+    if rules is not None:
+        fake.add_environment("billing-approvals", **rules)
+    repo = _clone(tmp_path, *PINNED)
+    if visibility == "public":  # a public repository needs its desk (SPEC §5b): not this test
+        (repo / ".github" / "billingops.yml").write_text("ticket_audience: public\n")
+        fake.add_repo("acme/desk")
+    _, out = _doctor_in(world, repo, capsys)
+    found = line(out, "approval gate:")
+    assert found.startswith(f"[{status}] approval gate: ") or (
+        status == "pass" and "[pass] approval gate" in found
+    ), found
+    assert says in found
+    assert "[pass] write key: STRIPE_WRITE_KEY is not a repository secret" in out
+
+
+def test_doctor_fails_when_the_write_key_is_a_repository_secret(
+    world: tuple[Sandbox, FakeGitHub], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, fake = world
+    fake.add_environment("billing-approvals", reviewers=["maya"])
+    fake.add_secret("STRIPE_WRITE_KEY")
+    status, out = _doctor_in(world, _clone(tmp_path, *PINNED), capsys)
+    assert status is ExitStatus.BAD_INPUT
+    found = line(out, "write key:")
+    assert "[FAIL] write key: STRIPE_WRITE_KEY is a repository secret: any workflow run" in found
+    assert "add STRIPE_WRITE_KEY to the Environment billing-approvals's secrets" in found
+
+
+def test_doctor_fails_when_a_workflow_hands_the_write_key_to_steps_outside_an_environment(
+    world: tuple[Sandbox, FakeGitHub], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = _clone(tmp_path, *PINNED)
+    (repo / ".github" / "workflows" / "refund-by-hand.yml").write_text(
+        "on: workflow_dispatch\npermissions: {}\njobs:\n  refund:\n    runs-on: ubuntu-latest\n"
+        "    permissions: {}\n    steps:\n      - run: ./refund.sh\n        env:\n"
+        "          STRIPE_API_KEY: ${{ secrets.STRIPE_WRITE_KEY }}\n"
+    )
+    status, out = _doctor_in(world, repo, capsys)
+    assert status is ExitStatus.BAD_INPUT
+    assert (
+        "[FAIL] workflow: .github/workflows/refund-by-hand.yml (job refund) gives "
+        "STRIPE_WRITE_KEY to its steps outside an Environment" in out
+    )
+    # The caller init wrote passes the key by name to the reusable workflow: not flagged.
+    assert "billingops.yml (job billing)" not in out
+
+
+def test_what_the_apps_token_cannot_see_is_said_not_guessed(
+    world: tuple[Sandbox, FakeGitHub], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, fake = world
+    fake.denied = {"actions", "secrets"}  # a token with Issues and Metadata only
+    fake.add_secret("STRIPE_WRITE_KEY")
+    status, out = _doctor_in(world, _clone(tmp_path, *PINNED), capsys)
+    assert status is ExitStatus.OK  # warnings: it could not see, so it does not claim
+    assert "[warn] approval gate: cannot read the Environment billing-approvals (403: the " \
+        "token needs Actions: Read" in out  # fmt: skip
+    assert "[warn] write key: cannot see whether STRIPE_WRITE_KEY is a repository secret" in out
+
+
+@pytest.mark.parametrize(
+    ("init_args", "workflow_edit", "says"),
+    [
+        (["--draft"], None, "OWNER/billingops/.github/workflows/billingops-reusable.yml@"
+         "REPLACE-WITH-A-COMMIT-SHA: a placeholder"),
+        (PINNED, ("@" + PINNED[3], "@v1"), "billingops-reusable.yml@v1: v1, not a full commit SHA"),
+        (PINNED, ("@" + PINNED[3], "@main"), "main, not a full commit SHA"),
+    ],
+)  # fmt: skip
+def test_doctor_fails_on_an_unpinned_or_placeholder_workflow(
+    world: tuple[Sandbox, FakeGitHub],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    init_args: list[str],
+    workflow_edit: tuple[str, str] | None,
+    says: str,
+) -> None:
+    repo = _clone(tmp_path, *init_args)
+    workflow = repo / ".github" / "workflows" / "billingops.yml"
+    if workflow_edit is not None:
+        workflow.write_text(workflow.read_text().replace(*workflow_edit))
+    status, out = _doctor_in(world, repo, capsys)
+    assert status is ExitStatus.BAD_INPUT
+    found = line(out, "workflow: .github/workflows/billingops.yml calls")
+    assert found.startswith("[FAIL]") and says in found
+    assert "--ref SHA" in found
+
+
+def test_a_pinned_workflow_passes(
+    world: tuple[Sandbox, FakeGitHub], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out = _doctor_in(world, _clone(tmp_path, *PINNED), capsys)
+    assert "[pass] workflow: .github/workflows/billingops.yml pins acme/billingops at " \
+        "0123456789ab" in out  # fmt: skip
+
+
+def test_a_custom_role_counts_once_doctor_finds_it_in_the_organisation(
+    world: tuple[Sandbox, FakeGitHub], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, fake = world
+    repo = _clone(tmp_path, *PINNED)
+    (repo / ".github" / "billingops.yml").write_text(
+        "custom_roles: [billing lead]\nallowed_roles: [admin, billing lead]\n"
+    )
+    # Not an Enterprise organisation (or no admin token): a warning naming the built-ins.
+    status, out = _doctor_in(world, repo, capsys)
+    assert status is ExitStatus.OK
+    assert "[warn] custom roles: cannot confirm billing lead in acme (404" in out
+    assert "built-in roles are read, triage, write, maintain, admin" in out
+
+    fake.add_custom_role("acme", "Security Engineer")
+    status, out = _doctor_in(world, repo, capsys)
+    assert status is ExitStatus.BAD_INPUT
+    assert "[FAIL] custom roles: billing lead is not a custom repository role of acme " \
+        "(it has: Security Engineer;" in out  # fmt: skip
+
+    fake.add_custom_role("acme", "Billing Lead")
+    status, out = _doctor_in(world, repo, capsys)
+    assert status is ExitStatus.OK, out
+    assert "[pass] custom roles: acme defines billing lead" in out
+
+
+def test_a_role_github_does_not_have_fails_doctor_naming_the_built_ins(
+    world: tuple[Sandbox, FakeGitHub], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = _clone(tmp_path, *PINNED)
+    (repo / ".github" / "billingops.yml").write_text("allowed_roles: [admin, maintainer]\n")
+    status, out = _doctor_in(world, repo, capsys)
+    assert status is ExitStatus.BAD_INPUT
+    assert "maintainer is not a GitHub repository role (did you mean maintain?)" in out
+
+
+def test_a_missing_explicit_config_fails_doctor(
+    world: tuple[Sandbox, FakeGitHub], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandbox, fake = world
+    env = env_for(sandbox, fake, BILLINGOPS_CONFIG=str(tmp_path / "typo.yml"))
+    status, out, _ = doctor(capsys, env)
+    assert status is ExitStatus.BAD_INPUT
+    assert "typo.yml does not exist (BILLINGOPS_CONFIG names it)" in line(out, "typo.yml")
+    assert "fix BILLINGOPS_CONFIG (or unset it)" in out
+
+
+@pytest.mark.parametrize(
+    ("identity", "says"),
+    [
+        ("app", "[pass] identity: .github/workflows/billingops.yml acts as billingops' own "
+         "GitHub App"),
+        ("actions", "[warn] identity: .github/workflows/billingops.yml acts as "
+         "github-actions[bot], the account every workflow of the repository shares"),
+    ],
+)  # fmt: skip
+def test_doctor_says_who_billingops_acts_as(
+    world: tuple[Sandbox, FakeGitHub],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    identity: str,
+    says: str,
+) -> None:
+    _, out = _doctor_in(world, _clone(tmp_path, *PINNED, "--identity", identity), capsys)
+    assert says in out
+
+
+# -- issue 20: logins without an account id, a public backlog ---------------------------------
+
+
+def test_doctor_counts_customers_whose_login_has_no_account_id(
+    world: tuple[Sandbox, FakeGitHub], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A login alone can be renamed and taken by another account (SPEC §5a): doctor says
+    how many customers carry `github_username` without `github_user_id`, and what it read."""
+    sandbox, fake = world
+    from billingops.sandbox.scenarios import Seeder
+
+    s = Seeder(sandbox.base_url)
+    s.customer("a@example.com", metadata={"github_username": "octo-a"})
+    s.customer("b@example.com", metadata={"github_username": "octo-b", "github_user_id": "583231"})
+    s.customer("c@example.com", metadata={"github_username": "octo-c"})
+    s.customer("d@example.com")
+    seed_labels(fake)
+    _, out, _ = doctor(capsys, env_for(sandbox, fake))
+    found, fix = line(out, "have no github_user_id").split("\n")
+    assert found.startswith("[warn]")
+    assert "2 of 3 customers with a github_username have no github_user_id" in found
+    assert "scanned the 4 newest customers" in found
+    assert "github_user_id" in fix
+
+
+@pytest.mark.parametrize(("visibility", "says"), [("public", "public"), ("private", "private")])
+def test_doctor_asks_github_whether_the_backlog_repository_is_public(
+    world: tuple[Sandbox, FakeGitHub],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    visibility: str,
+    says: str,
+) -> None:
+    sandbox, fake = world
+    fake.add_repo("acme/product", visibility=visibility)
+    seed_labels(fake)
+    config = tmp_path / "billingops.yml"
+    config.write_text("backlog_repository: acme/product\n")
+    _, out, _ = doctor(capsys, env_for(sandbox, fake, BILLINGOPS_CONFIG=str(config)))
+    found = line(out, "backlog acme/product")
+    assert f"backlog acme/product is {says}" in found
+    if says == "public":
+        assert "no titles, no revenue" in found
+
+
+@pytest.mark.parametrize("pasted", ["{}\n", " {}\r\n", "\t{} "])
+def test_a_key_pasted_with_whitespace_works_and_is_said_once(
+    world: tuple[Sandbox, FakeGitHub], capsys: pytest.CaptureFixture[str], pasted: str
+) -> None:
+    """Issue 21: a secret pasted with its trailing newline was "cannot connect"."""
+    sandbox, fake = world
+    seed_labels(fake)
+    env = env_for(
+        sandbox, fake, STRIPE_API_KEY=pasted.format(sandbox.api_key),
+        GITHUB_TOKEN=pasted.format(TEST_TOKEN),
+    )  # fmt: skip
+    status, out, err = doctor(capsys, env)
+    assert status is ExitStatus.OK, out
+    assert "[pass] Stripe key can read customers" in out
+    assert "cannot connect" not in out
+    notes = [ln for ln in err.splitlines() if "whitespace" in ln]
+    assert len(notes) == 2  # one line per variable, naming it
+    assert "STRIPE_API_KEY" in notes[0] and "GITHUB_TOKEN" in notes[1]
+    assert sandbox.api_key not in out + err and TEST_TOKEN not in out + err

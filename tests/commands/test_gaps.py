@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ def fake() -> Iterator[FakeGitHub]:
 
 @pytest.fixture
 def env(fake: FakeGitHub, tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "billingops.yml").write_text("# defaults\n")
     return {
         "GITHUB_TOKEN": TEST_TOKEN,
         "GITHUB_API_URL": fake.url,
@@ -86,7 +88,8 @@ def test_json_ranks_open_gaps_by_tickets_then_revenue(
 ) -> None:
     status, out, err = run(["--json"], env, capsys)
     assert status is ExitStatus.OK, err
-    assert set(out) == {"repository", "gaps"} and out["repository"] == SUPPORT
+    assert set(out) == {"action", "repository", "gaps"} and out["repository"] == SUPPORT
+    assert out["action"] == "gaps"
     assert [g["key"] for g in out["gaps"]] == [
         "no_billing_portal",
         "no_invoice_access",
@@ -130,7 +133,7 @@ def test_table_and_markdown(
 
 def test_no_gaps_at_all(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(["--json"], env, capsys)
-    assert status is ExitStatus.OK and out == {"repository": SUPPORT, "gaps": []}
+    assert status is ExitStatus.OK and out == {"action": "gaps", "repository": SUPPORT, "gaps": []}
     status, out, _ = run([], env, capsys)
     assert "No open product gaps in acme/support." in out
 
@@ -199,7 +202,7 @@ def test_sync_after_real_triages(world: World, capsys: pytest.CaptureFixture[str
         "GITHUB_TOKEN": TEST_TOKEN,
         "GITHUB_API_URL": world.fake.url,
         "GITHUB_REPOSITORY": SUPPORT,
-        "BILLINGOPS_CONFIG": "/nonexistent/billingops.yml",
+        "BILLINGOPS_CONFIG": os.devnull,
     }
     status, out, err = run(["--sync", "--json"], env, capsys)
     assert status is ExitStatus.OK, err
@@ -253,7 +256,8 @@ def test_github_down_is_exit_1_and_one_json_object(
     fake.fail_next("GET", "/repos/*/issues", 503, times=20)
     status, out, err = run(["--json"], env, capsys)
     assert status is ExitStatus.OPERATIONAL
-    assert out == {"repository": SUPPORT, "error": out["error"]}
-    assert "server error (503" in out["error"]
+    assert out == {"action": "error", "repository": SUPPORT, "error": out["error"]}
+    assert out["error"]["kind"] == "operational"
+    assert "server error (503" in out["error"]["message"]
     assert err.strip().count("\n") == 0 and "Traceback" not in err
     assert TEST_TOKEN not in err + json.dumps(out)

@@ -60,9 +60,13 @@ def test_fresh_repository_gets_form_workflow_and_config(
     assert job["uses"] == f"acme/billingops/.github/workflows/billingops-reusable.yml@{SHA}"
     assert workflow["permissions"] == {}
     assert job["permissions"] == {"contents": "read", "issues": "write"}
+    # billingops' own identity by default: the App's secrets, passed by name.
+    assert job["with"] == {"environment": "billing-approvals", "identity": "app"}
     assert job["secrets"] == {
         "STRIPE_READ_KEY": "${{ secrets.STRIPE_READ_KEY }}",
         "STRIPE_WRITE_KEY": "${{ secrets.STRIPE_WRITE_KEY }}",
+        "BILLINGOPS_APP_CLIENT_ID": "${{ secrets.BILLINGOPS_APP_CLIENT_ID }}",
+        "BILLINGOPS_APP_PRIVATE_KEY": "${{ secrets.BILLINGOPS_APP_PRIVATE_KEY }}",
     }
     assert workflow["concurrency"]["group"] == "billingops-issue-${{ github.event.issue.number }}"
 
@@ -125,17 +129,31 @@ def test_config_is_the_defaults_and_documents_every_key(
             assert f"  {key}:" in text, f"{name}.{key} is missing"
 
 
-def test_without_ref_a_clear_placeholder_that_zizmor_flags(
+@pytest.mark.parametrize(
+    "args", [[], ["--workflow-repo", "acme/billingops"], ["--ref", SHA]], ids=str
+)
+def test_without_the_pin_init_refuses_and_writes_nothing(
+    repo: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    # Issue 21: a workflow with a placeholder cannot run; init said "OK" and wrote it.
+    status, _, err = run(capsys, "init", str(repo), *args)
+    assert status is ExitStatus.BAD_INPUT
+    assert "init needs the commit to pin: --workflow-repo OWNER/NAME" in err
+    assert "--draft writes it anyway" in err and err.count("\n") == 1
+    assert not (repo / ".github").exists()
+
+
+def test_without_ref_a_draft_is_a_clear_placeholder_that_zizmor_flags(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status, _, err = run(capsys, "init", str(repo))
+    status, _, err = run(capsys, "init", str(repo), "--draft")
     assert status is ExitStatus.OK
     text = (repo / repo_files.WORKFLOW_PATH).read_text()
     assert (
         "OWNER/billingops/.github/workflows/billingops-reusable.yml@REPLACE-WITH-A-COMMIT-SHA"
         in text
     )
-    assert "pin the reusable workflow" in err
+    assert "draft: pin the reusable workflow" in err
     check_schema("vendor.github-workflows", repo / repo_files.WORKFLOW_PATH)
     assert "unpinned-uses" in zizmor_findings(repo / ".github" / "workflows")
 
@@ -200,7 +218,7 @@ def test_default_workflow_repository_comes_from_project_urls(
     urls = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]
     expected = urls["Repository"].removeprefix("https://github.com/")
     assert home_repository() == expected
-    run(capsys, "init", str(repo), "--ref", SHA)
+    run(capsys, "init", str(repo), "--ref", SHA, "--draft")  # OWNER/billingops until a home
     job = yaml.safe_load((repo / repo_files.WORKFLOW_PATH).read_text())["jobs"]["billing"]
     assert job["uses"] == f"{expected}/.github/workflows/billingops-reusable.yml@{SHA}"
 
@@ -308,7 +326,7 @@ def test_private_repository_writes_both_repositories(
     status, out, _ = run(
         capsys,
         "init", str(repo), *PINNED, "--private-repository", "acme/billing-desk",
-        "--desk-path", str(desk),
+        "--desk-path", str(desk), "--identity", "actions",
     )  # fmt: skip
     assert status is ExitStatus.OK
     config = parse_config((repo / repo_files.CONFIG_PATH).read_text())
@@ -357,3 +375,98 @@ def test_private_desk_options_are_checked(
     assert status is ExitStatus.BAD_INPUT
     assert message in err and "Traceback" not in err
     assert not (repo / repo_files.WORKFLOW_PATH).exists()
+
+
+# -- issue 21: billingops' own identity; generated text names only inputs that are read ------
+
+
+def test_app_identity_reaches_the_support_repository_and_the_desk(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    desk = git_repo(tmp_path / "desk")
+    status, out, _ = run(
+        capsys,
+        "init", str(repo), *PINNED, "--private-repository", "acme/billing-desk",
+        "--desk-path", str(desk), "--support-repository", "acme/support",
+    )  # fmt: skip
+    assert status is ExitStatus.OK
+    for root, other in ((repo, "billing-desk"), (desk, "support")):
+        text = (root / repo_files.WORKFLOW_PATH).read_text()
+        job = yaml.safe_load(text)["jobs"]["billing"]
+        assert job["with"]["identity"] == "app"
+        assert job["with"]["app-repositories"] == other  # the token reaches both, no more
+        assert "BILLINGOPS_APP_PRIVATE_KEY" in job["secrets"]
+        assert "BILLINGOPS_DESK_TOKEN" not in text  # no stored token that expires in an hour
+    assert "Issues: Read and write and Metadata: Read, nothing else" in out
+    assert "in both repositories" in out
+    assert zizmor_findings(repo / ".github", desk / ".github") == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--private-repository", "acme/desk", "--desk-path", "."],
+            "--desk-path with --identity app needs --support-repository OWNER/NAME",
+        ),
+        (
+            ["--private-repository", "other/desk", "--support-repository", "acme/support"],
+            "the GitHub App's token reaches one owner's repositories",
+        ),
+    ],
+)
+def test_app_identity_options_are_checked(
+    repo: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    status, _, err = run(capsys, "init", str(repo), *PINNED, *args)
+    assert status is ExitStatus.BAD_INPUT
+    assert message in err and err.count("\n") == 1
+    assert not (repo / ".github").exists()
+
+
+def _reusable_inputs() -> tuple[set[str], set[str]]:
+    """(inputs the reusable workflow reads, inputs it declares only to ignore them)."""
+    doc = yaml.safe_load((ROOT / ".github/workflows/billingops-reusable.yml").read_text())
+    inputs = doc[True]["workflow_call"]["inputs"]
+    ignored = {n for n, i in inputs.items() if i["description"].startswith("ignored")}
+    return set(inputs) - ignored, ignored
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["--identity", "actions"],
+        ["--with-report", "--report-issue", "3"],
+        ["--private-repository", "acme/desk"],
+        ["--private-repository", "acme/desk", "--identity", "actions"],
+        ["--environment", "money"],
+    ],
+    ids=str,
+)
+def test_generated_text_never_names_an_input_the_workflow_ignores(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    read, ignored = _reusable_inputs()
+    assert ignored == {"refund-label", "cancel-label", "billingops-spec"}
+    action_inputs = set(yaml.safe_load((ROOT / "action.yml").read_text())["inputs"])
+    desk = git_repo(tmp_path / "desk")
+    extra = ["--desk-path", str(desk), "--support-repository", "acme/support"]
+    status, out, err = run(
+        capsys, "init", str(repo), *PINNED, *args, *(extra if "acme/desk" in args else [])
+    )
+    assert status is ExitStatus.OK, err
+    written = [p for root in (repo, desk) for p in (root / ".github").rglob("*.yml")]
+    for path in written:
+        text = path.read_text()
+        for name in ignored:
+            assert name not in text, f"{path.name} names the ignored input {name}"
+        doc = yaml.safe_load(text)
+        for job in (doc.get("jobs") or {}).values():
+            if "billingops-reusable.yml@" in job.get("uses", ""):
+                assert set(job.get("with", {})) <= read, path
+            for step in job.get("steps", []):
+                if step.get("uses", "").startswith("acme/billingops@"):  # the action itself
+                    assert set(step.get("with", {})) <= action_inputs, path
+    for name in ignored:
+        assert name not in out + err

@@ -11,6 +11,7 @@ localstripe has no billing portal API, so two kinds of test:
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -107,7 +108,7 @@ def stub(loopback_only: None) -> Iterator[PortalStub]:
 
 
 def env(base: str, key: str = "rk_test_portalSetup1") -> dict[str, str]:
-    return {"STRIPE_API_KEY": key, "STRIPE_API_BASE": base, "BILLINGOPS_CONFIG": "/nonexistent"}
+    return {"STRIPE_API_KEY": key, "STRIPE_API_BASE": base, "BILLINGOPS_CONFIG": os.devnull}
 
 
 def run(capsys: pytest.CaptureFixture[str], e: dict[str, str], *args: str) -> tuple[Any, str, str]:

@@ -4,6 +4,7 @@ server (server-enforced limit), and the whole command against the localstripe sa
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -212,7 +213,7 @@ def env(account: Sandbox, tmp_path: Path) -> dict[str, str]:
         "STRIPE_API_KEY": account.api_key,
         "STRIPE_API_BASE": account.base_url,
         "BILLINGOPS_SANDBOX": "localstripe",
-        "BILLINGOPS_CONFIG": str(tmp_path / "none.yml"),
+        "BILLINGOPS_CONFIG": os.devnull,
     }
 
 
@@ -267,7 +268,7 @@ def test_bad_dates_exit_2(tmp_path: Path) -> None:
     env = {
         "STRIPE_API_KEY": "sk_test_x",
         "STRIPE_API_BASE": "http://127.0.0.1:9",
-        "BILLINGOPS_CONFIG": str(tmp_path / "none.yml"),
+        "BILLINGOPS_CONFIG": os.devnull,
     }
     assert main(["report", "--since", "last week"], env) == ExitStatus.BAD_INPUT
 

@@ -27,6 +27,7 @@ from billingops.desk.backlog import (
     GapIssue,
     LinkedTicket,
     as_gap_issue,
+    as_listed,
     decode_tickets,
     encode_tickets,
     gap_key_of,
@@ -96,7 +97,8 @@ def test_hostile_titles_are_inert_and_cannot_forge_the_list() -> None:
         assert raw not in visible.split("\n", 1)[1]
     assert "\\#&#8203;1" in visible  # no reference to issue 1
     assert "\\| \\-\\-&gt;" in visible  # shown, escaped: it does not end the table cell
-    assert decode_tickets(body) == [ticket(1, title)]  # the real list, title kept as text
+    # The real list (666 is not adopted), the title kept as text, masked and bounded.
+    assert decode_tickets(body) == [as_listed(ticket(1, title), public=False)]
     assert gap_key_of(body) == "no_cancellation_flow"
 
 
@@ -412,8 +414,9 @@ def desk_ticket(world: World, number: int) -> Any:
 def test_request_budget_first_link_and_relink(fake: FakeGitHub) -> None:
     """What linking adds to a triage, in GitHub requests (SPEC §8 counts them)."""
     backlog = Backlog(gateway_for(fake), Config(), SUPPORT)
-    _link(backlog, 12)  # new gap: list, create, list again
+    _link(backlog, 12)  # new gap: is the backlog public (once), list, create, list again
     assert [(r.method, r.path) for r in fake.requests] == [
+        ("GET", "/repos/acme/support"),  # triage reads it with the thread instead
         ("GET", "/repos/acme/support/issues"),
         ("POST", "/repos/acme/support/issues"),
         ("GET", "/repos/acme/support/issues"),
@@ -442,3 +445,26 @@ def test_a_prefetched_listing_serves_every_key_in_one_request(fake: FakeGitHub) 
         ("PATCH", "/repos/acme/support/issues/2"),
     ]
     assert "labels=product-gap" in fake.requests[0].query
+
+
+def test_a_backlog_made_public_loses_titles_and_revenue_on_the_next_link_and_sync(
+    fake: FakeGitHub,
+) -> None:
+    """Issue 20: entries written while the backlog was private (titles, revenue) are not
+    kept once GitHub says it is public: the next link rewrites the body, and so does
+    `gaps --sync`."""
+    labels = [GAP_LABEL, "gap:no_cancellation_flow"]
+    private_body = render_gap_issue(
+        "no_cancellation_flow", [ticket(1, "Refund for bob@example.com", usd=2000)]
+    )
+    fake.add_issue("x", private_body, labels=labels, author="github-actions[bot]")
+    fake.set_visibility("public")
+    backlog = Backlog(gateway_for(fake), Config(), SUPPORT)
+    _link(backlog, 2, title="Cancel for jane@example.com")
+    body = fake.issue_json(1)["body"]
+    assert [t.number for t in decode_tickets(body) or []] == [1, 2]
+    assert all(t.title == "" and t.revenue == {} for t in decode_tickets(body) or [])
+    assert "$" not in body and "@example.com" not in body and "reference only" in body
+    fake.edit_issue(1, editor="github-actions[bot]", body=private_body)  # an old revision
+    Backlog(gateway_for(fake), Config(), SUPPORT).sync(gateway_for(fake), dry_run=False)
+    assert "$" not in fake.issue_json(1)["body"]

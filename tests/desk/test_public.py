@@ -8,6 +8,9 @@ on the wire, for every case of the sandbox.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import dataclasses
 import json
 import re
 import threading
@@ -21,6 +24,7 @@ from billingops.config import Config, PortalSettings
 from billingops.core.audience import Audience, audience_of
 from billingops.core.money import format_money
 from billingops.core.public import HANDOFF_LABEL, handoff_of
+from billingops.desk.backlog import revenue_at_risk
 from billingops.desk.desk import Desk
 from billingops.desk.handoff import HandoffDesk
 from billingops.desk.public import PublicDesk, open_desk
@@ -86,15 +90,32 @@ def _triage_comment(world: World, handoff: int) -> str:
     return body
 
 
-def _public_writes(world: World) -> list[str]:
-    """Every body billingops sent to the public repository (comments, labels, edits)."""
-    return [
+def _public_writes(world: World, repository: str = PUBLIC) -> list[str]:
+    """Every body billingops sent to a public repository (comments, labels, issues, edits),
+    with what hidden markers carry (base64 data) decoded next to it."""
+    bodies = [
         r.body
         for r in world.fake.requests
         if r.method in ("POST", "PATCH", "PUT")
-        and r.path.startswith(f"/repos/{PUBLIC}/")
+        and r.path.startswith(f"/repos/{repository}/")
         and r.body
     ]
+    return [*bodies, *(_decoded(b) for b in bodies if "data=" in b)]
+
+
+_MARKER_DATA = re.compile(r"data=([A-Za-z0-9_-]+={0,2})")
+
+
+def _decoded(body: str) -> str:
+    """The payloads of a body's hidden markers, decoded (a hidden list is still written)."""
+    text = json.loads(body).get("body", "") if body.startswith("{") else body
+    out = []
+    for m in _MARKER_DATA.finditer(text or ""):
+        try:
+            out.append(base64.urlsafe_b64decode(m[1].encode()).decode("utf-8", "replace"))
+        except (ValueError, binascii.Error):
+            out.append(m[1])
+    return json.dumps({"decoded": out})
 
 
 def _forbidden(state: BillingState, emails: list[str]) -> list[str]:
@@ -123,16 +144,21 @@ def _forbidden(state: BillingState, emails: list[str]) -> list[str]:
     return sorted(w for w in words if w)
 
 
-def _scan(world: World, forbidden: list[str]) -> list[str]:
+def _scan(world: World, forbidden: list[str], repository: str = PUBLIC) -> list[str]:
     found = []
-    for body in _public_writes(world):
+    for body in _public_writes(world, repository):
         text = json.loads(body) if body.startswith(("{", "[")) else body
-        flat = json.dumps(text, ensure_ascii=False)
-        for pattern in (STRIPE_ID, EMAIL, CASE_LABEL):
-            found += [m.group(0) for m in pattern.finditer(flat)]
-        found += [
-            w for w in forbidden if re.search(rf"(?<![\w]){re.escape(w)}(?![\w])", flat, re.I)
-        ]
+        found += scan_text(json.dumps(text, ensure_ascii=False), forbidden)
+    return found
+
+
+def scan_text(flat: str, forbidden: list[str]) -> list[str]:
+    """Billing data in one public text: Stripe ids, emails, case labels, forbidden words.
+    (Also run on a public repository's debug log: tests/cli/test_debug_log.py.)"""
+    found = []
+    for pattern in (STRIPE_ID, EMAIL, CASE_LABEL):
+        found += [m.group(0) for m in pattern.finditer(flat)]
+    found += [w for w in forbidden if re.search(rf"(?<![\w]){re.escape(w)}(?![\w])", flat, re.I)]
     return found
 
 
@@ -221,6 +247,96 @@ def test_no_public_write_carries_billing_data_in_any_sandbox_case(desk_world: Wo
         if b.startswith("<!-- billingops:public-outcome")
     ]
     assert outcomes and all("refund" in b.lower() or "subscription" in b for b in outcomes)
+
+
+PRODUCT = "acme/product"  # a public product tracker used as the gap backlog
+
+
+def _forbidden_in_scenarios(world: World, seeded: Any) -> set[str]:
+    state = world.stripe.read_state(list(seeded.customers))
+    emails = [c.email for c in state.customers if c.email]
+    if seeded.ticket.email:
+        emails.append(seeded.ticket.email)
+    words = set(_forbidden(state, emails))
+    for cur, amount in revenue_at_risk(state).items():  # the MRR a gap issue would list
+        words.add(format_money(amount, cur))
+        if amount >= 100:
+            words.add(str(amount))
+    return words
+
+
+@pytest.mark.parametrize("mode", ["private support, public backlog", "public support as backlog"])
+def test_no_write_to_a_public_backlog_carries_billing_data_in_any_sandbox_case(
+    desk_world: World, mode: str
+) -> None:
+    """Issue 20, attack 2: gap issues in a public repository list tickets and counts, never
+    revenue, and never an email (masked or not), not even in the hidden ticket list. Each
+    ticket's title names the customer's email, as customers write them."""
+    world = desk_world
+    forbidden: set[str] = set()
+    for name in SCENARIOS:
+        seeded = world.sandbox.seed(name)
+        email = seeded.ticket.email or "jane.doe@example.com"
+        ticket = dataclasses.replace(seeded.ticket, title=f"{seeded.ticket.title} ({email})")
+        forbidden |= _forbidden_in_scenarios(world, seeded) | {email}
+        if mode == "private support, public backlog":
+            world.fake.add_repo(PRODUCT, visibility="public")
+            number = world.file_ticket(ticket, author="customer")
+            world.desk(Config(backlog_repository=PRODUCT)).triage(world.payload(number))
+            target = PRODUCT
+        else:
+            world.fake.set_visibility("public")
+            number = world.file_ticket(ticket, author="customer")
+            _public(world, _config(backlog_repository=PUBLIC)).triage(world.payload(number))
+            target = PUBLIC
+    gap_issues = [
+        n
+        for n in world.fake.numbers(repo=target)
+        if "billingops:gap " in (world.fake.issue_json(n, repo=target)["body"] or "")
+    ]
+    assert len(gap_issues) >= 3  # gap issues were really filed, listing tickets
+    assert _scan(world, sorted(forbidden), target) == []
+
+
+def test_a_public_backlog_costs_no_request_of_its_own(world: World) -> None:
+    """SPEC §8: 5 GitHub requests when a triage files a new gap, also when the backlog is
+    another, public repository: its visibility comes with the gap listing in the thread's
+    GraphQL read, not from `GET /repos/{owner}/{repo}`."""
+    world.fake.add_repo(PRODUCT, visibility="public")
+    number, _ = world.file("duplicate_subscriptions")
+    world.fake.reset_requests()
+    result = world.desk(Config(backlog_repository=PRODUCT)).triage(world.payload(number))
+    assert result.gaps and result.gaps[0].issue is not None
+    calls = sorted((r.method, r.path) for r in world.fake.requests)
+    assert calls == [
+        ("GET", f"/repos/{PRODUCT}/issues"),  # after creating: did another run too?
+        ("POST", "/graphql"),  # the thread, and the backlog's listing and visibility
+        ("POST", f"/repos/{PRODUCT}/issues"),  # the new gap issue: references only
+        ("POST", f"/repos/{PUBLIC}/issues/{number}/comments"),
+        ("POST", f"/repos/{PUBLIC}/issues/{number}/labels"),
+    ]
+    [gap] = [
+        world.fake.issue_json(n, repo=PRODUCT)["body"] for n in world.fake.numbers(repo=PRODUCT)
+    ]
+    assert "reference only" in gap and "$" not in gap
+
+
+def test_a_private_backlog_stores_masked_titles(world: World) -> None:
+    seeded = world.sandbox.seed("duplicate_subscriptions")
+    ticket = dataclasses.replace(seeded.ticket, title="Charged twice, I am bob@example.com")
+    number = world.file_ticket(ticket, author="customer")
+    world.triage(number)
+    gap_bodies = [
+        world.fake.issue_json(n)["body"]
+        for n in world.fake.numbers()
+        if "billingops:gap " in (world.fake.issue_json(n)["body"] or "")
+    ]
+    assert gap_bodies
+    for body in gap_bodies:
+        hidden = _decoded(body)
+        assert "bob@example.com" not in hidden and "bob@example.com" not in body
+        assert "b***@example.com" in hidden  # masked, as everywhere
+        assert "$40.00" in body  # a private backlog still shows the revenue at risk (2 x $20)
 
 
 def test_the_scan_catches_what_the_staff_desk_writes(world: World) -> None:
@@ -537,7 +653,7 @@ def test_gap_issues_in_the_public_repository_list_tickets_and_counts_only(
     _public(world, _config(backlog_repository=PUBLIC)).triage(world.payload(number))
     bodies = _gap_bodies(world, PUBLIC)
     assert bodies and all("Linked tickets (1)" in b for b in bodies)
-    assert all("none known" in b and "$" not in b for b in bodies)
+    assert all("reference only" in b and "$" not in b for b in bodies)
     state = world.stripe.read_state(list(seeded.customers))
     assert _scan(world, _forbidden(state, ["bob@example.com"])) == []
 

@@ -23,6 +23,7 @@ from billingops.sandbox.stripe_server import (
     StripeServer,
     localstripe_installed,
     reset_sandbox,
+    sandbox_violations,
 )
 
 
@@ -74,10 +75,15 @@ class Sandbox:
 
 
 @pytest.fixture
-def stripe_sandbox(stripe_server: str, loopback_only: None) -> Sandbox:
+def stripe_sandbox(stripe_server: str, loopback_only: None) -> Iterator[Sandbox]:
     sandbox = Sandbox(stripe_server)
     sandbox.reset()
-    return sandbox
+    yield sandbox
+    # Every request the gateway sent was checked against Stripe's published API
+    # (stripe_contract): one that Stripe would refuse fails the test that sent it.
+    refused = sandbox_violations(stripe_server)
+    if refused:
+        pytest.fail("requests Stripe would refuse: " + "; ".join(refused))
 
 
 @pytest.fixture

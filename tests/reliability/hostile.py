@@ -20,6 +20,7 @@ from billingops.core.classify import classify
 from billingops.core.intake import parse_issue
 from billingops.core.plan import make_plan
 from billingops.core.render import render_needs_info, render_triage
+from billingops.core.sensitive import GITHUB_TOKEN_PATTERN
 from billingops.models.billing import (
     BillingState,
     Charge,
@@ -42,8 +43,7 @@ _INVISIBLE = re.compile("[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u20
 _SECRET = re.compile(
     r"(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9_]{8,}"
     r"|whsec_[A-Za-z0-9_]{8,}"
-    r"|gh[pousr]_[A-Za-z0-9_]{20,}"
-    r"|github_pat_[A-Za-z0-9_]{20,}"
+    rf"|{GITHUB_TOKEN_PATTERN}"
 )
 _PREFIX = re.compile(r"^(?:(?:sk|rk|pk)_(?:live|test)_|whsec_|gh[pousr]_|github_pat_)")
 # Unicode-aware (IDN and homoglyph addresses count); the lookbehind and possessive runs

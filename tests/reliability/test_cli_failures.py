@@ -9,6 +9,7 @@ production timeout is 20 s).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ def cli_env(world: World, stripe_url: str, tmp_path: Path) -> dict[str, str]:
         "GITHUB_TOKEN": TEST_TOKEN,
         "GITHUB_API_URL": world.fake.url,
         "GITHUB_REPOSITORY": world.fake.repository,
-        "BILLINGOPS_CONFIG": str(tmp_path / "absent.yml"),  # defaults
+        "BILLINGOPS_CONFIG": os.devnull,  # an empty file: the defaults
     }
 
 
