@@ -65,6 +65,9 @@ class Thread(BaseModel):
     # Issues of another listing asked for in the same read (the product-gap backlog), or
     # None when not asked for or longer than one page (then list them with REST).
     listing: list[IssueSnapshot] | None = None
+    # Why the listing asked for could not be read (one line: e.g. the backlog repository is
+    # not visible to the token), while the thread itself was (SPEC §5c); None otherwise.
+    listing_error: str | None = None
 
     def mine(self) -> list[Comment]:
         return [c for c in self.comments if same_login(c.author, self.me)]

@@ -23,6 +23,7 @@ def answer(fake: FakeGitHub, payload: Json) -> Json:
     if "billingopsThread" not in query:
         return {"errors": [{"message": "unsupported query (fake GitHub)"}]}
     repo = fake._repos.get(f"{variables.get('owner')}/{variables.get('name')}".lower())
+    repo = repo if repo is not None and repo.accessible else None
     issue = repo.issues.get(int(variables.get("number") or 0)) if repo else None
     if repo is None or issue is None or issue.deleted:
         return {
@@ -30,17 +31,18 @@ def answer(fake: FakeGitHub, payload: Json) -> Json:
             "errors": [{"type": "NOT_FOUND", "message": "Could not resolve to an Issue"}],
         }
     extra: dict[str, Any] = {}
+    errors: list[Json] = []
     if "listingOwner" in variables:
-        extra["listing"] = graphql_listing(
-            fake,
-            f"{variables['listingOwner']}/{variables['listingName']}",
-            str(variables["listingLabel"]),
-        )
+        full_name = f"{variables['listingOwner']}/{variables['listingName']}"
+        extra["listing"] = graphql_listing(fake, full_name, str(variables["listingLabel"]))
+        if extra["listing"] is None:  # that root alone fails, as on GitHub
+            message = f"Could not resolve to a Repository with the name '{full_name}'."
+            errors.append({"type": "NOT_FOUND", "path": ["listing"], "message": message})
     start = int(variables.get("after") or 0)
     ids = issue.comments[start : start + 100]
     nodes = [graphql_comment(fake, fake._comments[i]) for i in ids]
     more = start + 100 < len(issue.comments)
-    return {
+    answer: Json = {
         "data": {
             "viewer": viewer,
             **extra,
@@ -58,11 +60,14 @@ def answer(fake: FakeGitHub, payload: Json) -> Json:
             },
         }
     }
+    if errors:
+        answer["errors"] = errors
+    return answer
 
 
 def graphql_listing(fake: FakeGitHub, full_name: str, label: str) -> Json:
     repo = fake._repos.get(full_name.lower())
-    if repo is None:
+    if repo is None or not repo.accessible:
         return None
     found = sorted(
         (
@@ -101,7 +106,7 @@ def graphql_actor(fake: FakeGitHub, login: str | None) -> Json:
 
 def graphql_comment(fake: FakeGitHub, c: _Comment) -> Json:
     return {
-        "databaseId": c.id,
+        "fullDatabaseId": str(c.id),  # a BigInt, sent as a string
         "body": c.body,
         "createdAt": c.created_at,
         "updatedAt": c.updated_at,

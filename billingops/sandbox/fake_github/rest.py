@@ -29,6 +29,8 @@ def route(
     if m is None:
         raise _HttpError(404, "Not Found")
     repo = fake._repo(f"{unquote(m[1])}/{unquote(m[2])}")
+    if not repo.accessible:
+        raise _HttpError(404, "Not Found")
     rest = m[3] or ""
     seg = [unquote(s) for s in rest.split("/")[1:]]
     route = (method, *["N" if s.isdigit() else s for s in seg[:4]])

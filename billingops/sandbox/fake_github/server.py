@@ -36,7 +36,7 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from billingops.sandbox.fake_github import graphql, rest
@@ -45,6 +45,7 @@ from billingops.sandbox.fake_github.state import (
     _LEGACY_PERMISSION,
     _REASONS,
     FIXED_EPOCH,
+    ID_BASES,
     Json,
     SeenRequest,
     _Comment,
@@ -59,6 +60,9 @@ from billingops.sandbox.fake_github.state import (
     _Repo,
 )
 from billingops.sandbox.loopback import LoopbackService, ThreadedServer
+
+if TYPE_CHECKING:
+    from billingops.sandbox.fake_github.strict import GitHubDescriptions
 
 
 class FakeGitHub(LoopbackService):
@@ -79,7 +83,14 @@ class FakeGitHub(LoopbackService):
         actor: str = "github-actions[bot]",
         html_base: str = "https://github.com",
         epoch: datetime | None = None,
+        strict: GitHubDescriptions | bool | None = None,
     ) -> None:
+        """`strict`: GitHub's published descriptions to hold every request to (see
+        `strict.GitHubDescriptions`); None takes `FakeGitHub.default_strict()` (the tests
+        set it for every fake they start), False none (the demo and the sandbox)."""
+        if strict is None:
+            strict = type(self).default_strict()
+        self.strict: GitHubDescriptions | None = None if isinstance(strict, bool) else strict
         # None: real UTC. A fixed epoch: time stands still there unless `advance`d.
         self.epoch = epoch
         self._offset = 0.0
@@ -96,9 +107,15 @@ class FakeGitHub(LoopbackService):
         self._comments: dict[int, _Comment] = {}
         self._users: dict[str, str] = {}  # login -> "User" | "Bot"
         self._faults: list[_Fault] = []
-        self._ids = {"issue": 0, "comment": 0, "event": 0, "label": 0}
+        self._ids = dict(ID_BASES)
         self._server: ThreadedServer | None = None
         self.add_repo(repository)
+
+    @staticmethod
+    def default_strict() -> GitHubDescriptions | None:
+        """The descriptions a fake started without `strict=` is held to: none, unless a
+        test set-up replaced this (tests/plugins/github_descriptions.py)."""
+        return None
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -115,9 +132,13 @@ class FakeGitHub(LoopbackService):
 
     # ----------------------------------------------------------------- seeding
 
-    def add_repo(self, full_name: str, *, visibility: str = "private") -> None:
+    def add_repo(
+        self, full_name: str, *, visibility: str = "private", accessible: bool = True
+    ) -> None:
+        """`accessible=False`: the repository exists but the token cannot see it."""
         with self._lock:
-            self._repos.setdefault(full_name.lower(), _Repo(full_name)).visibility = visibility
+            repo = self._repos.setdefault(full_name.lower(), _Repo(full_name))
+            repo.visibility, repo.accessible = visibility, accessible
 
     def set_visibility(self, visibility: str, *, repo: str | None = None) -> None:
         with self._lock:
@@ -193,6 +214,7 @@ class FakeGitHub(LoopbackService):
             if body is not None:
                 issue.body = body
                 issue.last_edited_at = self._now()  # GraphQL lastEditedAt: the body only
+                issue.editor = editor
             issue.updated_at = self._now()
 
     def freeze(self) -> None:
@@ -545,6 +567,15 @@ class FakeGitHub(LoopbackService):
         with self._lock:
             text = body.decode("utf-8", errors="replace") if body else ""
             self.requests.append(SeenRequest(method, path, parts.query, text))
+            is_graphql = method == "POST" and parts.path.endswith("/graphql")
+            if (
+                self.strict is not None
+                and not is_graphql
+                and self.strict.rest_template(method, path) is None
+            ):
+                # GitHub answers a route it does not have with 404; the violation is also
+                # recorded, so the test fails even if the code under test swallows the 404.
+                return 404, _error(404, "Not Found"), {}, 0.0
             for fault in self._faults:
                 if (
                     fault.remaining > 0
@@ -567,7 +598,9 @@ class FakeGitHub(LoopbackService):
                 return 400, _error(400, "Problems parsing JSON"), {}, 0.0
             query = dict(parse_qsl(parts.query))
             try:
-                if method == "POST" and parts.path.endswith("/graphql"):
+                if is_graphql:
+                    if self.strict is not None:
+                        return 200, self.strict.execute(self, payload), {}, 0.0
                     return 200, graphql.answer(self, payload), {}, 0.0
                 if method == "GET" and path == "/user":
                     if _is_installation(self.actor):

@@ -10,6 +10,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 Json = Any
+# Where GitHub's ids are today (SPEC §5c): comment ids passed 2**31 in 2024 (the first
+# comment of a fake is 3600000001, like `issuecomment-3600000015`), issue, label and event
+# ids are in the billions too. The fake numbers up from these, so no id fits an `Int`.
+ID_BASES = {
+    "issue": 3_400_000_000,
+    "comment": 3_600_000_000,
+    "event": 20_500_000_000,
+    "label": 9_100_000_000,
+}
 FIXED_EPOCH = datetime(2024, 5, 1, 9, 0, 0, tzinfo=UTC)  # for cassettes
 _DOCS = "https://docs.github.com/rest"
 # Legacy `permission` as GitHub reports it per role: maintain shows as write, triage as read.
@@ -85,6 +94,7 @@ class _Issue:
     closed_at: str | None = None
     closed_by: str | None = None
     last_edited_at: str | None = None
+    editor: str | None = None  # who last edited the body (GraphQL `editor`)
     comments: list[int] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     deleted: bool = False
@@ -107,6 +117,9 @@ class _Repo:
     # login.lower() -> (role_name, legacy permission)
     collaborators: dict[str, tuple[str, str]] = field(default_factory=dict)
     visibility: str = "private"  # private, public, internal
+    # False: the token cannot see it (REST 404, GraphQL NOT_FOUND), as GitHub answers a
+    # repository outside a fine-grained token's or an installation's reach.
+    accessible: bool = True
 
 
 _REASONS = {
