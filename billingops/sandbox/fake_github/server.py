@@ -36,7 +36,7 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from billingops.sandbox.fake_github import graphql, rest
@@ -83,14 +83,14 @@ class FakeGitHub(LoopbackService):
         actor: str = "github-actions[bot]",
         html_base: str = "https://github.com",
         epoch: datetime | None = None,
-        strict: GitHubDescriptions | bool | None = None,
+        strict: GitHubDescriptions | Literal[False] | None = None,
     ) -> None:
         """`strict`: GitHub's published descriptions to hold every request to (see
         `strict.GitHubDescriptions`); None takes `FakeGitHub.default_strict()` (the tests
         set it for every fake they start), False none (the demo and the sandbox)."""
         if strict is None:
             strict = type(self).default_strict()
-        self.strict: GitHubDescriptions | None = None if isinstance(strict, bool) else strict
+        self.strict: GitHubDescriptions | None = strict or None
         # None: real UTC. A fixed epoch: time stands still there unless `advance`d.
         self.epoch = epoch
         self._offset = 0.0
