@@ -7,10 +7,12 @@ they expect (`github_violations.take_violations()`); anything else fails them.""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from billingops._tracker.github_gateway import GitHubGateway
@@ -251,3 +253,42 @@ print("ok")
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_a_rejected_request_fails_the_test_even_when_the_code_swallows_it(
+    tmp_path: Path,
+) -> None:
+    """The session check: a violation fails the test at teardown, whatever the code under
+    test did with the 404 (run in a pytest of its own)."""
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / "test_inner.py").write_text(
+        "from billingops.sandbox.fake_github import FakeGitHub\n"
+        "def test_swallowed():\n"
+        "    with FakeGitHub() as fake:\n"
+        "        status, *_ = fake.handle('GET', '/repos/acme/support/threads', {}, b'')\n"
+        "        assert status == 404  # the code under test shrugs it off\n"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "tests.plugins.github_descriptions",
+            "--rootdir",
+            str(tmp_path),
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert "1 passed, 1 error" in done.stdout
+    assert "GET /repos/acme/support/threads: no such route" in done.stdout

@@ -14,7 +14,8 @@ docs/TESTED-AGAINST.md. Tests replay them (pytest-recording's default record mod
 
 Re-recording
 ------------
-    .venv/bin/pytest --record-mode=rewrite tests/_tracker/test_recorded.py tests/desk/test_backlog.py
+    .venv/bin/pytest --record-mode=rewrite \
+        tests/_tracker/test_recorded.py tests/desk/test_backlog.py
 
 Tests that use cassettes take the `recorded_github` fixture and `@pytest.mark.vcr`. They
 seed the fake server with Python calls (which replay does not need, but recording does),
