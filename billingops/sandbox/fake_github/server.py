@@ -1,4 +1,5 @@
-"""A small stateful fake of the GitHub REST API, for the demo, the tests and cassette recording.
+"""A small stateful fake of GitHub's REST and GraphQL APIs, for the demo, the tests and
+cassette recording.
 
 Why: the sandbox has no internet and tests must never reach a non-loopback address, yet the
 GitHub gateway should be exercised through real HTTP and the real PyGithub requester (auth
@@ -9,6 +10,16 @@ OpenAPI description (npm `@octokit/openapi`, `components/examples`: `issue`,
 `repository-collaborator-permission-response-if-user-has-admin-permissions`; error bodies
 after `basic-error` / `validation-error`). Fields billingops never reads (milestone,
 assignees, reactions ...) are left out to keep it small.
+
+Strict (`strict=GitHubDescriptions`, what every test gets; see `strict.py` and
+docs/TESTED-AGAINST.md): every GraphQL document is validated and executed against GitHub's
+published schema over this state (`resolvers.py`), and every REST route is matched against
+GitHub's published REST description; a request GitHub would reject is answered as GitHub
+answers it and recorded as a violation. Without it (the demo, the sandbox: no test-only
+dependency) the two GraphQL queries billingops sends are answered by hand (`graphql.py`).
+
+Ids are in today's ranges (`state.ID_BASES`): comment ids past 2**31, as GitHub's have been
+since 2024, so a 32-bit `Int` cannot hold them.
 
 Time is GitHub's: real UTC at one-second resolution, so two things done in the same
 second get the same stamp (ties), and the `Date` header says the same clock. A test moves
