@@ -12,6 +12,7 @@ decides "applied after the plan was posted" on GitHub's clock alone.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -58,6 +59,8 @@ from billingops.models.decision import (
 from billingops.models.issue import Comment, IssueSnapshot, LabelEvent, Thread
 from billingops.models.result import RunResult
 from billingops.models.ticket import Requester, Ticket
+
+_log = logging.getLogger(__name__)
 
 MAX_LOOKUPS = 5  # Stripe ids, and emails, looked up per ticket (the first ones it names)
 # GitHub's relation of an author to the repository; only these can hold a role worth a
@@ -211,6 +214,7 @@ class Desk:
         gap_refs: list[GapRef] | None = None,
         *,
         rev: int = 0,
+        backlog_unread: str | None = None,
     ) -> str:
         if a.plan is None or a.classification is None:
             return render_needs_info(a.ticket, self.config, resolution=a.resolution)
@@ -227,6 +231,7 @@ class Desk:
             executed=executed,  # what billingops did stays on record, whatever the plan
             requester=a.requester,
             rev=rev,
+            backlog_unread=backlog_unread,
         )
 
     def _revision(
@@ -290,7 +295,14 @@ class Desk:
             if a.classification is not None and a.plan is not None
             else []
         )
-        listing = thread.listing if thread.listing is not None else backlog.prefetch()
+        # A backlog the thread read could not list (the token cannot see it): triage goes on
+        # without filing gaps and says so; the next run files them (SPEC §5c).
+        unread = thread.listing_error
+        if unread is not None:
+            _log.warning("%s: product gaps not filed this run", unread)
+            listing: list[IssueSnapshot] = []
+        else:
+            listing = thread.listing if thread.listing is not None else backlog.prefetch()
         rev, announce = self._revision(thread, existing, previous, a)
         writer = Writer(self.tracker, dry_run, me=thread.me)
         add, remove = case_labels(
@@ -304,19 +316,26 @@ class Desk:
         revenue = {} if backlog.is_public() else revenue_at_risk(a.state)
         entry = backlog.entry(ticket.number, ticket.title, revenue)
         try:
-            created = backlog.create_missing(gaps, entry, listing, dry_run=dry_run)
+            created = (
+                backlog.create_missing(gaps, entry, listing, dry_run=dry_run)
+                if unread is None
+                else {}
+            )
         except BaseException:
             wait([labels_f])
             raise
         listing = [*listing, *created.values()]
-        gap_refs = backlog.expected_refs(gaps, listing)
+        if unread is None:
+            gap_refs = backlog.expected_refs(gaps, listing)
+        else:
+            gap_refs = list(previous.gaps) if previous else []
         # The comment, and the gap issues' ticket lists (with a check for a concurrent
         # creator of the same gap): one round trip.
         link_f = self._pool.submit(
             backlog.link,
             ticket.number,
             ticket.title,
-            gaps,
+            gaps if unread is None else [],
             revenue,
             dry_run=dry_run,
             linked=previous.gaps if previous else (),
@@ -329,14 +348,16 @@ class Desk:
                 ticket.number,
                 existing,
                 kept,
-                lambda executed: self._render(a, previous, executed, gap_refs, rev=rev),
+                lambda executed: self._render(
+                    a, previous, executed, gap_refs, rev=rev, backlog_unread=unread
+                ),
             )
         finally:
             # Never leave a write running behind a failure: a re-run would race it.
             pending: list[Future[Any]] = [labels_f, link_f]
             wait(pending)
         labels_f.result()
-        linked = link_f.result() if gaps else []
+        linked = link_f.result() if gaps and unread is None else gap_refs
         if linked != gap_refs:
             # Another run created the same gap's issue at the same time: link the kept one.
             gap_refs = linked
@@ -344,7 +365,9 @@ class Desk:
                 ticket.number,
                 written,
                 kept,
-                lambda executed: self._render(a, previous, executed, gap_refs, rev=rev),
+                lambda executed: self._render(
+                    a, previous, executed, gap_refs, rev=rev, backlog_unread=unread
+                ),
             )
         if announce and a.plan is not None:
             # After the edit, so its stamp (GitHub's clock) is when the new plan was visible.
@@ -359,7 +382,12 @@ class Desk:
             plan=a.plan,
             gaps=gap_refs,
             requester=a.requester,
-            reason=_triage_reason(a, tampered=_tampered(existing, thread)),
+            reason=_triage_reason(a, tampered=_tampered(existing, thread))
+            + (
+                f"; product gaps not filed, the backlog could not be read: {unread}"
+                if unread and gaps
+                else ""
+            ),
             would_write=[*backlog.would_write, *writer.would_write],
         )
 
