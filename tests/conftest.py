@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "tests.plugins.sandbox",  # localstripe on a loopback port, seeded scenarios
+    "tests.plugins.github_descriptions",  # GitHub's published descriptions; strict fakes
     "tests.plugins.github",  # vcrpy config (tokens scrubbed) and the fake GitHub server
     "tests.plugins.desk",  # a whole desk: both stand-ins and a Desk wired to them
 ]

@@ -199,6 +199,7 @@ class GitHubGateway:
         me, edited_at = "", 0
         listed: list[IssueSnapshot] | None = None
         listed_visibility: dict[str, Any] | None = None
+        listing_error: str | None = None
         while True:
             variables: dict[str, Any] = {
                 "owner": owner,
@@ -211,10 +212,18 @@ class GitHubGateway:
                 query = THREAD_AND_LISTING_QUERY
                 variables["listingOwner"], variables["listingName"] = listing[0].split("/")
                 variables["listingLabel"] = listing[1]
-            data = self._graphql(f"read the thread of #{number}", query, variables)
-            if query is THREAD_AND_LISTING_QUERY:
+            # The listing is its own root: when it fails (a backlog the token cannot see),
+            # the thread is still read and the caller goes on without it (SPEC §5c).
+            data, failed = self._graphql_parts(
+                f"read the thread of #{number}", query, variables, optional=frozenset({"listing"})
+            )
+            if query is THREAD_AND_LISTING_QUERY and listing is not None:
                 listed = translate.graphql_listing(data.get("listing"))
                 listed_visibility = translate.graphql_visibility(data.get("listing"))
+                if "listing" in failed:
+                    listing_error = self._line(
+                        f"GitHub: read the issues of {listing[0]}: {failed['listing']}"
+                    )
             me = translate.graphql_login(data.get("viewer"))
             issue = ((data.get("repository") or {}).get("issue")) or None
             if issue is None:
@@ -235,6 +244,7 @@ class GitHubGateway:
             edited_at=edited_at,
             listing=listed,
             listing_visibility=listed_visibility,
+            listing_error=listing_error,
         )
 
     def whoami(self) -> str:
@@ -454,12 +464,37 @@ class GitHubGateway:
     def _graphql(self, what: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         """A GraphQL read (its `data`); errors become the usual one-line errors. A POST, so
         urllib3 does not retry it after sending; the next run reads again."""
+        return self._graphql_parts(what, query, variables)[0]
+
+    def _graphql_parts(
+        self,
+        what: str,
+        query: str,
+        variables: dict[str, Any],
+        *,
+        optional: frozenset[str] = frozenset(),
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """A GraphQL read: (`data`, {root: why it failed} for the `optional` roots that
+        failed). GitHub answers a failed field with null and an error whose `path` names
+        it, and the other roots keep their data; an error anywhere else becomes the usual
+        one-line error."""
         with self._errors(what):
             requester = self._reads.requester
             _, data = requester.requestJsonAndCheck(
                 "POST", requester.graphql_url, input={"query": query, "variables": variables}
             )
             errors = data.get("errors") if isinstance(data, dict) else None
+            failed: dict[str, str] = {}
+            kept: list[Any] = []
+            for e in errors if isinstance(errors, list) else [errors] if errors else []:
+                path = e.get("path") if isinstance(e, dict) else None
+                root = str(path[0]) if isinstance(path, list) and path else None
+                if root is None or root not in optional:
+                    kept.append(e)
+                else:
+                    kind = str(e.get("type") or "GraphQL error")
+                    failed.setdefault(root, f"{kind}: {e.get('message') or ''}".rstrip(": "))
+            errors = kept
             if errors:
                 kinds = {str(e.get("type", "")) for e in errors if isinstance(e, dict)}
                 if "NOT_FOUND" in kinds:
@@ -467,7 +502,7 @@ class GitHubGateway:
                 if "FORBIDDEN" in kinds:
                     raise BadInput(self._line(f"GitHub: {what}: forbidden (GraphQL)"))
                 raise OperationalError(self._line(f"GitHub: {what}: GraphQL error"))
-            return dict((data or {}).get("data") or {})
+            return dict((data or {}).get("data") or {}), failed
 
     def _call(
         self,

@@ -10,7 +10,9 @@ from billingops.models.issue import Comment, IssueSnapshot, LabelEvent
 
 # One read of the thread (SPEC §5a): who the token acts as (`viewer`: REST `GET /user`
 # answers an installation token 403), when the ticket was last edited, and every comment
-# with its author and last editor (REST does not say who edited a comment).
+# with its author and last editor (REST does not say who edited a comment). A comment's id
+# is `fullDatabaseId` (a BigInt, sent as a string): `databaseId` is a 32-bit Int, and
+# comment ids have been past 2**31 since 2024 (SPEC §5c).
 _THREAD = """query billingopsThread(
   $owner: String!, $name: String!, $number: Int!, $after: String%s
 ) {
@@ -21,7 +23,7 @@ _THREAD = """query billingopsThread(
       comments(first: 100, after: $after) {
         pageInfo { hasNextPage endCursor }
         nodes {
-          databaseId body createdAt updatedAt lastEditedAt
+          fullDatabaseId body createdAt updatedAt lastEditedAt
           author { __typename login }
           editor { __typename login }
         }
@@ -32,6 +34,8 @@ _THREAD = """query billingopsThread(
 # The product-gap backlog, read in the same request (SPEC §8: one round trip for both),
 # with its visibility: nothing written to a public backlog carries an amount or an email
 # (SPEC §5b), and asking here costs no request of its own.
+# The product-gap backlog, read in the same request (SPEC §8: one round trip for both).
+# Its own root (`listing`): a backlog the token cannot see fails that root alone (SPEC §5c).
 _LISTING = """
   listing: repository(owner: $listingOwner, name: $listingName) {
     visibility
@@ -113,7 +117,7 @@ def graphql_login(actor: Any) -> str:
 def graphql_comment(node: dict[str, Any]) -> Comment:
     edited = node.get("lastEditedAt")
     return Comment(
-        id=int(node.get("databaseId") or 0),
+        id=_big_int(node.get("fullDatabaseId")),
         body=node.get("body") or "",
         author=graphql_login(node.get("author")) or "ghost",
         created_at=ts(node.get("createdAt")),
@@ -124,6 +128,14 @@ def graphql_comment(node: dict[str, Any]) -> Comment:
         # lists the deleted-editor case as not defended.
         editor=(graphql_login(node.get("editor")) or None) if edited else None,
     )
+
+
+def _big_int(value: Any) -> int:
+    """A GraphQL `BigInt` (GitHub sends it as a decimal string) as an int; 0 when absent."""
+    try:
+        return int(str(value)) if value is not None else 0
+    except ValueError:
+        return 0
 
 
 def graphql_listing(repository: Any) -> list[IssueSnapshot] | None:

@@ -42,6 +42,7 @@ def render_comment(draft: CommentDraft, executed: list[Executed], config: Config
         executed=executed,
         requester=a.requester,
         rev=draft.rev,
+        backlog_unread=draft.backlog_unread,
     )
 
 

@@ -345,8 +345,10 @@ def render_triage(
     anomalies: list[Anomaly] | None = None,
     requester: Requester | None = None,
     rev: int = 0,
+    backlog_unread: str | None = None,
 ) -> str:
-    """The operator handoff comment (SPEC §6), hidden state on its first line."""
+    """The operator handoff comment (SPEC §6), hidden state on its first line.
+    `backlog_unread`: why the gap backlog could not be read this run (gaps not filed)."""
     executed = list(executed or [])
     if gaps is None:
         portal = merge_portal(state.portal, config)
@@ -396,6 +398,7 @@ def render_triage(
         "gap_refs": refs,
         # A backlog in another repository needs a cross-repository reference.
         "backlog_prefix": config.backlog_repository or "",
+        "backlog_unread": backlog_unread,
         "login_url": state.portal.login_url or config.portal.login_url,
         "sensitive": _sensitive(ticket),
         "requester": requester,

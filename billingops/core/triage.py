@@ -42,6 +42,10 @@ def decide_triage(reading: Reading, config: Config, repository: str) -> Outcome:
         if a.classification is not None and a.plan is not None
         else []
     )
+    # A backlog the thread read could not list (the token cannot see it): triage goes on
+    # without filing gaps and says so; the next run files them (SPEC §5c).
+    unread = thread.listing_error
+    linked = list(previous.gaps) if previous else []
     rev, announce = revision(thread, existing, previous, a.plan)
     add, remove = case_labels(
         ticket.labels,
@@ -62,16 +66,27 @@ def decide_triage(reading: Reading, config: Config, repository: str) -> Outcome:
             classification=a.classification,
             plan=a.plan,
             requester=a.requester,
-            reason=triage_reason(a, tampered=tampered(existing, thread)),
+            reason=triage_reason(a, tampered=tampered(existing, thread))
+            + (
+                f"; product gaps not filed, the backlog could not be read: {unread}"
+                if unread and gaps
+                else ""
+            ),
         ),
         existing=existing,
-        draft=CommentDraft(assessment=a, rev=rev),
+        draft=CommentDraft(
+            assessment=a,
+            rev=rev,
+            # Unread: the comment keeps the gaps it linked before.
+            gap_refs=linked if unread is not None else None,
+            backlog_unread=unread,
+        ),
         write_comment=True,
         record=list(previous.executed) if previous else [],
         announcement=announcement,
         labels=LabelChange(add=add, remove=remove),
-        gaps=gaps,
-        linked=list(previous.gaps) if previous else [],
+        gaps=gaps if unread is None else [],
+        linked=linked,
     )
 
 

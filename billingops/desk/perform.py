@@ -16,6 +16,7 @@ here decides: what a Stripe answer means for its step is the core's (`core/recor
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,9 +31,11 @@ from billingops.desk.thread import Writer
 from billingops.errors import AlreadyCanceled, OperationalError, WriteRefused
 from billingops.models.billing import Refund, Subscription
 from billingops.models.decision import FINISHED, Executed, StepKind
-from billingops.models.issue import Comment, Thread
+from billingops.models.issue import Comment, IssueSnapshot, Thread
 from billingops.models.outcome import CommentDraft, Outcome, StepRun, finished_keys
 from billingops.models.result import RunResult
+
+_log = logging.getLogger(__name__)
 
 
 class Partial(OperationalError):
@@ -136,7 +139,11 @@ def perform_triage(
     state = draft.assessment.state
     writer = Writer(tracker, dry_run, me=thread.me)
     record = Record(writer, config, number, outcome.existing, list(outcome.record))
-    listing = thread.listing if thread.listing is not None else backlog.prefetch()
+    if draft.backlog_unread is not None:
+        _log.warning("%s: product gaps not filed this run", draft.backlog_unread)
+        listing: list[IssueSnapshot] = []
+    else:
+        listing = thread.listing if thread.listing is not None else backlog.prefetch()
     labels_f = pool.submit(writer.labels, number, outcome.labels.add, outcome.labels.remove)
     if backlog.public is None and thread.listing_visibility is not None:
         # GitHub's word on the backlog repository, read with its listing (no request).
@@ -150,7 +157,11 @@ def perform_triage(
         wait([labels_f])
         raise
     listing = [*listing, *created.values()]
-    gap_refs = backlog.expected_refs(outcome.gaps, listing)
+    gap_refs = (
+        draft.gap_refs
+        if draft.gap_refs is not None
+        else backlog.expected_refs(outcome.gaps, listing)
+    )
     # The comment, and the gap issues' ticket lists (with a check for a concurrent
     # creator of the same gap): one round trip.
     link_f = pool.submit(
@@ -171,7 +182,7 @@ def perform_triage(
         pending: list[Future[Any]] = [labels_f, link_f]
         wait(pending)
     labels_f.result()
-    linked = link_f.result() if outcome.gaps else []
+    linked = link_f.result() if outcome.gaps else gap_refs
     if linked != gap_refs:
         # Another run created the same gap's issue at the same time: link the kept one.
         gap_refs = linked

@@ -75,6 +75,9 @@ class Thread(BaseModel):
     # The listed repository's visibility (`private`, `visibility`), read with the listing;
     # None when not asked for or not answered.
     listing_visibility: dict[str, Any] | None = None
+    # Why the listing asked for could not be read (one line: e.g. the backlog repository is
+    # not visible to the token), while the thread itself was (SPEC §5c); None otherwise.
+    listing_error: str | None = None
 
     def mine(self) -> list[Comment]:
         return [c for c in self.comments if same_login(c.author, self.me)]

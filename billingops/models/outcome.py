@@ -113,6 +113,8 @@ class CommentDraft(BaseModel):
     # The product gaps as linked (None: detected, not linked yet).
     gap_refs: list[GapRef] | None = None
     rev: int = 0
+    # Why the gap backlog could not be read this run (gaps not filed; SPEC §5c).
+    backlog_unread: str | None = None
 
 
 class StripeWrite(BaseModel):

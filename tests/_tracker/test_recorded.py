@@ -1,6 +1,9 @@
 """Each gateway method against recorded cassettes (tests/cassettes/_tracker/test_recorded/).
 
-Re-record with `pytest --record-mode=rewrite tests/_tracker` (see tests/plugins/github.py).
+The cassettes are regression records of our stand-in (the strict fake GitHub), not of
+GitHub's behaviour: they pin the requests the gateway sends and how it reads the answers
+(docs/TESTED-AGAINST.md). Re-record with
+`pytest --record-mode=rewrite tests/_tracker/test_recorded.py` (see tests/plugins/github.py).
 The fake server is seeded in every test because recording needs the state; on replay the
 requests never reach it.
 """

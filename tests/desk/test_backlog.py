@@ -3,7 +3,8 @@ real gateway against the fake GitHub: create, find again, add, no write on a re-
 the closed-gap path, duplicates and two tickets racing.
 
 The gateway-level create / find / update paths replay cassettes
-(tests/cassettes/desk/test_backlog/); re-record with
+(tests/cassettes/desk/test_backlog/): regression records of our stand-in (the strict fake
+GitHub), not of GitHub's behaviour (docs/TESTED-AGAINST.md); re-record with
 `pytest --record-mode=rewrite tests/desk/test_backlog.py`. The racing tests run live against
 the fake server, as the order of their requests is not fixed.
 """
@@ -162,7 +163,7 @@ def test_revenue_at_risk_is_the_mrr_of_live_subscriptions_per_currency() -> None
     assert revenue_at_risk(BillingState()) == {}
 
 
-# ---------------------------------------------------------------------- on GitHub (cassettes)
+# ------------------------------------ through the gateway (cassettes of the strict fake GitHub)
 
 
 def _link(backlog: Backlog, number: int, *gaps: Gap, **kw: Any) -> list[GapRef]:

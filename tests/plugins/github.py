@@ -1,18 +1,21 @@
 """GitHub fixtures: the fake GitHub server, gateways pointed at it, and the vcrpy config.
 
-Why the cassettes come from a fake server
------------------------------------------
+What the cassettes are: regression records of our stand-in, not GitHub's behaviour
+-------------------------------------------------------------------------------------
 The sandbox has no internet, so GitHub traffic cannot be recorded against api.github.com.
-Cassettes are recorded against `billingops.sandbox.fake_github.FakeGitHub`, a small stateful
-stand-in whose response bodies follow the examples of GitHub's OpenAPI description
-(`@octokit/openapi`). The recording still goes through the real PyGithub requester over
-real HTTP, so a cassette pins exactly which requests the gateway makes (method, path,
-query, body) and how it reads the answers. Tests replay them (pytest-recording's default
-record mode is "none": nothing is recorded, and a request missing from a cassette fails).
+Cassettes are recorded from `billingops.sandbox.fake_github.FakeGitHub`, our stand-in, run
+strict (held to GitHub's published GraphQL schema and REST description, see
+tests/plugins/github_descriptions.py and docs/TESTED-AGAINST.md). A cassette therefore pins
+exactly which requests the gateway makes (method, path, query, body) and how it reads the
+stand-in's answers: it is a regression record of the stand-in and the gateway together,
+never evidence of what GitHub answers. What is known to differ from GitHub is listed in
+docs/TESTED-AGAINST.md. Tests replay them (pytest-recording's default record mode is
+"none": nothing is recorded, and a request missing from a cassette fails).
 
 Re-recording
 ------------
-    .venv/bin/pytest --record-mode=rewrite tests/_tracker
+    .venv/bin/pytest --record-mode=rewrite \
+        tests/_tracker/test_recorded.py tests/desk/test_backlog.py
 
 Tests that use cassettes take the `recorded_github` fixture and `@pytest.mark.vcr`. They
 seed the fake server with Python calls (which replay does not need, but recording does),

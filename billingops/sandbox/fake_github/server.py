@@ -1,4 +1,5 @@
-"""A small stateful fake of the GitHub REST API, for the demo, the tests and cassette recording.
+"""A small stateful fake of GitHub's REST and GraphQL APIs, for the demo, the tests and
+cassette recording.
 
 Why: the sandbox has no internet and tests must never reach a non-loopback address, yet the
 GitHub gateway should be exercised through real HTTP and the real PyGithub requester (auth
@@ -9,6 +10,16 @@ OpenAPI description (npm `@octokit/openapi`, `components/examples`: `issue`,
 `repository-collaborator-permission-response-if-user-has-admin-permissions`; error bodies
 after `basic-error` / `validation-error`). Fields billingops never reads (milestone,
 assignees, reactions ...) are left out to keep it small.
+
+Strict (`strict=GitHubDescriptions`, what every test gets; see `strict.py` and
+docs/TESTED-AGAINST.md): every GraphQL document is validated and executed against GitHub's
+published schema over this state (`resolvers.py`), and every REST route is matched against
+GitHub's published REST description; a request GitHub would reject is answered as GitHub
+answers it and recorded as a violation. Without it (the demo, the sandbox: no test-only
+dependency) the two GraphQL queries billingops sends are answered by hand (`graphql.py`).
+
+Ids are in today's ranges (`state.ID_BASES`): comment ids past 2**31, as GitHub's have been
+since 2024, so a 32-bit `Int` cannot hold them.
 
 Time is GitHub's: real UTC at one-second resolution, so two things done in the same
 second get the same stamp (ties), and the `Date` header says the same clock. A test moves
@@ -29,124 +40,40 @@ the request budget, and `fail_next` to inject failures (status, Retry-After, del
 
 from __future__ import annotations
 
-import base64
 import fnmatch
 import json
-import re
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
-from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import parse_qsl, quote, urlsplit
 
+from billingops.sandbox.fake_github import graphql, rest
+from billingops.sandbox.fake_github.state import (
+    _HEX6,
+    _LEGACY_PERMISSION,
+    _REASONS,
+    FIXED_EPOCH,
+    ID_BASES,
+    Json,
+    SeenRequest,
+    _Comment,
+    _error,
+    _Fault,
+    _HttpError,
+    _invalid,
+    _is_installation,
+    _Issue,
+    _Label,
+    _node_id,
+    _Repo,
+)
 from billingops.sandbox.loopback import LoopbackService, ThreadedServer
 
-Json = Any
-FIXED_EPOCH = datetime(2024, 5, 1, 9, 0, 0, tzinfo=UTC)  # for cassettes
-_DOCS = "https://docs.github.com/rest"
-# Legacy `permission` as GitHub reports it per role: maintain shows as write, triage as read.
-_LEGACY_PERMISSION = {
-    "admin": "admin",
-    "maintain": "write",
-    "write": "write",
-    "triage": "read",
-    "read": "read",
-}
-# What each role may do, as the `permissions` object of the collaborator reports it.
-_ROLE_PERMISSIONS = {
-    "admin": {"admin", "maintain", "push", "triage", "pull"},
-    "maintain": {"maintain", "push", "triage", "pull"},
-    "write": {"push", "triage", "pull"},
-    "triage": {"triage", "pull"},
-    "read": {"pull"},
-}
-_HEX6 = re.compile(r"^[0-9a-fA-F]{6}$")
-
-
-class _HttpError(Exception):
-    def __init__(self, status: int, message: str, errors: list[dict[str, str]] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.errors = errors
-
-
-@dataclass
-class SeenRequest:
-    method: str
-    path: str  # without the API prefix and query string
-    query: str
-    body: str = ""  # the request body as sent (for scans of what billingops wrote)
-
-
-@dataclass
-class _Fault:
-    method: str
-    path_glob: str
-    status: int
-    remaining: int
-    retry_after: int | None
-    message: str | None
-    delay: float
-
-
-@dataclass
-class _Comment:
-    id: int
-    issue: int
-    body: str
-    author: str
-    created_at: str
-    updated_at: str
-    editor: str | None = None
-    last_edited_at: str | None = None
-
-
-@dataclass
-class _Issue:
-    id: int
-    number: int
-    title: str
-    body: str | None
-    author: str
-    state: str = "open"
-    state_reason: str | None = None
-    labels: list[str] = field(default_factory=list)
-    created_at: str = ""
-    updated_at: str = ""
-    closed_at: str | None = None
-    closed_by: str | None = None
-    last_edited_at: str | None = None
-    comments: list[int] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    deleted: bool = False
-    pull_request: bool = False
-
-
-@dataclass
-class _Label:
-    id: int
-    name: str
-    color: str
-    description: str | None
-
-
-@dataclass
-class _Repo:
-    full_name: str
-    issues: dict[int, _Issue] = field(default_factory=dict)
-    labels: dict[str, _Label] = field(default_factory=dict)  # key: name.lower()
-    # login.lower() -> (role_name, legacy permission)
-    collaborators: dict[str, tuple[str, str]] = field(default_factory=dict)
-    visibility: str = "private"  # private, public, internal
-    # name -> (protection_rules, deployment_branch_policy), shaped as GitHub answers them
-    environments: dict[str, tuple[list[dict[str, Any]], dict[str, bool] | None]] = field(
-        default_factory=dict
-    )
-    secrets: set[str] = field(default_factory=set)  # repository-level Actions secrets
+if TYPE_CHECKING:
+    from billingops.sandbox.fake_github.strict import GitHubDescriptions
 
 
 class FakeGitHub(LoopbackService):
@@ -167,7 +94,14 @@ class FakeGitHub(LoopbackService):
         actor: str = "github-actions[bot]",
         html_base: str = "https://github.com",
         epoch: datetime | None = None,
+        strict: GitHubDescriptions | Literal[False] | None = None,
     ) -> None:
+        """`strict`: GitHub's published descriptions to hold every request to (see
+        `strict.GitHubDescriptions`); None takes `FakeGitHub.default_strict()` (the tests
+        set it for every fake they start), False none (the demo and the sandbox)."""
+        if strict is None:
+            strict = type(self).default_strict()
+        self.strict: GitHubDescriptions | None = strict or None
         # None: real UTC. A fixed epoch: time stands still there unless `advance`d.
         self.epoch = epoch
         self._offset = 0.0
@@ -185,7 +119,7 @@ class FakeGitHub(LoopbackService):
         self._users: dict[str, str] = {}  # login -> "User" | "Bot"
         self._user_ids: dict[str, int] = {}  # login -> account id, when set by a test
         self._faults: list[_Fault] = []
-        self._ids = {"issue": 0, "comment": 0, "event": 0, "label": 0, "environment": 0}
+        self._ids = dict(ID_BASES)
         # org.lower() -> its custom repository roles (name, base role)
         self._custom_roles: dict[str, list[tuple[str, str]]] = {}
         # Permissions the token lacks, e.g. {"actions", "secrets"}: what an App or
@@ -193,6 +127,12 @@ class FakeGitHub(LoopbackService):
         self.denied: set[str] = set()
         self._server: ThreadedServer | None = None
         self.add_repo(repository)
+
+    @staticmethod
+    def default_strict() -> GitHubDescriptions | None:
+        """The descriptions a fake started without `strict=` is held to: none, unless a
+        test set-up replaced this (tests/plugins/github_descriptions.py)."""
+        return None
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -209,9 +149,13 @@ class FakeGitHub(LoopbackService):
 
     # ----------------------------------------------------------------- seeding
 
-    def add_repo(self, full_name: str, *, visibility: str = "private") -> None:
+    def add_repo(
+        self, full_name: str, *, visibility: str = "private", accessible: bool = True
+    ) -> None:
+        """`accessible=False`: the repository exists but the token cannot see it."""
         with self._lock:
-            self._repos.setdefault(full_name.lower(), _Repo(full_name)).visibility = visibility
+            repo = self._repos.setdefault(full_name.lower(), _Repo(full_name))
+            repo.visibility, repo.accessible = visibility, accessible
 
     def set_visibility(self, visibility: str, *, repo: str | None = None) -> None:
         with self._lock:
@@ -313,7 +257,7 @@ class FakeGitHub(LoopbackService):
     ) -> None:
         """A person edits a comment in the UI (anyone with write access may edit others')."""
         with self._lock:
-            comment = self._find_comment(self._repo(repo), comment_id)
+            comment = rest.find_comment(self, self._repo(repo), comment_id)
             self._edit_comment(comment, body, editor)
 
     def edit_issue(
@@ -334,6 +278,7 @@ class FakeGitHub(LoopbackService):
             if body is not None:
                 issue.body = body
                 issue.last_edited_at = self._now()  # GraphQL lastEditedAt: the body only
+                issue.editor = editor
             issue.updated_at = self._now()
 
     def freeze(self) -> None:
@@ -688,6 +633,15 @@ class FakeGitHub(LoopbackService):
         with self._lock:
             text = body.decode("utf-8", errors="replace") if body else ""
             self.requests.append(SeenRequest(method, path, parts.query, text))
+            is_graphql = method == "POST" and parts.path.endswith("/graphql")
+            if (
+                self.strict is not None
+                and not is_graphql
+                and self.strict.rest_template(method, path) is None
+            ):
+                # GitHub answers a route it does not have with 404; the violation is also
+                # recorded, so the test fails even if the code under test swallows the 404.
+                return 404, _error(404, "Not Found"), {}, 0.0
             for fault in self._faults:
                 if (
                     fault.remaining > 0
@@ -710,406 +664,18 @@ class FakeGitHub(LoopbackService):
                 return 400, _error(400, "Problems parsing JSON"), {}, 0.0
             query = dict(parse_qsl(parts.query))
             try:
-                if method == "POST" and parts.path.endswith("/graphql"):
-                    return 200, self._graphql(payload), {}, 0.0
+                if is_graphql:
+                    if self.strict is not None:
+                        return 200, self.strict.execute(self, payload), {}, 0.0
+                    return 200, graphql.answer(self, payload), {}, 0.0
                 if method == "GET" and path == "/user":
                     if _is_installation(self.actor):
                         raise _HttpError(403, "Resource not accessible by integration")
                     return 200, self._user_json(self.actor), {}, 0.0
-                status, data, extra = self._route(method, path, query, payload)
+                status, data, extra = rest.route(self, method, path, query, payload)
             except _HttpError as e:
                 return e.status, _error(e.status, e.message, e.errors), {}, 0.0
             return status, data, extra, 0.0
-
-    def _deny(self, permission: str) -> None:
-        if permission in self.denied:
-            raise _HttpError(403, "Resource not accessible by integration")
-
-    def _org_route(self, method: str, path: str) -> tuple[int, Json, dict[str, str]]:
-        m = re.match(r"^/orgs/([^/]+)/custom-repository-roles$", path)
-        if m is None or method != "GET":
-            raise _HttpError(404, "Not Found")
-        org = unquote(m[1])
-        self._deny("custom_roles")
-        roles = self._custom_roles.get(org.lower())
-        if roles is None:  # not an organisation on GitHub Enterprise
-            raise _HttpError(404, "Not Found")
-        stamp = self._now()
-        body = [
-            {
-                "id": 8000 + i,
-                "name": name,
-                "description": None,
-                "base_role": base,
-                "permissions": [],
-                "organization": self._user_json(org) | {"type": "Organization"},
-                "created_at": stamp,
-                "updated_at": stamp,
-            }
-            for i, (name, base) in enumerate(roles)
-        ]
-        return 200, {"total_count": len(body), "custom_roles": body}, {}
-
-    def _environment_json(self, repo: _Repo, name: str) -> Json:
-        rules, policy = repo.environments[name]
-        ident = 161088000 + list(repo.environments).index(name)
-        stamp = self._now()
-        return {
-            "id": ident,
-            "node_id": _node_id("Environment", ident),
-            "name": name,
-            "url": f"{self.url}/repos/{repo.full_name}/environments/{quote(name)}",
-            "html_url": f"{self.html_base}/{repo.full_name}/deployments/activity_log"
-            f"?environments_filter={quote(name)}",
-            "created_at": stamp,
-            "updated_at": stamp,
-            "can_admins_bypass": True,
-            "protection_rules": rules,
-            "deployment_branch_policy": policy,
-        }
-
-    def _route(
-        self, method: str, path: str, query: dict[str, str], payload: Json
-    ) -> tuple[int, Json, dict[str, str]]:
-        if path.startswith("/orgs/"):
-            return self._org_route(method, path)
-        m = re.match(r"^/repos/([^/]+)/([^/]+)(/.*)?$", path)
-        if m is None:
-            raise _HttpError(404, "Not Found")
-        repo = self._repo(f"{unquote(m[1])}/{unquote(m[2])}")
-        rest = m[3] or ""
-        seg = [unquote(s) for s in rest.split("/")[1:]]
-        route = (method, *["N" if s.isdigit() else s for s in seg[:4]])
-        me = self.actor
-
-        if route == ("GET",):
-            return (
-                200,
-                {
-                    "full_name": repo.full_name,
-                    "private": repo.visibility != "public",
-                    "visibility": repo.visibility,
-                },
-                {},
-            )
-        if route == ("GET", "issues"):
-            return self._list_issues(repo, path, query)
-        if route == ("POST", "issues"):
-            title = (payload or {}).get("title")
-            if not title:
-                raise _invalid("Issue", "title", "missing_field")
-            labels = [_label_name(x) for x in payload.get("labels") or []]
-            issue = self._new_issue(repo, title, payload.get("body"), me, labels)
-            return 201, self._issue_json(repo, issue), {}
-        if route == ("GET", "issues", "comments", "N"):
-            return 200, self._comment_json(repo, self._find_comment(repo, int(seg[2]))), {}
-        if route == ("PATCH", "issues", "comments", "N"):
-            comment = self._find_comment(repo, int(seg[2]))
-            body = (payload or {}).get("body")
-            if not isinstance(body, str):
-                raise _invalid("IssueComment", "body", "missing_field")
-            if _is_installation(me) and comment.author.lower() != me.lower():
-                # An installation token may edit only its own comments.
-                raise _HttpError(403, "Resource not accessible by integration")
-            self._edit_comment(comment, body, me)
-            return 200, self._comment_json(repo, comment), {}
-        if len(seg) >= 2 and seg[0] == "issues" and seg[1].isdigit():
-            return self._issue_route(repo, route, seg, path, query, payload)
-        if (
-            method == "GET"
-            and len(seg) == 3
-            and (seg[0], seg[2]) == ("collaborators", "permission")
-        ):
-            found = repo.collaborators.get(seg[1].lower())
-            if found is None:
-                raise _HttpError(404, "Not Found")
-            role, legacy = found
-            user = self._user_json(seg[1]) | {
-                "permissions": _permissions(role, legacy),
-                "role_name": role,
-            }
-            return 200, {"permission": legacy, "role_name": role, "user": user}, {}
-        if route[:2] == ("GET", "environments") and len(seg) == 2:
-            self._deny("actions")  # Actions: Read, for an App or a fine-grained token
-            if seg[1] not in repo.environments:
-                raise _HttpError(404, "Not Found")
-            return 200, self._environment_json(repo, seg[1]), {}
-        if route[:3] == ("GET", "actions", "secrets") and len(seg) == 3:
-            self._deny("secrets")  # Secrets: Read
-            if seg[2].upper() not in repo.secrets:
-                raise _HttpError(404, "Not Found")
-            stamp = self._now()
-            return 200, {"name": seg[2].upper(), "created_at": stamp, "updated_at": stamp}, {}
-        if route == ("GET", "labels"):
-            labels = [self._label_json(repo, x) for x in repo.labels.values()]
-            return self._page(labels, path, query)
-        if route == ("POST", "labels"):
-            p = payload or {}
-            label = self._create_label(
-                repo, str(p.get("name", "")), str(p.get("color", "ededed")), p.get("description")
-            )
-            return 201, self._label_json(repo, label), {}
-        if len(seg) == 2 and method == "GET" and seg[0] == "labels":
-            found_label = repo.labels.get(seg[1].lower())
-            if found_label is None:
-                raise _HttpError(404, "Not Found")
-            return 200, self._label_json(repo, found_label), {}
-        raise _HttpError(404, "Not Found")
-
-    def _issue_route(
-        self,
-        repo: _Repo,
-        route: tuple[str, ...],
-        seg: list[str],
-        path: str,
-        query: dict[str, str],
-        payload: Json,
-    ) -> tuple[int, Json, dict[str, str]]:
-        issue = self._issue(repo, int(seg[1]))
-        me = self.actor
-        if route == ("GET", "issues", "N"):
-            return 200, self._issue_json(repo, issue), {}
-        if route == ("PATCH", "issues", "N"):
-            p = payload or {}
-            if "title" in p and p["title"] != issue.title:
-                self._event(issue, "renamed", me, rename={"from": issue.title, "to": p["title"]})
-                issue.title = p["title"]
-            if "body" in p:
-                issue.body = p["body"]
-                issue.last_edited_at = self._now()
-            if "labels" in p:
-                self._set_issue_labels(repo, issue, [_label_name(x) for x in p["labels"]], me)
-            if p.get("state") == "closed" and issue.state == "open":
-                self._close(issue, me, p.get("state_reason") or "completed")
-            elif p.get("state") == "open" and issue.state == "closed":
-                issue.state, issue.state_reason = "open", "reopened"
-                issue.closed_at = issue.closed_by = None
-                self._event(issue, "reopened", me)
-            elif p.get("state") not in (None, "open", "closed"):
-                raise _invalid("Issue", "state")
-            issue.updated_at = self._now()
-            return 200, self._issue_json(repo, issue), {}
-        if route == ("GET", "issues", "N", "comments"):
-            comments = [self._comment_json(repo, self._comments[c]) for c in issue.comments]
-            return self._page(comments, path, query)
-        if route == ("POST", "issues", "N", "comments"):
-            body = (payload or {}).get("body")
-            if not isinstance(body, str) or not body:
-                raise _invalid("IssueComment", "body", "missing_field")
-            return 201, self._comment_json(repo, self._new_comment(issue, body, me)), {}
-        if route == ("GET", "issues", "N", "labels"):
-            labels = [self._label_json(repo, repo.labels[n.lower()]) for n in issue.labels]
-            return self._page(labels, path, query)
-        if route == ("POST", "issues", "N", "labels"):
-            raw = payload.get("labels", []) if isinstance(payload, dict) else payload or []
-            self._set_issue_labels(repo, issue, issue.labels + [_label_name(x) for x in raw], me)
-            return 200, [self._label_json(repo, repo.labels[n.lower()]) for n in issue.labels], {}
-        if route == ("PUT", "issues", "N", "labels"):
-            raw = payload.get("labels", []) if isinstance(payload, dict) else payload or []
-            self._set_issue_labels(repo, issue, [_label_name(x) for x in raw], me)
-            return 200, [self._label_json(repo, repo.labels[n.lower()]) for n in issue.labels], {}
-        if len(seg) == 4 and route[:4] == ("DELETE", "issues", "N", "labels"):
-            name = seg[3]
-            current = [n for n in issue.labels if n.lower() == name.lower()]
-            if not current:
-                raise _HttpError(404, "Label does not exist")
-            self._set_issue_labels(repo, issue, [n for n in issue.labels if n not in current], me)
-            return 200, [self._label_json(repo, repo.labels[n.lower()]) for n in issue.labels], {}
-        if route == ("GET", "issues", "N", "events"):
-            events = [self._event_json(repo, e) for e in issue.events]
-            return self._page(events, path, query)
-        raise _HttpError(404, "Not Found")
-
-    def _graphql(self, payload: Json) -> Json:
-        """The two queries billingops sends (by operation name), answered as GitHub does."""
-        query = str((payload or {}).get("query", ""))
-        variables = (payload or {}).get("variables") or {}
-        viewer = {"login": self.actor}  # GitHub names an installation `<app>[bot]` here
-        if "billingopsViewer" in query:
-            return {"data": {"viewer": viewer}}
-        if "billingopsThread" not in query:
-            return {"errors": [{"message": "unsupported query (fake GitHub)"}]}
-        repo = self._repos.get(f"{variables.get('owner')}/{variables.get('name')}".lower())
-        issue = repo.issues.get(int(variables.get("number") or 0)) if repo else None
-        if repo is None or issue is None or issue.deleted:
-            return {
-                "data": {"viewer": viewer, "repository": None if repo is None else {"issue": None}},
-                "errors": [{"type": "NOT_FOUND", "message": "Could not resolve to an Issue"}],
-            }
-        extra: dict[str, Any] = {}
-        if "listingOwner" in variables:
-            extra["listing"] = self._graphql_listing(
-                f"{variables['listingOwner']}/{variables['listingName']}",
-                str(variables["listingLabel"]),
-            )
-        start = int(variables.get("after") or 0)
-        ids = issue.comments[start : start + 100]
-        nodes = [self._graphql_comment(self._comments[i]) for i in ids]
-        more = start + 100 < len(issue.comments)
-        return {
-            "data": {
-                "viewer": viewer,
-                **extra,
-                "repository": {
-                    "issue": {
-                        "lastEditedAt": issue.last_edited_at,
-                        "comments": {
-                            "pageInfo": {
-                                "hasNextPage": more,
-                                "endCursor": str(start + 100) if more else None,
-                            },
-                            "nodes": nodes,
-                        },
-                    }
-                },
-            }
-        }
-
-    def _graphql_listing(self, full_name: str, label: str) -> Json:
-        repo = self._repos.get(full_name.lower())
-        if repo is None:
-            return None
-        found = sorted(
-            (
-                i
-                for i in repo.issues.values()
-                if not i.deleted
-                and not i.pull_request
-                and label.lower() in {n.lower() for n in i.labels}
-            ),
-            key=lambda i: (i.created_at, i.number),
-        )
-        nodes = [
-            {
-                "number": i.number,
-                "title": i.title,
-                "body": i.body or "",
-                "state": i.state.upper(),
-                "createdAt": i.created_at,
-                "closedAt": i.closed_at,
-                "url": f"{self.html_base}/{repo.full_name}/issues/{i.number}",
-                "author": self._graphql_actor(i.author),
-                "labels": {"nodes": [{"name": n} for n in i.labels]},
-            }
-            for i in found[:100]
-        ]
-        return {
-            "visibility": repo.visibility.upper(),  # GraphQL RepositoryVisibility
-            "issues": {"pageInfo": {"hasNextPage": len(found) > 100}, "nodes": nodes},
-        }
-
-    def _graphql_actor(self, login: str | None) -> Json:
-        if login is None:
-            return None
-        kind = self._users.get(login) or ("Bot" if login.endswith("[bot]") else "User")
-        # GraphQL names a bot without the `[bot]` that REST shows.
-        return {"__typename": kind, "login": login.removesuffix("[bot]")}
-
-    def _graphql_comment(self, c: _Comment) -> Json:
-        return {
-            "databaseId": c.id,
-            "body": c.body,
-            "createdAt": c.created_at,
-            "updatedAt": c.updated_at,
-            "lastEditedAt": c.last_edited_at,
-            "author": self._graphql_actor(c.author),
-            "editor": self._graphql_actor(c.editor),
-        }
-
-    def _find_comment(self, repo: _Repo, comment_id: int) -> _Comment:
-        comment = self._comments.get(comment_id)
-        if comment is None or comment.issue not in repo.issues:
-            raise _HttpError(404, "Not Found")
-        return comment
-
-    def _list_issues(
-        self, repo: _Repo, path: str, query: dict[str, str]
-    ) -> tuple[int, Json, dict[str, str]]:
-        state = query.get("state", "open")
-        if state not in ("open", "closed", "all"):
-            raise _invalid("Issue", "state")
-        wanted = {x.strip().lower() for x in query.get("labels", "").split(",") if x.strip()}
-        found = [
-            i
-            for i in repo.issues.values()
-            if not i.deleted
-            and (state == "all" or i.state == state)
-            and wanted <= {n.lower() for n in i.labels}
-        ]
-        # GitHub's default order: sort=created, direction=desc.
-        found.sort(key=lambda i: i.number, reverse=query.get("direction", "desc") == "desc")
-        return self._page([self._issue_json(repo, i) for i in found], path, query)
-
-    def _page(
-        self, items: list[Json], path: str, query: dict[str, str]
-    ) -> tuple[int, Json, dict[str, str]]:
-        """GitHub pagination: per_page (default 30, max 100), page, and a Link header."""
-        try:
-            per_page = max(1, min(100, int(query.get("per_page", "30"))))
-            page = max(1, int(query.get("page", "1")))
-        except ValueError as e:
-            raise _HttpError(422, "Validation Failed") from e
-        last = max(1, -(-len(items) // per_page))
-        chunk = items[(page - 1) * per_page : page * per_page]
-
-        def link(p: int) -> str:
-            q = urlencode(query | {"per_page": str(per_page), "page": str(p)})
-            return f"<{self.url}{path}?{q}>"
-
-        rels = []
-        if page < last:
-            rels += [f'{link(page + 1)}; rel="next"', f'{link(last)}; rel="last"']
-        if page > 1:
-            rels += [f'{link(1)}; rel="first"', f'{link(page - 1)}; rel="prev"']
-        return 200, chunk, ({"Link": ", ".join(rels)} if rels else {})
-
-
-_REASONS = {
-    400: "Bad Request",
-    401: "Bad credentials",
-    403: "Forbidden",
-    404: "Not Found",
-    410: "Gone",
-    422: "Validation Failed",
-    429: "Too Many Requests",
-    500: "Server Error",
-    502: "Server Error",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}
-
-
-def _error(status: int, message: str, errors: list[dict[str, str]] | None = None) -> Json:
-    # basic-error / validation-error
-    data: Json = {"message": message, "documentation_url": _DOCS, "status": str(status)}
-    if errors:
-        data["errors"] = errors
-    return data
-
-
-def _invalid(resource: str, field: str, code: str = "invalid") -> _HttpError:
-    return _HttpError(
-        422, "Validation Failed", [{"resource": resource, "code": code, "field": field}]
-    )
-
-
-def _is_installation(login: str) -> bool:
-    """An installation token (Actions, an App) acts as a `[bot]` account."""
-    return login.endswith("[bot]")
-
-
-def _label_name(item: Any) -> str:
-    return str(item["name"]) if isinstance(item, dict) else str(item)
-
-
-def _permissions(role: str, legacy: str) -> dict[str, bool]:
-    granted = _ROLE_PERMISSIONS.get(role) or _ROLE_PERMISSIONS.get(legacy, {"pull"})
-    return {k: k in granted for k in ("admin", "maintain", "push", "triage", "pull")}
-
-
-def _node_id(kind: str, ident: int) -> str:
-    # The shape of GitHub's legacy global ids ("MDU6SXNzdWUx" = b64("05:Issue1")).
-    return base64.b64encode(f"{len(kind):02d}:{kind}{ident}".encode()).decode()
 
 
 def _make_handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
@@ -1148,4 +714,4 @@ def _make_handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-__all__ = ["FakeGitHub", "SeenRequest"]
+__all__ = ["FIXED_EPOCH", "FakeGitHub", "SeenRequest"]
