@@ -41,3 +41,15 @@ def test_a_comment_someone_else_edited_is_not_trusted() -> None:
     outcome = decide_triage(read(thread=Thread(me=BOT, comments=[comment])), CFG, REPO)
     assert outcome.record == []
     assert "edited by mallory" in outcome.result.reason
+
+
+def test_a_backlog_the_thread_read_could_not_list_files_no_gap_and_says_why() -> None:
+    comment = posted(decide_triage(read(), CFG, REPO))
+    thread = Thread(me=BOT, comments=[comment], listing_error="acme/backlog is not visible")
+    outcome = decide_triage(read(thread=thread), CFG, REPO)
+    assert outcome.gaps == []  # nothing filed or linked this run
+    assert outcome.draft is not None and outcome.draft.gap_refs == outcome.linked
+    assert outcome.draft.backlog_unread == "acme/backlog is not visible"
+    assert outcome.result.reason.endswith(
+        "; product gaps not filed, the backlog could not be read: acme/backlog is not visible"
+    )
