@@ -60,11 +60,7 @@ def test_billing_listing_and_the_gateway_are_not_a_circle() -> None:
     assert _cycle_from(graph, "billingops._billing.listing") is None
 
 
-def test_no_module_of_the_stripe_port_imports_one_that_imports_it() -> None:
+def test_no_module_imports_one_that_imports_it() -> None:
     graph = _graph()
-    cycles = [
-        c
-        for m in sorted(graph)
-        if m.startswith("billingops._billing.") and (c := _cycle_from(graph, m)) is not None
-    ]
+    cycles = [c for m in sorted(graph) if (c := _cycle_from(graph, m)) is not None]
     assert cycles == []
