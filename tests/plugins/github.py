@@ -66,6 +66,16 @@ def gateway_for(fake: FakeGitHub, api_url: str | None = None, **options: Any) ->
     return GitHubGateway(TEST_TOKEN, fake.repository, api_url or fake.url, **defaults | options)
 
 
+@pytest.fixture(autouse=True)
+def no_retry_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every gateway a test builds, through the CLI too, retries as in production, without
+    urllib3's pauses between attempts (0.5 s, 1 s, 2 s...): tests count the retries and
+    read what the user is told, not the pauses (issue 22: they were 3-6 s per test)."""
+    from billingops._tracker import github_gateway
+
+    monkeypatch.setattr(github_gateway, "BACKOFF_FACTOR", 0.0)
+
+
 @pytest.fixture
 def fake_github() -> Iterator[FakeGitHub]:
     """A running fake GitHub (random loopback port) that requires TEST_TOKEN. Seed it with
