@@ -88,8 +88,8 @@ CUES: dict[str, tuple[str, ...]] = {
         "duplicat",
         "two (?:subscriptions|charges|accounts)",
         "charged two",
-        r"\d+ ?x\b",
-        r"\d+ times",
+        r"(?<!\d)\d+ ?x\b",  # from the start of a number: linear on a long digit run
+        r"(?<!\d)\d+ times",
         "two separate",
         "second subscription",
         "same plan again",
