@@ -14,6 +14,8 @@ Re-recording
 ------------
     .venv/bin/pytest --record-mode=rewrite tests/_tracker
 
+(in one process: without `-n`, as here; the fake binds a fixed port while recording).
+
 Tests that use cassettes take the `recorded_github` fixture and `@pytest.mark.vcr`. They
 seed the fake server with Python calls (which replay does not need, but recording does),
 so the same test records and replays. While recording, the server listens on a fixed port
@@ -34,6 +36,7 @@ to the live sandbox, so cassette tests and the Stripe sandbox can share a test.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,7 +100,10 @@ class RecordedGitHub(NamedTuple):
 
 @pytest.fixture
 def recorded_github(record_mode: str) -> Iterator[RecordedGitHub]:
-    """For `@pytest.mark.vcr` tests. Binds CASSETTE_PORT only when recording."""
+    """For `@pytest.mark.vcr` tests. Binds CASSETTE_PORT only when recording, so replaying
+    runs in parallel (pytest-xdist) and recording does not: two workers cannot share the port."""
+    if record_mode != "none" and os.environ.get("PYTEST_XDIST_WORKER"):
+        pytest.fail("record cassettes in one process: run the re-recording command without -n")
     port = CASSETTE_PORT if record_mode != "none" else 0
     with FakeGitHub(REPOSITORY, token=TEST_TOKEN, port=port, epoch=FIXED_EPOCH) as fake:
         yield RecordedGitHub(fake, gateway_for(fake, CASSETTE_API_URL))
