@@ -41,6 +41,10 @@ if TYPE_CHECKING:
     from urllib3 import Retry
 
 DEFAULT_API_URL = "https://api.github.com"
+# urllib3's exponential backoff between retries: 0, 2 × 0.5 s, 4 × 0.5 s... A gateway built
+# without `backoff_factor` reads this when it is built (tests set it to 0: they count the
+# retries, not the pauses).
+BACKOFF_FACTOR = 0.5
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
 _TOKEN_RE = GITHUB_TOKEN  # every format, the 2026 installation tokens with `.` and `-` too
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
@@ -102,7 +106,7 @@ class GitHubGateway:
         *,
         timeout: int = 15,
         max_retries: int = 3,
-        backoff_factor: float = 0.5,
+        backoff_factor: float | None = None,
         max_retry_after: float = 120.0,
         seconds_between_writes: float | None = 1.0,
         per_page: int = 100,
@@ -124,6 +128,7 @@ class GitHubGateway:
         self._per_page = per_page
         self._path = "/repos/" + "/".join(quote(p, safe="") for p in repository.split("/"))
         self._me: str | None = None
+        backoff = BACKOFF_FACTOR if backoff_factor is None else backoff_factor
 
         def client(methods: frozenset[str], between_writes: float | None) -> Github:
             from github import Auth, Github
@@ -136,7 +141,7 @@ class GitHubGateway:
                 timeout=timeout,
                 retry=retry_policy(
                     max_retries=max_retries,
-                    backoff_factor=backoff_factor,
+                    backoff_factor=backoff,
                     max_retry_after=max_retry_after,
                     methods=methods,
                 ),
