@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks import machine, startup, ticket_corpus, triage_budget
+from benchmarks import machine, public_budget, startup, ticket_corpus, triage_budget
 
 HERE = Path(__file__).resolve().parent
 REPORT_SCALE = HERE / "report_scale.py"
@@ -57,7 +57,7 @@ def _options(argv: Sequence[str]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
-        "--only", choices=("triage", "startup", "report", "corpus"), action="append"
+        "--only", choices=("triage", "public", "startup", "report", "corpus"), action="append"
     )
     parser.add_argument("--runs", type=int, default=7, help="triage runs per configuration")
     parser.add_argument("--startup-runs", type=int, default=20)
@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.runs, args.startup_runs, args.latency_ms = 2, 2, 50.0
-    only = set(args.only or ("triage", "startup", "report", "corpus"))
+    only = set(args.only or ("triage", "public", "startup", "report", "corpus"))
 
     load_before = machine.load()
     sections: list[str] = []
@@ -87,6 +87,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         verdicts += [f"- Triage: **missed**: {what}" for what in missed] or [
             "- Triage budget: every target met"
         ]
+    if "public" in only:
+        _progress("public mode")
+        latency = args.latency_ms / 1000
+        public = public_budget.run(runs=min(args.runs, 3), latency=latency)
+        sections.append("\n".join(public_budget.section(public, latency)))
+        verdicts += public_budget.verdicts(public, latency)
     if "startup" in only:
         start = startup.run(runs=args.startup_runs, progress=_progress)
         sections.append(startup.markdown(start))

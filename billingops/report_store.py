@@ -1,6 +1,6 @@
 """`SqliteKeys`: the report's per-subscription join keys in a temporary sqlite file.
 
-`core/report.py` keeps bounded counters; the rows its joins need (one per subscription:
+`core/report/` keeps bounded counters; the rows its joins need (one per subscription:
 ids, a 64-bit email hash, start / end times, flags; see `core/report_keys.py`) go here
 instead of the Python heap, so `billingops report` stays flat in memory from 1k to 100k+
 subscriptions. The file lives in a private temporary directory and is deleted on `close()`

@@ -15,7 +15,7 @@ from billingops.core.report_keys import InMemoryKeys, Member, MonthlyEnd, Yearly
 from billingops.report_store import SqliteKeys
 from billingops.sandbox.list_server import created_of, subscription
 from tests.core.builders import NOW
-from tests.core.test_report import listings
+from tests.core.report.strategies import listings
 
 EXPAND = frozenset({"data.customer", "data.latest_invoice"})
 

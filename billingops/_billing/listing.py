@@ -6,9 +6,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from billingops._billing.client import PRICE_EXPAND, _retry_after
+from billingops._billing.client import PRICE_EXPAND, StripeClientBase, _retry_after
 from billingops._billing.translate import (
     _data,
     _dedupe,
@@ -20,13 +20,11 @@ from billingops._billing.translate import (
 from billingops.core.report import Listed
 from billingops.errors import BadInput, NotFound
 
-if TYPE_CHECKING:
-    from billingops._billing.stripe_gateway import StripeGateway
-
 # ---------------------------------------------------------------------------------------
 # Report listing (`billingops report`, issue 6): every subscription of the account, split
 # into `created` ranges fetched concurrently within a rate limit, with backoff on 429.
-# Module-level functions over a `StripeGateway`; nothing above depends on this section.
+# Module-level functions over the client every gateway is built on (`StripeClientBase`,
+# not `StripeGateway`, which re-exports this module: no import circle).
 #
 # How the ranges are split: one range [since, now] to start; each page (newest first,
 # 100 objects) that says `has_more` leaves the objects created in [lo, last.created]. While
@@ -131,7 +129,7 @@ def default_report_workers(rate_per_second: float) -> int:
 
 
 def _get_list(
-    gateway: StripeGateway,
+    gateway: StripeClientBase,
     path: str,
     params: dict[str, Any],
     limiter: RateLimiter,
@@ -174,7 +172,7 @@ def _get_list(
 
 
 def report_products(
-    gateway: StripeGateway, limiter: RateLimiter, stats: ListingStats | None = None
+    gateway: StripeClientBase, limiter: RateLimiter, stats: ListingStats | None = None
 ) -> dict[str, str]:
     """Product id → name for every product (a few pages at most); {} where unreadable."""
     stats = stats or ListingStats()
@@ -194,7 +192,7 @@ def report_products(
 
 
 def report_customer_emails(
-    gateway: StripeGateway, limiter: RateLimiter, stats: ListingStats
+    gateway: StripeClientBase, limiter: RateLimiter, stats: ListingStats
 ) -> dict[str, str]:
     """compat only (a small sandbox): customer id → email, for every customer. localstripe
     404s a whole list whose expanded customer was deleted, so it is not expanded there."""
@@ -215,7 +213,7 @@ def report_customer_emails(
 
 
 def iter_report_subscriptions(
-    gateway: StripeGateway,
+    gateway: StripeClientBase,
     *,
     rate_per_second: float,
     workers: int | None = None,

@@ -23,10 +23,11 @@ Design notes (the why):
 from __future__ import annotations
 
 import re
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from billingops._tracker import translate
@@ -38,9 +39,14 @@ from billingops.models.issue import Comment, IssueSnapshot, LabelEvent, Thread
 
 if TYPE_CHECKING:
     from github import Github
+    from github.Requester import Requester
     from urllib3 import Retry
 
 DEFAULT_API_URL = "https://api.github.com"
+# urllib3's exponential backoff between retries: 0, 2 × 0.5 s, 4 × 0.5 s... A gateway built
+# without `backoff_factor` reads this when it is built (tests set it to 0: they count the
+# retries, not the pauses).
+BACKOFF_FACTOR = 0.5
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
 _TOKEN_RE = GITHUB_TOKEN  # every format, the 2026 installation tokens with `.` and `-` too
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
@@ -102,7 +108,7 @@ class GitHubGateway:
         *,
         timeout: int = 15,
         max_retries: int = 3,
-        backoff_factor: float = 0.5,
+        backoff_factor: float | None = None,
         max_retry_after: float = 120.0,
         seconds_between_writes: float | None = 1.0,
         per_page: int = 100,
@@ -124,6 +130,7 @@ class GitHubGateway:
         self._per_page = per_page
         self._path = "/repos/" + "/".join(quote(p, safe="") for p in repository.split("/"))
         self._me: str | None = None
+        backoff = BACKOFF_FACTOR if backoff_factor is None else backoff_factor
 
         def client(methods: frozenset[str], between_writes: float | None) -> Github:
             from github import Auth, Github
@@ -136,7 +143,7 @@ class GitHubGateway:
                 timeout=timeout,
                 retry=retry_policy(
                     max_retries=max_retries,
-                    backoff_factor=backoff_factor,
+                    backoff_factor=backoff,
                     max_retry_after=max_retry_after,
                     methods=methods,
                 ),
@@ -147,11 +154,20 @@ class GitHubGateway:
                 user_agent="billingops",
             )
 
-        self._client = _client or _timed(client(IDEMPOTENT_METHODS, seconds_between_writes))
+        # One PyGithub client per thread (see `_PerThread`); the write spacing GitHub asks
+        # for is kept across threads by one shared gate.
+        gate = _WriteGate(seconds_between_writes)
+        self._client: _Clients = (
+            _Fixed(_client)
+            if _client is not None
+            else _PerThread(lambda: _timed(client(IDEMPOTENT_METHODS, None), gate))
+        )
         # GraphQL queries are POSTs that only read: their own client retries them like a
         # GET and does not space them like writes. Mutations never go through it.
-        self._reads = _reads or (
-            _client if _client is not None else _timed(client(IDEMPOTENT_METHODS | {"POST"}, None))
+        self._reads: _Clients = (
+            _Fixed(_reads or _client)  # type: ignore[arg-type]
+            if (_reads or _client) is not None
+            else _PerThread(lambda: _timed(client(IDEMPOTENT_METHODS | {"POST"}, None)))
         )
 
     @classmethod
@@ -174,9 +190,9 @@ class GitHubGateway:
             repository,
             self.api_url,
             per_page=self._per_page,
-            _client=self._client,
-            _reads=self._reads,
         )
+        # The same clients and write gate (one per thread), not new connections.
+        other._client, other._reads = self._client, self._reads
         other._me = self._me  # the same token acts as the same account everywhere
         return other
 
@@ -622,13 +638,16 @@ class GitHubGateway:
         return message if len(message) <= 300 else message[:297] + "..."
 
 
-def _timed(github: Github) -> Github:
+def _timed(github: Github, gate: _WriteGate | None = None) -> Github:
     """Every request of this client logs one debug line: method, path, the names of its
-    query parameters, status, milliseconds, GitHub's request id (`billingops.logs`)."""
+    query parameters, status, milliseconds, GitHub's request id (`billingops.logs`); its
+    writes wait for `gate`."""
     requester = github.requester
     original = requester.requestJson
 
     def timed(verb: str, url: str, parameters: Any = None, *args: Any, **kw: Any) -> Any:
+        if gate is not None and verb.upper() in _WRITE_METHODS:
+            gate.wait()
         started = time.monotonic()
         try:
             status, headers, output = original(verb, url, parameters, *args, **kw)
@@ -644,6 +663,83 @@ def _timed(github: Github) -> Github:
 
     requester.requestJson = timed  # type: ignore[method-assign]
     return github
+
+
+_WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+
+
+class _WriteGate:
+    """GitHub asks integrators to leave a second between writes (secondary rate limits).
+    PyGithub spaces the writes of one client; billingops has one client per thread, so the
+    spacing is kept here, across all of them."""
+
+    def __init__(
+        self,
+        seconds: float | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._seconds = seconds or 0.0
+        self._clock, self._sleep = clock, sleep
+        self._lock = threading.Lock()
+        self._next = 0.0
+
+    def wait(self) -> None:
+        """Return when this write may go: a slot `seconds` after the one before it."""
+        if self._seconds <= 0:
+            return
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next)
+            self._next = start + self._seconds
+        if start > now:
+            self._sleep(start - now)
+
+
+class _Clients(Protocol):
+    @property
+    def requester(self) -> Requester: ...
+    def get_repo(self, full_name: str) -> Any: ...
+
+
+class _PerThread:
+    """One PyGithub client per thread. A client's Requester keeps one connection whose
+    `request()` stores the request and whose `getresponse()` sends it: two threads sharing
+    one can send each other's request and read each other's answer (seen under load: a
+    `create_issue` given the answer of a labels write). The desk issues independent
+    requests concurrently (SPEC §8), so each thread gets its own."""
+
+    def __init__(self, make: Callable[[], Github]) -> None:
+        self._make = make
+        self._local = threading.local()
+
+    def get(self) -> Github:
+        client: Github | None = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = self._make()
+        return client
+
+    @property
+    def requester(self) -> Requester:
+        return self.get().requester
+
+    def get_repo(self, full_name: str) -> Any:
+        return self.get().get_repo(full_name)
+
+
+class _Fixed:
+    """A client handed in by a caller (tests), used as it is."""
+
+    def __init__(self, client: Github) -> None:
+        self._client = client
+
+    @property
+    def requester(self) -> Requester:
+        return self._client.requester
+
+    def get_repo(self, full_name: str) -> Any:
+        return self._client.get_repo(full_name)
 
 
 def _timed_out(exc: BaseException) -> bool:

@@ -15,6 +15,7 @@ from billingops.errors import BillingopsError, ExitStatus, error_fields
 if TYPE_CHECKING:
     from billingops.models.decision import Action
     from billingops.models.result import RunResult
+    from billingops.onboarding.checks import Check
     from billingops.wiring import Wiring
 
 
@@ -189,3 +190,23 @@ def _debug_for_audience(ctx: click.Context, event: dict[str, Any]) -> None:
 
         notice = environment().get_template("debug_public_notice.txt.j2").render()
         click.echo(notice.strip(), err=True)
+
+
+def print_checks(
+    ctx: click.Context, command: str, results: list[Check], as_json: bool, ok: str
+) -> ExitStatus:
+    """A checklist (doctor, live-check): its lines, or the one --json object, and the
+    verdict on stderr; the exit status of SPEC §3. `ok` is the verdict when nothing failed."""
+    from billingops.onboarding import checks
+
+    if as_json:
+        print_json(ctx, checks.as_json(command, results))
+    else:
+        for line in checks.render_lines(results):
+            click.echo(line)
+    status = checks.exit_status(results)
+    failed = sum(1 for c in results if c.status is checks.Status.fail)
+    warned = sum(1 for c in results if c.status is checks.Status.warn)
+    verdict = ok if status is ExitStatus.OK else f"{failed} check(s) failed"
+    click.echo(f"billingops: {command}: {verdict} ({warned} warning(s))", err=True)
+    return status

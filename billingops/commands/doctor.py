@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from billingops.commands.common import json_option, print_json
+from billingops.commands.common import json_option, print_checks
 from billingops.errors import ExitStatus
 
 
@@ -20,17 +20,7 @@ from billingops.errors import ExitStatus
 def command(ctx: click.Context, fix: bool, as_json: bool) -> ExitStatus:
     """Check the Stripe key (type, mode, what it can read), the GitHub token, the labels,
     the billing portal and the config. Never prints a key."""
-    from billingops.onboarding import checks, doctor
+    from billingops.onboarding import doctor
 
     results = doctor.run(ctx.obj["env"], Path.cwd(), fix=fix)
-    if as_json:
-        print_json(ctx, checks.as_json("doctor", results))
-    else:
-        for line in checks.render_lines(results):
-            click.echo(line)
-    status = checks.exit_status(results)
-    failed = sum(1 for c in results if c.status is checks.Status.fail)
-    warned = sum(1 for c in results if c.status is checks.Status.warn)
-    verdict = "all checks pass" if status is ExitStatus.OK else f"{failed} check(s) failed"
-    click.echo(f"billingops: doctor: {verdict} ({warned} warning(s))", err=True)
-    return status
+    return print_checks(ctx, "doctor", results, as_json, "all checks pass")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from billingops.commands.common import json_option, print_json
+from billingops.commands.common import json_option, print_checks
 from billingops.errors import ExitStatus
 
 
@@ -23,16 +23,7 @@ def command(ctx: click.Context, repository: str | None, as_json: bool) -> ExitSt
     """Run the real round trip once: a test customer and subscription in Stripe (test
     mode; a live key is refused), a ticket in a scratch repository, two triages through
     the product's own code, the comment and labels read back, then everything removed."""
-    from billingops.onboarding import checks, live_check
+    from billingops.onboarding import live_check
 
     results = live_check.run(ctx.obj["env"], Path.cwd(), repository=repository)
-    if as_json:
-        print_json(ctx, checks.as_json("live-check", results))
-    else:
-        for line in checks.render_lines(results):
-            click.echo(line)
-    status = checks.exit_status(results)
-    failed = sum(1 for c in results if c.status is checks.Status.fail)
-    verdict = "every call passed" if status is ExitStatus.OK else f"{failed} call(s) failed"
-    click.echo(f"billingops: live-check: {verdict}", err=True)
-    return status
+    return print_checks(ctx, "live-check", results, as_json, "every call passed")

@@ -1,8 +1,8 @@
 """The report's per-subscription join keys, behind a small interface.
 
 Most of `billingops report` is bounded counters (per plan, per status) kept by
-`core/report.py`. Four answers need one small row per subscription instead, because the
-join is only known at the end of the listing:
+`core/report/`. Four answers need one small row per subscription instead, because the join
+is only known at the end of the listing:
 
 - customers with several live subscriptions, and same-person same-product groups
   (duplicate candidates vs teams): `add_member`, `groups`, `customers_by_live_count`;
@@ -12,8 +12,8 @@ join is only known at the end of the listing:
 A `KeyStore` takes those rows as they stream in and, at the end, hands back only the
 groups that matter (two or more members, or both a monthly end and a yearly start), each
 group as one small list, as an iterator: the rules (triage's duplicate rules, conversion
-matching, ordering, top N) stay in `core/report.py`, and a store that keeps its rows off the
-Python heap (`billingops/report_store.py`, a temporary sqlite file) keeps the report's
+matching, ordering, top N) stay in `core/report/groups.py`, and a store that keeps its rows
+off the Python heap (`billingops/report_store.py`, a temporary sqlite file) keeps the report's
 memory flat. `InMemoryKeys` here is the reference, used by unit tests and small runs.
 
 A "person" is the 64-bit key of the normalised billing email (`report.email_key`), else

@@ -40,6 +40,7 @@ class Signals:
         for h in self.hits:
             if not signals or h.signal in signals:
                 neg = " (negated)" if h.negated else ""
+                neg += " (about the customer's own business)" if h.own_affairs else ""
                 out.setdefault(f"{h.signal}: \u201c{h.words}\u201d{neg}", None)
         return list(out)
 
@@ -55,7 +56,7 @@ def ticket_text(ticket: Ticket) -> str:
 def signals(ticket: Ticket) -> Signals:
     text = ticket_text(ticket)
     hits = tuple(find_cues(text))
-    found = {h.signal for h in hits if not h.negated}
+    found = {h.signal for h in hits if not (h.negated or h.own_affairs)}
     req = ticket.request
     dropdown = req if ticket.from_form and req not in (None, RequestKind.other) else None
     if dropdown is None and req is not None:

@@ -260,51 +260,40 @@ def _round_trip(state: _Run, wiring: Any, key: str) -> None:
         "the line says which call failed; `billingops --debug live-check` shows the "
         "request lines (never bodies or keys)"
     )
-    if (
-        state.step(
-            "live.triage.1",
-            f"billingops: first triage of #{number}",
-            lambda: _triage(event, billing, tracker, wiring.config, state.repository),
-            triage_fix,
-        )
-        is None
+    threads = []
+    for run_no, (what, read) in enumerate(
+        (("first", "read the thread of"), ("second", "read the thread back of")), start=1
     ):
-        return
-    first = state.step(
-        "live.github.thread.1",
-        f"GitHub: read the thread of #{number}",
-        lambda: tracker.read_thread(number),
-        write_fix,
-    )
-    if first is None:
-        return
-    edited = state.step(
-        "live.github.edit",
-        f"GitHub: edit ticket #{number} (as a customer would)",
-        lambda: tracker.edit_issue(number, body=_ticket_body(email, cancel=True)),
-        write_fix,
-    )
-    if edited is None:
-        return
-    event["issue"] = _payload(edited)
-    if (
-        state.step(
-            "live.triage.2",
-            f"billingops: second triage of #{number}",
-            lambda: _triage(event, billing, tracker, wiring.config, state.repository),
-            triage_fix,
+        if run_no == 2:
+            edited = state.step(
+                "live.github.edit",
+                f"GitHub: edit ticket #{number} (as a customer would)",
+                lambda: tracker.edit_issue(number, body=_ticket_body(email, cancel=True)),
+                write_fix,
+            )
+            if edited is None:
+                return
+            event["issue"] = _payload(edited)
+        if (
+            state.step(
+                f"live.triage.{run_no}",
+                f"billingops: {what} triage of #{number}",
+                lambda: _triage(event, billing, tracker, wiring.config, state.repository),
+                triage_fix,
+            )
+            is None
+        ):
+            return
+        thread = state.step(
+            f"live.github.thread.{run_no}",
+            f"GitHub: {read} #{number}",
+            lambda: tracker.read_thread(number),
+            write_fix,
         )
-        is None
-    ):
-        return
-    thread = state.step(
-        "live.github.thread.2",
-        f"GitHub: read the thread of #{number} back",
-        lambda: tracker.read_thread(number),
-        write_fix,
-    )
-    if thread is None:
-        return
+        if thread is None:
+            return
+        threads.append(thread)
+    first, thread = threads
     _read_back(state, first, thread, tracker, number)
 
 

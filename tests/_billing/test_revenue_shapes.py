@@ -188,10 +188,16 @@ def test_a_price_whose_tiers_cannot_be_read_is_unknown_not_zero(
 
 
 @pytest.mark.parametrize("fmt", ["markdown", "terminal", "csv"])
-def test_every_format_says_which_mrr_is_not_known(account: CurrentApiServer, fmt: str) -> None:
+def test_every_format_says_which_mrr_is_not_known(
+    account: CurrentApiServer, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from billingops._format.interface import formatter
 
+    # An 80-column terminal, whatever runs the test (pytest-xdist's workers get COLUMNS=80,
+    # a plain run without a terminal 120): the terminal format wraps the line there.
+    monkeypatch.setenv("COLUMNS", "80")
     builder = ReportBuilder(as_of=NOW)
     builder.add_all(iter_report_subscriptions(_gateway(account), rate_per_second=1000, workers=2))
     text = formatter(fmt).report(builder.build()).replace("\\", "")  # markdown escapes
+    text = " ".join(text.split())  # a line the terminal wrapped reads on
     assert "sub_metered" in text and METERED in text

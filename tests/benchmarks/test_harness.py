@@ -52,3 +52,15 @@ def test_startup_runs_once() -> None:
     report = startup.run(runs=1)
     assert [i.heavy for i in report.imports] == [[], []]
     assert "## Start-up" in startup.markdown(report)
+
+
+@pytest.mark.sandbox
+@pytest.mark.skipif(not localstripe_installed(), reason="localstripe is not installed")
+def test_public_budget_runs_the_three_public_flows() -> None:
+    public = pytest.importorskip("benchmarks.public_budget")
+    samples = public.run(runs=1, latency=0.01)
+    assert {s.flow for s in samples} == set(public.FLOWS)
+    assert all(s.github and s.waves for s in samples)
+    assert [s.outcome for s in samples if s.flow == "apply"] == ["apply", "apply"]
+    text = "\n".join(public.section(samples, 0.01))
+    assert public.HEADING in text and "first public triage" in text

@@ -541,3 +541,38 @@ def test_saying_you_cancelled_is_not_a_complaint_without_a_charge() -> None:
 def test_group_evidence_reads_billing_alone(s: BillingState, kind: str) -> None:
     [group] = live_groups(s)
     assert group_evidence(s, group).kind == kind
+
+
+# --- a failure word about the customer's own business (issue 22) ----------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My side business is not working out, so please cancel at the end of the month.",
+        "Our funding round fell apart and the company is broken. Cancel at period end please.",
+        "Unser Projekt funktioniert nicht mehr, bitte zum Monatsende kündigen.",
+        "Notre entreprise ne marche pas, merci de résilier à la fin du mois.",
+        "El proyecto no funciona y cerramos; cancelen la suscripción al final del mes.",
+        "我们的项目彻底崩溃了，请在月底取消订阅。",
+    ],
+)
+def test_a_failure_of_the_customers_own_business_is_not_a_product_failure(text: str) -> None:
+    c = run(ticket(text), state(paid_sub(1)))
+    assert c.case is Case.missing_self_serve, c
+    assert any("own business" in w for w in c.words)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Our company can't log in since this morning. Cancel and refund this month.",
+        "My project page is broken, I want a refund and to cancel.",
+        "Our business runs on it and your export is broken: cancel and refund.",
+        "Unser Projekt-Dashboard ist kaputt, bitte kündigen und erstatten.",
+        "The app crashed during our launch, cancel and refund please.",
+        "项目页面一直报错，请取消订阅并退款。",
+    ],
+)
+def test_the_customers_business_named_next_to_a_product_failure_stays_one(text: str) -> None:
+    assert run(ticket(text), state(paid_sub(1))).case is Case.product_failure

@@ -17,6 +17,8 @@ Re-recording
     .venv/bin/pytest --record-mode=rewrite \
         tests/_tracker/test_recorded.py tests/desk/test_backlog.py
 
+(in one process: without `-n`, as here; the fake binds a fixed port while recording).
+
 Tests that use cassettes take the `recorded_github` fixture and `@pytest.mark.vcr`. They
 seed the fake server with Python calls (which replay does not need, but recording does),
 so the same test records and replays. While recording, the server listens on a fixed port
@@ -37,6 +39,7 @@ to the live sandbox, so cassette tests and the Stripe sandbox can share a test.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,6 +74,16 @@ def gateway_for(fake: FakeGitHub, api_url: str | None = None, **options: Any) ->
     return GitHubGateway(TEST_TOKEN, fake.repository, api_url or fake.url, **defaults | options)
 
 
+@pytest.fixture(autouse=True)
+def no_retry_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every gateway a test builds, through the CLI too, retries as in production, without
+    urllib3's pauses between attempts (0.5 s, 1 s, 2 s...): tests count the retries and
+    read what the user is told, not the pauses (issue 22: they were 3-6 s per test)."""
+    from billingops._tracker import github_gateway
+
+    monkeypatch.setattr(github_gateway, "BACKOFF_FACTOR", 0.0)
+
+
 @pytest.fixture
 def fake_github() -> Iterator[FakeGitHub]:
     """A running fake GitHub (random loopback port) that requires TEST_TOKEN. Seed it with
@@ -92,7 +105,10 @@ class RecordedGitHub(NamedTuple):
 
 @pytest.fixture
 def recorded_github(record_mode: str) -> Iterator[RecordedGitHub]:
-    """For `@pytest.mark.vcr` tests. Binds CASSETTE_PORT only when recording."""
+    """For `@pytest.mark.vcr` tests. Binds CASSETTE_PORT only when recording, so replaying
+    runs in parallel (pytest-xdist) and recording does not: two workers cannot share the port."""
+    if record_mode != "none" and os.environ.get("PYTEST_XDIST_WORKER"):
+        pytest.fail("record cassettes in one process: run the re-recording command without -n")
     port = CASSETTE_PORT if record_mode != "none" else 0
     with FakeGitHub(REPOSITORY, token=TEST_TOKEN, port=port, epoch=FIXED_EPOCH) as fake:
         yield RecordedGitHub(fake, gateway_for(fake, CASSETTE_API_URL))

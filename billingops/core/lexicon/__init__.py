@@ -55,9 +55,12 @@ SIGNALS: Mapping[str, str] = {
 }
 
 
-def _load() -> tuple[dict[str, dict[str, tuple[str, ...]]], dict[str, str]]:
+def _load() -> tuple[
+    dict[str, dict[str, tuple[str, ...]]], dict[str, str], dict[str, tuple[str, ...]]
+]:
     lexicon: dict[str, dict[str, tuple[str, ...]]] = {signal: {} for signal in SIGNALS}
     negations: dict[str, str] = {}
+    own_affairs: dict[str, tuple[str, ...]] = {}
     for lang in LANGUAGES:
         module = _MODULES[lang]
         cues: Mapping[str, tuple[str, ...]] = module.CUES
@@ -69,11 +72,13 @@ def _load() -> tuple[dict[str, dict[str, tuple[str, ...]]], dict[str, str]]:
                 lexicon[signal][lang] = tuple(entries)
         if module.NEGATION is not None:
             negations[lang] = module.NEGATION
-    return lexicon, negations
+        own_affairs[lang] = tuple(module.OWN_AFFAIRS)
+    return lexicon, negations, own_affairs
 
 
-# signal -> language -> entries; language -> negation pattern.
-LEXICON, NEGATIONS = _load()
+# signal -> language -> entries; language -> negation pattern; language -> the customer's
+# own business, project or plans.
+LEXICON, NEGATIONS, OWN_AFFAIRS = _load()
 NEGATED_SIGNALS = frozenset({"refund", "cancel"})
 # Japanese and Chinese negate after the word or with 不/没 just before it.
 _CJK_NEG_AFTER = re.compile(r".{0,3}(?:不要|不需要|しない|しません|いらない|不用|なし)")
@@ -113,6 +118,56 @@ def _compiled() -> dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | Non
 
 
 _NEGATIONS = {lang: re.compile(p, re.IGNORECASE) for lang, p in NEGATIONS.items()}
+# Signals whose words can be about the customer's own affairs rather than the product.
+OWN_AFFAIRS_SIGNALS = frozenset({"broken"})
+# Words that point at the product: a failure word after one of them is about the product
+# even when the customer's business was named first ("our project page is broken").
+_PRODUCT_WORDS = (
+    r"your|yours|app|apps|tool|software|platform|product|service|dashboard|page|view|"
+    r"screen|button|feature|export|import|login|site|api|integration|sync|editor|report|"
+    r"ihr|ihre|eure|euer|votre|vos|su|sus|seu|sua|vostro|vostra|jullie|uw|wasz|wasza|"
+    r"aplikacj\w*|aplicaci\w*|aplicativo|applicazione|appli|logiciel|herramienta|"
+    r"ferramenta|strumento|narzędzi\w*|plattform|seite|página|pagina|strona"
+)
+_PRODUCT = re.compile(rf"(?<![^\W\d_])(?:{_PRODUCT_WORDS})(?![^\W\d_])")
+# A failure word that says the customer cannot use or reach something ("can't log in") is
+# about the product whoever the subject is ("our company can't log in").
+_ACCESS = re.compile(
+    r"\buse|log|access|open|sign|nutz|zugr|anmeld|öffn|utilis|accéd|acced|connect|ouvr|usar|"
+    r"entrar|abrir|acess|usare|aprire|gebruik|openen|korzyst|używ|zalog|dostęp|otw|"
+    r"使用|用|登录|登入|访问|打开|ログイン|使え|使用|開け|開か|アクセス"
+)
+_CJK_PRODUCT = re.compile(
+    r"アプリ|ツール|サービス|システム|画面|機能|你们|應用|应用|软件|系统|功能|页面|平台"
+)
+
+
+@cache
+def _own_affairs() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The customer's business or project, then at most three words (Latin) or eight
+    characters (CJK) up to where a failure word starts, within one clause."""
+    latin = "|".join(e for lang, es in OWN_AFFAIRS.items() if lang not in CJK for e in es)
+    cjk = "|".join(e for lang, es in OWN_AFFAIRS.items() if lang in CJK for e in es)
+    return (
+        re.compile(rf"{_WORD_START}(?:{latin})[^\W_]*(?:\W+[^\W_]+){{0,3}}?\W+$"),
+        re.compile(rf"(?:{cjk}).{{0,8}}$"),
+    )
+
+
+def _about_own_affairs(text: str, start: int, words: str, lang: str) -> bool:
+    """Is the failure word at `start` about the customer's own business or project ("my
+    startup is broken", "unser Launch ist gescheitert") rather than the product?"""
+    if _ACCESS.search(words):
+        return False
+    latin, cjk = _own_affairs()
+    head = re.split(r"[.!?;,\n。！？、，]", text[max(0, start - 60) : start])[-1]
+    if lang in CJK:
+        m = cjk.search(head[-16:])
+        return m is not None and not _CJK_PRODUCT.search(m.group())
+    m = latin.search(head)
+    return m is not None and not _PRODUCT.search(m.group())
+
+
 _CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 MAX_CUE_CHARS = 20_000
 
@@ -131,6 +186,8 @@ class Hit:
     lang: str
     words: str
     negated: bool = False
+    # A failure word about the customer's own business or project, not the product.
+    own_affairs: bool = False
 
 
 def _negated(text: str, start: int, end: int, lang: str) -> bool:
@@ -147,8 +204,9 @@ def _negated(text: str, start: int, end: int, lang: str) -> bool:
 
 def find_cues(text: str) -> list[Hit]:
     """Every cue in `text`: per signal and language the first match that is not negated
-    (and the negated ones before it), in a fixed order. Only the first `MAX_CUE_CHARS`
-    characters are read: a ticket says what it wants long before that."""
+    or about the customer's own affairs (and those before it), in a fixed order. Only the
+    first `MAX_CUE_CHARS` characters are read: a ticket says what it wants long before
+    that."""
     text = normalise(text[:MAX_CUE_CHARS]).lower()
     has_cjk = _CJK_CHAR.search(text) is not None
     hits: list[Hit] = []
@@ -162,8 +220,11 @@ def find_cues(text: str) -> list[Hit]:
                 if lang in done:
                     continue
                 negated = signal in NEGATED_SIGNALS and _negated(text, m.start(), m.end(), lang)
-                hits.append(Hit(signal, lang, _clip(m.group()), negated))
-                if not negated:
+                own = signal in OWN_AFFAIRS_SIGNALS and _about_own_affairs(
+                    text, m.start(), m.group(), lang
+                )
+                hits.append(Hit(signal, lang, _clip(m.group()), negated, own))
+                if not (negated or own):
                     done.add(lang)
     order = {lang: i for i, lang in enumerate(LANGUAGES)}
     signals = list(LEXICON)

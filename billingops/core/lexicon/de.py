@@ -5,6 +5,32 @@ from __future__ import annotations
 # Words that turn a refund or cancel ask around when they come just before it.
 NEGATION: str | None = r"(?:kein\w*|nicht|nie)\b(?:\W+\w+){0,3}\W+$"
 
+# The customer's own business, project or plans: a failure word right after one of
+# these is about the customer, not the product ("our launch failed").
+OWN_AFFAIRS: tuple[str, ...] = (
+    r"start-?ups?\b",
+    "firma",
+    "unternehmen",
+    "geschäft",
+    r"laden\b",
+    "restaurant",
+    "agentur",
+    "projekt",
+    "launch",
+    "markteinführung",
+    "kampagne",
+    "finanzierung",
+    "umsatz",
+    "verkäufe",
+    r"pläne?\b",
+    r"idee\b",
+    r"pilot",
+    r"deal\b",
+    r"ehe\b",
+    r"prüfung",
+    r"budget\b",
+)
+
 CUES: dict[str, tuple[str, ...]] = {
     "refund": (
         "rückerstatt",

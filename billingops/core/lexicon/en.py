@@ -5,6 +5,34 @@ from __future__ import annotations
 # Words that turn a refund or cancel ask around when they come just before it.
 NEGATION: str | None = r"(?:no|not|don't|do not|never|without)\b(?:\W+\w+){0,3}\W+$"
 
+# The customer's own business, project or plans: a failure word right after one of
+# these is about the customer, not the product ("our launch failed").
+OWN_AFFAIRS: tuple[str, ...] = (
+    r"start-?ups?\b",
+    r"compan(?:y|ies)\b",
+    "business",
+    r"firm\b",
+    r"shop\b",
+    "restaurant",
+    "agency",
+    "venture",
+    "project",
+    "launch",
+    "campaign",
+    "fundrais",
+    "funding",
+    r"sales\b",
+    "revenue",
+    r"plans\b",
+    r"idea\b",
+    r"pilot\b",
+    r"deal\b",
+    "marriage",
+    r"exams?\b",
+    r"budget\b",
+    "finances",
+)
+
 CUES: dict[str, tuple[str, ...]] = {
     "refund": ("refund", r"money back\b", "reimburs", r"credit _ back\b", "chargeback"),
     "cancel": (
@@ -60,8 +88,8 @@ CUES: dict[str, tuple[str, ...]] = {
         "duplicat",
         "two (?:subscriptions|charges|accounts)",
         "charged two",
-        r"\d+ ?x\b",
-        r"\d+ times",
+        r"(?<!\d)\d+ ?x\b",  # from the start of a number: linear on a long digit run
+        r"(?<!\d)\d+ times",
         "two separate",
         "second subscription",
         "same plan again",

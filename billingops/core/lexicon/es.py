@@ -5,6 +5,30 @@ from __future__ import annotations
 # Words that turn a refund or cancel ask around when they come just before it.
 NEGATION: str | None = r"(?:no|sin|nunca)\b(?:\W+\w+){0,3}\W+$"
 
+# The customer's own business, project or plans: a failure word right after one of
+# these is about the customer, not the product ("our launch failed").
+OWN_AFFAIRS: tuple[str, ...] = (
+    r"start-?ups?\b",
+    "empresa",
+    "negocio",
+    r"tienda\b",
+    "restaurante",
+    "agencia",
+    "proyecto",
+    "lanzamiento",
+    "campaña",
+    "financiación",
+    "ronda",
+    r"ventas\b",
+    "facturación",
+    r"planes\b",
+    r"idea\b",
+    r"piloto\b",
+    "matrimonio",
+    "examen",
+    r"presupuesto\b",
+)
+
 CUES: dict[str, tuple[str, ...]] = {
     "refund": (
         "reembols",

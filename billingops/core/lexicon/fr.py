@@ -5,6 +5,33 @@ from __future__ import annotations
 # Words that turn a refund or cancel ask around when they come just before it.
 NEGATION: str | None = r"(?:pas|jamais|sans)\b(?:\W+\w+){0,3}\W+$"
 
+# The customer's own business, project or plans: a failure word right after one of
+# these is about the customer, not the product ("our launch failed").
+OWN_AFFAIRS: tuple[str, ...] = (
+    r"start-?ups?\b",
+    r"boîte\b",
+    "société",
+    "entreprise",
+    "commerce",
+    "boutique",
+    "restaurant",
+    "agence",
+    "projet",
+    "lancement",
+    "campagne",
+    "levée de fonds",
+    "financement",
+    r"chiffre d'affaires",
+    r"ventes\b",
+    r"plans\b",
+    r"idée\b",
+    r"pilote\b",
+    "mariage",
+    "examen",
+    r"budget\b",
+    r"client\b",
+)
+
 CUES: dict[str, tuple[str, ...]] = {
     "refund": ("rembours", "me rendre mon argent", "récupérer mon argent"),
     "cancel": (

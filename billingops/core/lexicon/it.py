@@ -5,6 +5,31 @@ from __future__ import annotations
 # Words that turn a refund or cancel ask around when they come just before it.
 NEGATION: str | None = r"(?:non|senza|mai)\b(?:\W+\w+){0,3}\W+$"
 
+# The customer's own business, project or plans: a failure word right after one of
+# these is about the customer, not the product ("our launch failed").
+OWN_AFFAIRS: tuple[str, ...] = (
+    r"start-?ups?\b",
+    "azienda",
+    "società",
+    r"ditta\b",
+    "attività",
+    r"negozio\b",
+    "ristorante",
+    "agenzia",
+    "progetto",
+    r"lancio\b",
+    "campagna",
+    "finanziamento",
+    "fatturato",
+    "vendite",
+    r"piani\b",
+    r"idea\b",
+    r"pilota\b",
+    "matrimonio",
+    "esame",
+    r"budget\b",
+)
+
 CUES: dict[str, tuple[str, ...]] = {
     "refund": (
         "rimbors",

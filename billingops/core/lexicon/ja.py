@@ -5,6 +5,27 @@ from __future__ import annotations
 # Japanese and Chinese negation is read by the engine (after the word, or 不/没 before).
 NEGATION: str | None = None
 
+# The customer's own business, project or plans: a failure word right after one of
+# these is about the customer, not the product ("our launch failed").
+OWN_AFFAIRS: tuple[str, ...] = (
+    "スタートアップ",
+    "会社",
+    "事業",
+    "ビジネス",
+    "お店",
+    "店舗",
+    "レストラン",
+    "プロジェクト",
+    "ローンチ",
+    "立ち上げ",
+    "キャンペーン",
+    "資金調達",
+    "売上",
+    "計画",
+    "試験",
+    "予算",
+)
+
 CUES: dict[str, tuple[str, ...]] = {
     "refund": ("返金", "払い戻", "払戻", "返して", "返還"),
     "cancel": ("解約", "キャンセル", "退会", "停止して", "やめたい", "止めて"),

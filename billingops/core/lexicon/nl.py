@@ -5,6 +5,31 @@ from __future__ import annotations
 # Words that turn a refund or cancel ask around when they come just before it.
 NEGATION: str | None = r"(?:geen|niet|nooit|zonder)\b(?:\W+\w+){0,3}\W+$"
 
+# The customer's own business, project or plans: a failure word right after one of
+# these is about the customer, not the product ("our launch failed").
+OWN_AFFAIRS: tuple[str, ...] = (
+    r"start-?ups?\b",
+    "bedrijf",
+    "onderneming",
+    "zaak",
+    "winkel",
+    "restaurant",
+    "bureau",
+    "project",
+    "lancering",
+    "campagne",
+    "financiering",
+    "funding",
+    "omzet",
+    "verkoop",
+    r"plannen\b",
+    r"idee\b",
+    r"pilot\b",
+    "huwelijk",
+    "examen",
+    r"budget\b",
+)
+
 CUES: dict[str, tuple[str, ...]] = {
     "refund": (
         "terugbetal",

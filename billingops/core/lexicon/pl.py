@@ -5,6 +5,32 @@ from __future__ import annotations
 # Words that turn a refund or cancel ask around when they come just before it.
 NEGATION: str | None = r"(?:nie|bez)\b(?:\W+\w+){0,3}\W+$"
 
+# The customer's own business, project or plans: a failure word right after one of
+# these is about the customer, not the product ("our launch failed").
+OWN_AFFAIRS: tuple[str, ...] = (
+    r"start-?up\w*",
+    "firma",
+    "firmy",
+    "biznes",
+    "działalność",
+    "sklep",
+    "restauracj",
+    "agencj",
+    "projekt",
+    "start produktu",
+    "premiera",
+    "kampani",
+    "finansowani",
+    "sprzedaż",
+    "przychod",
+    r"plany\b",
+    "pomysł",
+    r"pilotaż",
+    "małżeństw",
+    "egzamin",
+    "budżet",
+)
+
 CUES: dict[str, tuple[str, ...]] = {
     "refund": ("zwrot", "zwróć", "zwrócić", "zwrócenie", "oddać pieniądze", "oddajcie", "zwrócili"),
     "cancel": (

@@ -5,6 +5,30 @@ from __future__ import annotations
 # Words that turn a refund or cancel ask around when they come just before it.
 NEGATION: str | None = r"(?:não|nao|sem|nunca)\b(?:\W+\w+){0,3}\W+$"
 
+# The customer's own business, project or plans: a failure word right after one of
+# these is about the customer, not the product ("our launch failed").
+OWN_AFFAIRS: tuple[str, ...] = (
+    r"start-?ups?\b",
+    "empresa",
+    "negócio",
+    r"loja\b",
+    "restaurante",
+    "agência",
+    "projeto",
+    "lançamento",
+    "campanha",
+    "financiamento",
+    "rodada",
+    r"vendas\b",
+    "faturamento",
+    r"planos\b",
+    r"ideia\b",
+    r"piloto\b",
+    "casamento",
+    r"prova\b",
+    "orçamento",
+)
+
 CUES: dict[str, tuple[str, ...]] = {
     "refund": (
         "reembols",

@@ -5,6 +5,28 @@ from __future__ import annotations
 # Japanese and Chinese negation is read by the engine (after the word, or 不/没 before).
 NEGATION: str | None = None
 
+# The customer's own business, project or plans: a failure word right after one of
+# these is about the customer, not the product ("our launch failed").
+OWN_AFFAIRS: tuple[str, ...] = (
+    "创业公司",
+    "初创公司",
+    "公司",
+    "生意",
+    "业务",
+    "店铺",
+    "餐厅",
+    "项目",
+    "发布",
+    "上线",
+    "活动",
+    "融资",
+    "销售额",
+    "营收",
+    "计划",
+    "考试",
+    "预算",
+)
+
 CUES: dict[str, tuple[str, ...]] = {
     "refund": ("退款", "退钱", "退还", "退費", "退费", "返还", "把钱退"),
     "cancel": ("取消", "退订", "退訂", "注销", "停止订阅", "停止续费", "关闭自动续费"),

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from billingops.sandbox.fake_github.state import Json, _Comment
 
 if TYPE_CHECKING:
-    from billingops.sandbox.fake_github.server import FakeGitHub
+    from billingops.sandbox.fake_github.state import FakeState as FakeGitHub
 
 
 def answer(fake: FakeGitHub, payload: Json) -> Json:

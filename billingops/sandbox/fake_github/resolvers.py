@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from billingops.sandbox.fake_github.state import _Comment, _Issue, _Repo
 
 if TYPE_CHECKING:
-    from billingops.sandbox.fake_github.server import FakeGitHub
+    from billingops.sandbox.fake_github.state import FakeState as FakeGitHub
 
 Node = dict[str, Any]
 MAX_PAGE = 100

@@ -20,7 +20,7 @@ from billingops.sandbox.fake_github.state import (
 )
 
 if TYPE_CHECKING:
-    from billingops.sandbox.fake_github.server import FakeGitHub
+    from billingops.sandbox.fake_github.state import FakeState as FakeGitHub
 
 
 def route(

@@ -50,7 +50,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from billingops.sandbox.fake_github import graphql, rest
+import billingops.sandbox.fake_github.graphql as graphql
+import billingops.sandbox.fake_github.rest as rest
 from billingops.sandbox.fake_github.state import (
     _HEX6,
     _LEGACY_PERMISSION,

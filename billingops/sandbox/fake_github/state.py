@@ -7,7 +7,7 @@ import base64
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 Json = Any
 # Where GitHub's ids are today (SPEC §5c): comment ids passed 2**31 in 2024 (the first
@@ -141,6 +141,44 @@ _REASONS = {
     503: "Service Unavailable",
     504: "Gateway Timeout",
 }
+
+
+class FakeState(Protocol):
+    """What the route and GraphQL modules need of `server.FakeGitHub`: its state and the
+    state changes that record GitHub's events. A protocol, so that the modules beside the
+    server do not import it back (tests/test_layout.py)."""
+
+    actor: str
+    html_base: str
+    denied: set[str]
+    _comments: dict[int, _Comment]
+    _repos: dict[str, _Repo]
+    _users: dict[str, str]
+    _custom_roles: dict[str, list[tuple[str, str]]]
+
+    @property
+    def url(self) -> str: ...
+    def _now(self) -> str: ...
+    def _repo(self, name: str | None) -> _Repo: ...
+    def _issue(self, repo: _Repo, number: int) -> _Issue: ...
+    def _new_issue(
+        self, repo: _Repo, title: str, body: str | None, author: str, labels: list[str]
+    ) -> _Issue: ...
+    def _new_comment(self, issue: _Issue, body: str, author: str) -> _Comment: ...
+    def _edit_comment(self, comment: _Comment, body: str, editor: str) -> None: ...
+    def _close(self, issue: _Issue, actor: str, reason: str) -> None: ...
+    def _event(self, issue: _Issue, event: str, actor: str, **extra: Any) -> None: ...
+    def _create_label(
+        self, repo: _Repo, name: str, color: str, description: str | None
+    ) -> _Label: ...
+    def _set_issue_labels(
+        self, repo: _Repo, issue: _Issue, names: list[str], actor: str
+    ) -> None: ...
+    def _user_json(self, login: str) -> Json: ...
+    def _issue_json(self, repo: _Repo, issue: _Issue) -> Json: ...
+    def _comment_json(self, repo: _Repo, comment: _Comment) -> Json: ...
+    def _label_json(self, repo: _Repo, label: _Label) -> Json: ...
+    def _event_json(self, repo: _Repo, event: dict[str, Any]) -> Json: ...
 
 
 def _error(status: int, message: str, errors: list[dict[str, str]] | None = None) -> Json:

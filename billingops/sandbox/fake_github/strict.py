@@ -25,12 +25,12 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from billingops.sandbox.fake_github import resolvers
+import billingops.sandbox.fake_github.resolvers as resolvers
 
 if TYPE_CHECKING:
     from graphql import GraphQLSchema
 
-    from billingops.sandbox.fake_github.server import FakeGitHub
+    from billingops.sandbox.fake_github.state import FakeState as FakeGitHub
 
 Json = Any
 
