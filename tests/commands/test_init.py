@@ -493,7 +493,6 @@ def test_generated_text_never_names_an_input_the_workflow_ignores(
 # -- issue 19: GitHub Enterprise Server (`$/` is github.com only) ----------------------------
 
 
-
 def _init_ghes(
     repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]
 ) -> list[Path]:
@@ -594,3 +593,26 @@ def test_enterprise_server_workflow_needs_the_pin_like_the_caller(
     assert "uses: OWNER/billingops@REPLACE-WITH-A-COMMIT-SHA" in text
     check_schema("vendor.github-workflows", repo / repo_files.WORKFLOW_PATH)
     assert "unpinned-uses" in zizmor_findings(repo / ".github" / "workflows")
+
+
+def test_enterprise_server_workflow_keeps_to_the_reusable_workflow(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The two files say the same thing twice: the same jobs, commands, keys, timeouts and
+    pinned actions (checkout, the App token), so a change to one that forgets the other
+    fails here."""
+    assert run(capsys, "init", str(repo), *PINNED, GHES)[0] is ExitStatus.OK
+    ghes = yaml.safe_load((repo / repo_files.WORKFLOW_PATH).read_text())["jobs"]
+    reusable = yaml.safe_load((ROOT / ".github/workflows/billingops-reusable.yml").read_text())
+    for name, job in reusable["jobs"].items():
+        mine = ghes[name]
+        for key in ("runs-on", "timeout-minutes", "permissions", "needs"):
+            assert mine.get(key) == job.get(key), (name, key)
+        theirs = [s for s in job["steps"] if s.get("uses") != "$/"]
+        assert [s["uses"] for s in mine["steps"] if s not in _steps_calling_the_action(mine)] == [
+            s["uses"] for s in theirs
+        ]
+        [call] = _steps_calling_the_action(mine)
+        [their_call] = [s for s in job["steps"] if s.get("uses") == "$/"]
+        for key in ("command", "stripe-api-key"):
+            assert call["with"][key] == their_call["with"][key], (name, key)
