@@ -238,6 +238,8 @@ def _next_steps(options: Options, *, desk_written: bool = False, err: bool = Fal
             desk_written=desk_written,
             repositories=repositories,
             environment=options.environment,
+            enterprise_server=options.enterprise_server,
+            workflow_repo=options.workflow_repo,
         ),
         err=err,
     )

@@ -601,7 +601,11 @@ def test_enterprise_server_workflow_keeps_to_the_reusable_workflow(
     """The two files say the same thing twice: the same jobs, commands, keys, timeouts and
     pinned actions (checkout, the App token), so a change to one that forgets the other
     fails here."""
-    assert run(capsys, "init", str(repo), *PINNED, GHES)[0] is ExitStatus.OK
+    status, out, _ = run(capsys, "init", str(repo), *PINNED, GHES)
+    assert status is ExitStatus.OK
+    # What the instance must have, said once after writing.
+    assert "GitHub Enterprise Server: make acme/billingops (the pinned commit)" in out
+    assert "actions/create-github-app-token available on" in out
     ghes = yaml.safe_load((repo / repo_files.WORKFLOW_PATH).read_text())["jobs"]
     reusable = yaml.safe_load((ROOT / ".github/workflows/billingops-reusable.yml").read_text())
     for name, job in reusable["jobs"].items():
