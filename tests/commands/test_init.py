@@ -620,3 +620,14 @@ def test_enterprise_server_workflow_keeps_to_the_reusable_workflow(
         [their_call] = [s for s in job["steps"] if s.get("uses") == "$/"]
         for key in ("command", "stripe-api-key"):
             assert call["with"][key] == their_call["with"][key], (name, key)
+
+
+@pytest.mark.parametrize("name", ["null", "on", "1.0"])
+def test_enterprise_server_environment_stays_a_name(
+    repo: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    """An Environment named like a YAML null, boolean or number is still that name: an
+    apply job left without its Environment would hand the write key to any run."""
+    assert run(capsys, "init", str(repo), *PINNED, GHES, "--environment", name)[0] is ExitStatus.OK
+    jobs = yaml.safe_load((repo / repo_files.WORKFLOW_PATH).read_text())["jobs"]
+    assert jobs["apply"]["environment"] == name
