@@ -46,13 +46,13 @@ _VERB = {
 @click.option(
     "--ref",
     metavar="SHA",
-    help=f"Commit SHA of the reusable workflow to pin (default: {REF_PLACEHOLDER}, to replace).",
+    help=f"Commit SHA of billingops' repository to pin (default: {REF_PLACEHOLDER}, to replace).",
 )
 @click.option(
     "--workflow-repo",
     default=None,
     metavar="OWNER/NAME",
-    help="Repository that holds billingops' reusable workflow "
+    help="Repository that holds billingops' reusable workflow and action "
     "(default: billingops' own, from its [project.urls] Repository).",
 )
 @click.option(
@@ -86,6 +86,13 @@ _VERB = {
     "token must reach.",
 )
 @click.option(
+    "--enterprise-server",
+    is_flag=True,
+    help="GitHub Enterprise Server (no `uses: $/` there): write a workflow whose two jobs "
+    "call billingops' action directly at the pinned commit, instead of the few lines that "
+    "call the reusable workflow.",
+)
+@click.option(
     "--draft",
     is_flag=True,
     help="Write a draft with placeholders (no --workflow-repo or --ref yet); it cannot run "
@@ -113,6 +120,7 @@ def command(
     private_repository: str | None,
     identity: str,
     support_repository: str | None,
+    enterprise_server: bool,
     draft: bool,
     desk_path: Path | None,
     dry_run: bool,
@@ -136,6 +144,7 @@ def command(
         private_repository=private_repository,
         identity=identity,
         support_repository=support_repository,
+        enterprise_server=enterprise_server,
     )
     options.validate()
     if private_repository is not None and (with_report or report_issue is not None):
@@ -209,7 +218,9 @@ def _next_steps(options: Options, *, desk_written: bool = False, err: bool = Fal
     left = options.placeholders()
     if left:
         click.echo(
-            "billingops: warning: draft: pin the reusable workflow before committing: edit "
+            "billingops: warning: draft: pin the "
+            + ("action" if options.enterprise_server else "reusable workflow")
+            + " before committing: edit "
             f".github/workflows/billingops.yml (replace {' and '.join(left)}) or run init "
             "again with --workflow-repo OWNER/NAME and --ref SHA",
             err=True,
@@ -227,6 +238,8 @@ def _next_steps(options: Options, *, desk_written: bool = False, err: bool = Fal
             desk_written=desk_written,
             repositories=repositories,
             environment=options.environment,
+            enterprise_server=options.enterprise_server,
+            workflow_repo=options.workflow_repo,
         ),
         err=err,
     )

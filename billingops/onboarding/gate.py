@@ -7,8 +7,9 @@ label gate (SPEC §5, §5a) never depends on the Environment; these checks say w
 repository is on and fail where the write key is readable outside the Environment.
 
 Two sources, because the tokens differ in what they may see:
-- the workflow files of the clone (no token at all): the reusable workflow pinned by a
-  full commit SHA, and no job that hands the write key to its steps outside an Environment;
+- the workflow files of the clone (no token at all): the reusable workflow (or, on GitHub
+  Enterprise Server, billingops' action) pinned by a full commit SHA, and no job that
+  hands the write key to its steps outside an Environment;
 - GitHub's REST API: `GET /repos/{o}/{r}/environments/{name}` needs Actions: Read and
   `GET /repos/{o}/{r}/actions/secrets/{name}` needs Secrets: Read. The App's token (Issues
   and Metadata only) sees neither: doctor then says what it could not see (a warning).
@@ -36,6 +37,9 @@ WRITE_KEY = "STRIPE_WRITE_KEY"
 DEFAULT_ENVIRONMENT = "billing-approvals"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 _REUSABLE = "/.github/workflows/billingops-reusable.yml"
+# The action's commands that a support repository's workflow runs (triage and apply jobs).
+_ACTION_COMMANDS = ("gate", "apply")
+_APP_TOKEN_ACTION = "actions/create-github-app-token@"
 
 
 @cache
@@ -63,12 +67,15 @@ def _check(kind: Callable[..., Check], id: str, outcome: str, **values: Any) -> 
 
 @dataclass(frozen=True)
 class Caller:
-    """A job of the clone's workflows that calls billingops' reusable workflow."""
+    """A job of the clone's workflows that calls billingops' reusable workflow, or (GitHub
+    Enterprise Server, `init --enterprise-server`) a workflow whose jobs call billingops'
+    action directly: one Caller per file and pinned ref, however many jobs use it."""
 
     file: str
     uses: str
     environment: str
     identity: str
+    action: bool = False  # calls the action (OWNER/NAME@REF), not the reusable workflow
 
 
 def repository_root(config_path: Path, cwd: Path) -> Path:
@@ -92,10 +99,12 @@ def _workflows(root: Path) -> list[tuple[str, dict[str, Any]]]:
 
 
 def workflow_checks(root: Path) -> tuple[list[Check], list[Caller]]:
-    """The pin of the reusable workflow, and the write key kept inside an Environment."""
+    """The pin of the reusable workflow (or of the action, `init --enterprise-server`), and
+    the write key kept inside an Environment."""
     callers: list[Caller] = []
     exposed: list[str] = []
     for name, doc in _workflows(root):
+        callers += _action_callers(name, doc["jobs"])
         for job_id, job in doc["jobs"].items():
             if not isinstance(job, dict):
                 continue
@@ -136,6 +145,48 @@ def workflow_checks(root: Path) -> tuple[list[Check], list[Caller]]:
     return out, callers
 
 
+def _steps(job: object) -> list[dict[str, Any]]:
+    steps = job.get("steps") if isinstance(job, dict) else None
+    return [s for s in steps if isinstance(s, dict)] if isinstance(steps, list) else []
+
+
+def _action_call(step: dict[str, Any]) -> str | None:
+    """`uses` of a step that runs billingops' action from another repository (a gate or
+    apply job written by `init --enterprise-server`), else None. The action is known by
+    its inputs, not its name: a mirror on GitHub Enterprise Server may rename it. `$/` and
+    `./` are the reusable workflow's own calls, pinned by whoever calls it."""
+    uses = str(step.get("uses") or "")
+    given = step.get("with")
+    if not uses or uses.startswith(("./", "$/")) or not isinstance(given, dict):
+        return None
+    if str(given.get("command")) in _ACTION_COMMANDS and "stripe-api-key" in given:
+        return uses
+    return None
+
+
+def _environment_name(job: dict[str, Any]) -> str | None:
+    env = job.get("environment")
+    if isinstance(env, dict):
+        env = env.get("name")
+    return str(env) if env else None
+
+
+def _action_callers(file: str, jobs: dict[str, Any]) -> list[Caller]:
+    """One Caller per pinned ref of billingops' action in this file."""
+    found: dict[str, str | None] = {}  # uses -> the Environment of a job that uses it
+    app = False
+    for job in jobs.values():
+        for step in _steps(job):
+            app = app or str(step.get("uses") or "").startswith(_APP_TOKEN_ACTION)
+            uses = _action_call(step)
+            if uses is not None:
+                found[uses] = found.get(uses) or _environment_name(job)
+    return [
+        Caller(file, uses, env or DEFAULT_ENVIRONMENT, "app" if app else "actions", action=True)
+        for uses, env in found.items()
+    ]
+
+
 def _pin_check(caller: Caller) -> Check:
     target, _, ref = caller.uses.partition("@")
     if caller.uses.startswith(("./", "$/")):
@@ -148,7 +199,13 @@ def _pin_check(caller: Caller) -> Check:
             else f"{ref or 'no ref'}, not a full commit SHA"
         )
         return _check(
-            fail, "workflow.pin", "pin_bad", file=caller.file, uses=caller.uses, what=what
+            fail,
+            "workflow.pin",
+            "pin_bad",
+            file=caller.file,
+            uses=caller.uses,
+            what=what,
+            enterprise_server=caller.action,
         )
     return _check(passed, "workflow.pin", "pin_ok", file=caller.file, repo=repo, ref=ref[:12])
 

@@ -64,6 +64,9 @@ class Options:
     # The public support repository (owner/name): with identity app, the desk's token must
     # reach it to post the outcome back.
     support_repository: str | None = None
+    # GitHub Enterprise Server: no `uses: $/` there, so the workflow holds the reusable
+    # workflow's jobs itself and calls billingops' action at the pinned commit.
+    enterprise_server: bool = False
 
     def placeholders(self) -> list[str]:
         """The placeholders the workflow would carry (to replace before it can run)."""
@@ -166,10 +169,11 @@ def render_files(options: Options) -> list[tuple[str, str, str]]:
         config = config.replace(
             "private_repository: null", f"private_repository: {options.private_repository}"
         )
+    workflow = "workflow-ghes.yml.j2" if options.enterprise_server else "workflow.yml.j2"
     if options.desk:
         # The private desk: handoff issues are triaged and approved here (SPEC §5b).
         return [
-            (WORKFLOW_PATH, _jinja_render("workflow.yml.j2", **values), "the desk's workflow"),
+            (WORKFLOW_PATH, _jinja_render(workflow, **values), "the desk's workflow"),
             (CONFIG_PATH, config, "the desk's config, every default commented"),
         ]
     files = [
@@ -178,7 +182,7 @@ def render_files(options: Options) -> list[tuple[str, str, str]]:
             template_file("repo/billing.yml").read_text(encoding="utf-8"),
             "the billing issue form",
         ),
-        (WORKFLOW_PATH, _jinja_render("workflow.yml.j2", **values), "the workflow"),
+        (WORKFLOW_PATH, _jinja_render(workflow, **values), "the workflow"),
         (CONFIG_PATH, config, "the config, every default commented"),
     ]
     if options.with_report or options.report_issue is not None:

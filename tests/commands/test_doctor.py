@@ -554,6 +554,58 @@ def test_a_pinned_workflow_passes(
         "0123456789ab" in out  # fmt: skip
 
 
+# -- issue 19: GitHub Enterprise Server, the workflow that calls the action directly ----------
+
+
+@pytest.mark.parametrize(
+    ("init_args", "workflow_edit", "says"),
+    [
+        (["--draft"], None, "calls OWNER/billingops@REPLACE-WITH-A-COMMIT-SHA: a placeholder"),
+        (PINNED, ("@" + PINNED[3], "@v1"), "calls acme/billingops@v1: v1, not a full commit SHA"),
+        (PINNED, ("@" + PINNED[3], "@main"), "main, not a full commit SHA"),
+    ],
+)  # fmt: skip
+def test_doctor_fails_on_an_unpinned_or_placeholder_enterprise_server_workflow(
+    world: tuple[Sandbox, FakeGitHub],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    init_args: list[str],
+    workflow_edit: tuple[str, str] | None,
+    says: str,
+) -> None:
+    repo = _clone(tmp_path, *init_args, "--enterprise-server")
+    workflow = repo / ".github" / "workflows" / "billingops.yml"
+    if workflow_edit is not None:
+        workflow.write_text(workflow.read_text().replace(*workflow_edit))
+    status, out = _doctor_in(world, repo, capsys)
+    assert status is ExitStatus.BAD_INPUT
+    found = line(out, "workflow: .github/workflows/billingops.yml calls")
+    assert found.startswith("[FAIL]") and says in found
+    assert "--ref SHA --enterprise-server --force" in found
+
+
+@pytest.mark.parametrize("identity", ["app", "actions"])
+def test_a_pinned_enterprise_server_workflow_passes(
+    world: tuple[Sandbox, FakeGitHub],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    identity: str,
+) -> None:
+    """Both jobs call acme/billingops@SHA: one pin, checked once; the Environment and the
+    identity are read from the jobs (apply's environment, the App token step)."""
+    repo = _clone(
+        tmp_path, *PINNED, "--enterprise-server", "--identity", identity, "--environment", "money"
+    )
+    _, out = _doctor_in(world, repo, capsys)
+    assert out.count("[pass] workflow: .github/workflows/billingops.yml pins acme/billingops " \
+        "at 0123456789ab") == 1  # fmt: skip
+    assert "no workflow in" not in out
+    assert "gives STRIPE_WRITE_KEY to its steps outside an Environment" not in out
+    assert "no Environment money" in out  # the apply job's Environment, not the default
+    said = "own GitHub App" if identity == "app" else "github-actions[bot]"
+    assert said in line(out, "identity:")
+
+
 def test_a_custom_role_counts_once_doctor_finds_it_in_the_organisation(
     world: tuple[Sandbox, FakeGitHub], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

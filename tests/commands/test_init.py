@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -15,7 +16,7 @@ from billingops.cli import main
 from billingops.config import Config, parse_config
 from billingops.errors import ExitStatus
 from billingops.onboarding import repo_files
-from tests.test_workflows import check_schema, zizmor_findings
+from tests.test_workflows import APP_TOKEN_ACTION, check_schema, zizmor_findings
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 PINNED = ["--workflow-repo", "acme/billingops", "--ref", SHA]
@@ -424,6 +425,18 @@ def test_app_identity_options_are_checked(
     assert not (repo / ".github").exists()
 
 
+GHES = "--enterprise-server"
+# init's options that still apply on GitHub Enterprise Server, each with the flag.
+GHES_CASES = [
+    [],
+    ["--identity", "actions"],
+    ["--environment", "money"],
+    ["--with-report", "--report-issue", "3"],
+    ["--private-repository", "acme/desk"],
+    ["--private-repository", "acme/desk", "--identity", "actions"],
+]
+
+
 def _reusable_inputs() -> tuple[set[str], set[str]]:
     """(inputs the reusable workflow reads, inputs it declares only to ignore them)."""
     doc = yaml.safe_load((ROOT / ".github/workflows/billingops-reusable.yml").read_text())
@@ -441,6 +454,7 @@ def _reusable_inputs() -> tuple[set[str], set[str]]:
         ["--private-repository", "acme/desk"],
         ["--private-repository", "acme/desk", "--identity", "actions"],
         ["--environment", "money"],
+        *([GHES, *case] for case in GHES_CASES),
     ],
     ids=str,
 )
@@ -457,6 +471,7 @@ def test_generated_text_never_names_an_input_the_workflow_ignores(
     )
     assert status is ExitStatus.OK, err
     written = [p for root in (repo, desk) for p in (root / ".github").rglob("*.yml")]
+    calls = 0
     for path in written:
         text = path.read_text()
         for name in ignored:
@@ -468,5 +483,151 @@ def test_generated_text_never_names_an_input_the_workflow_ignores(
             for step in job.get("steps", []):
                 if step.get("uses", "").startswith("acme/billingops@"):  # the action itself
                     assert set(step.get("with", {})) <= action_inputs, path
+                    calls += 1
+    # --enterprise-server: every job of the workflow calls the action (checked above).
+    assert calls >= (1 if GHES in args else 0)
     for name in ignored:
         assert name not in out + err
+
+
+# -- issue 19: GitHub Enterprise Server (`$/` is github.com only) ----------------------------
+
+
+def _init_ghes(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> list[Path]:
+    """Run init with --enterprise-server; the workflows it wrote (support repo, then desk)."""
+    desk = git_repo(tmp_path / "desk")
+    extra = ["--desk-path", str(desk)]
+    if "actions" not in args:
+        extra += ["--support-repository", "acme/support"]
+    status, _, err = run(
+        capsys, "init", str(repo), *PINNED, GHES, *args, *(extra if "acme/desk" in args else [])
+    )
+    assert status is ExitStatus.OK, err
+    roots = [repo, desk] if "acme/desk" in args else [repo]
+    return [root / repo_files.WORKFLOW_PATH for root in roots]
+
+
+def _steps_calling_the_action(job: dict[str, object]) -> list[dict[str, object]]:
+    steps = job.get("steps") or []
+    assert isinstance(steps, list)
+    return [s for s in steps if str(s.get("uses", "")).startswith("acme/billingops@")]
+
+
+@pytest.mark.parametrize("args", GHES_CASES, ids=str)
+def test_enterprise_server_workflow_calls_the_action_at_the_pinned_commit(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    """No `$/` (GitHub Enterprise Server has none): the workflow holds the reusable
+    workflow's two jobs and calls billingops' action at the full commit SHA; valid against
+    GitHub's schema, zizmor-clean, read key in triage, write key only behind the
+    Environment."""
+    workflows = _init_ghes(repo, tmp_path, capsys, args)
+    check_schema("vendor.github-workflows", *workflows)
+    assert zizmor_findings(*(p.parent for p in workflows)) == ""
+    action_inputs = set(yaml.safe_load((ROOT / "action.yml").read_text())["inputs"])
+    public = "acme/desk" in args
+    for path in workflows:
+        text = path.read_text()
+        assert "$/" not in text and "billingops-reusable.yml" not in text
+        assert "GITHUB_API_URL:" not in text  # the runner's (Actions sets it on GHES)
+        doc = yaml.safe_load(text)
+        assert doc["permissions"] == {}
+        assert doc["concurrency"] == {
+            "group": "billingops-issue-${{ github.event.issue.number }}",
+            "cancel-in-progress": False,
+        }
+        jobs = doc["jobs"]
+        in_public_repository = public and path.is_relative_to(repo)
+        # The public repository of a private desk never executes: no write key, no apply.
+        assert set(jobs) == ({"triage"} if in_public_repository else {"triage", "apply"})
+        for name, job in jobs.items():
+            assert job["permissions"] == {"contents": "read", "issues": "write"}
+            checkout = job["steps"][0]
+            assert checkout["uses"].startswith("actions/checkout@")
+            assert checkout["with"] == {"persist-credentials": False, "sparse-checkout": ".github"}
+            for step in job["steps"]:
+                ref = step["uses"].rsplit("@", 1)[1]
+                assert re.fullmatch(r"[0-9a-f]{40}", ref), step["uses"]
+            [call] = _steps_calling_the_action(job)
+            assert call["uses"] == f"acme/billingops@{SHA}"
+            assert set(call["with"]) <= action_inputs
+            mint = [s for s in job["steps"] if s.get("id") == "app-token"]
+            if "actions" in args:
+                assert mint == []
+                token = call["with"].get("github-token")
+                assert token == ("${{ secrets.BILLINGOPS_DESK_TOKEN }}" if public else None)
+            else:
+                assert mint[0]["uses"] == APP_TOKEN_ACTION
+                assert call["with"]["github-token"] == "${{ steps.app-token.outputs.token }}"
+                assert job["steps"].index(mint[0]) < job["steps"].index(call)
+            job_text = yaml.safe_dump(job)
+            if name == "triage":
+                assert call["with"]["command"] == "gate"
+                assert call["with"]["stripe-api-key"] == "${{ secrets.STRIPE_READ_KEY }}"
+                assert "STRIPE_WRITE_KEY" not in job_text and "environment" not in job
+            else:
+                assert call["with"]["command"] == "apply"
+                assert call["with"]["stripe-api-key"] == "${{ secrets.STRIPE_WRITE_KEY }}"
+                assert "STRIPE_READ_KEY" not in job_text
+                assert job["environment"] == ("money" if "money" in args else "billing-approvals")
+                assert job["needs"] == "triage"
+                assert job["if"] == "needs.triage.outputs.apply-pending == 'true'"
+                assert jobs["triage"]["outputs"]["apply-pending"] == (
+                    "${{ steps.billingops.outputs.apply-pending }}"
+                )
+
+
+def test_enterprise_server_workflow_needs_the_pin_like_the_caller(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, err = run(capsys, "init", str(repo), GHES)
+    assert status is ExitStatus.BAD_INPUT and err.count("\n") == 1
+    assert "init needs the commit to pin" in err
+    assert not (repo / ".github").exists()
+    status, _, err = run(capsys, "init", str(repo), GHES, "--ref", "v1")
+    assert status is ExitStatus.BAD_INPUT and "--ref must be a full 40-character" in err
+    assert run(capsys, "init", str(repo), GHES, "--draft")[0] is ExitStatus.OK
+    text = (repo / repo_files.WORKFLOW_PATH).read_text()
+    assert "uses: OWNER/billingops@REPLACE-WITH-A-COMMIT-SHA" in text
+    check_schema("vendor.github-workflows", repo / repo_files.WORKFLOW_PATH)
+    assert "unpinned-uses" in zizmor_findings(repo / ".github" / "workflows")
+
+
+def test_enterprise_server_workflow_keeps_to_the_reusable_workflow(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The two files say the same thing twice: the same jobs, commands, keys, timeouts and
+    pinned actions (checkout, the App token), so a change to one that forgets the other
+    fails here."""
+    status, out, _ = run(capsys, "init", str(repo), *PINNED, GHES)
+    assert status is ExitStatus.OK
+    # What the instance must have, said once after writing.
+    assert "GitHub Enterprise Server: make acme/billingops (the pinned commit)" in out
+    assert "actions/create-github-app-token available on" in out
+    ghes = yaml.safe_load((repo / repo_files.WORKFLOW_PATH).read_text())["jobs"]
+    reusable = yaml.safe_load((ROOT / ".github/workflows/billingops-reusable.yml").read_text())
+    for name, job in reusable["jobs"].items():
+        mine = ghes[name]
+        for key in ("runs-on", "timeout-minutes", "permissions", "needs"):
+            assert mine.get(key) == job.get(key), (name, key)
+        theirs = [s for s in job["steps"] if s.get("uses") != "$/"]
+        assert [s["uses"] for s in mine["steps"] if s not in _steps_calling_the_action(mine)] == [
+            s["uses"] for s in theirs
+        ]
+        [call] = _steps_calling_the_action(mine)
+        [their_call] = [s for s in job["steps"] if s.get("uses") == "$/"]
+        for key in ("command", "stripe-api-key"):
+            assert call["with"][key] == their_call["with"][key], (name, key)
+
+
+@pytest.mark.parametrize("name", ["null", "on", "1.0"])
+def test_enterprise_server_environment_stays_a_name(
+    repo: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    """An Environment named like a YAML null, boolean or number is still that name: an
+    apply job left without its Environment would hand the write key to any run."""
+    assert run(capsys, "init", str(repo), *PINNED, GHES, "--environment", name)[0] is ExitStatus.OK
+    jobs = yaml.safe_load((repo / repo_files.WORKFLOW_PATH).read_text())["jobs"]
+    assert jobs["apply"]["environment"] == name
