@@ -143,6 +143,14 @@ def command(ctx: click.Context, as_json: bool, markdown: bool, sync: bool, dry_r
         wiring.require(github=True, repository=True)
         support = wiring.repository()
         tracker = wiring.tracker(support)
+        desk = wiring.config.private_repository
+        if desk and desk.lower() != support.lower():
+            from billingops.core.audience import Audience, audience_of
+
+            # A public repository's tickets are triaged in the private desk, which files
+            # their gaps there (SPEC §5b): one `GET /repos` says which this is.
+            if audience_of(tracker.visibility(), wiring.config) is Audience.public:
+                support, tracker = desk, tracker.for_repository(desk)
         backlog = Backlog(tracker, wiring.config, support)
         repository = backlog.repository
         changes = backlog.sync(tracker, dry_run=dry_run) if sync else None

@@ -261,3 +261,25 @@ def test_github_down_is_exit_1_and_one_json_object(
     assert "server error (503" in out["error"]["message"]
     assert err.strip().count("\n") == 0 and "Traceback" not in err
     assert TEST_TOKEN not in err + json.dumps(out)
+
+
+def test_a_public_support_repository_lists_the_gaps_its_private_desk_filed(
+    fake: FakeGitHub, env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Public tickets are triaged in the private desk, which files their gaps there (SPEC
+    §5b): `gaps` run with the public repository's variables reads the desk's backlog."""
+    desk = "acme/billing-desk"
+    fake.set_visibility("public")
+    fake.add_repo(desk)
+    (tmp_path / "billingops.yml").write_text(f"private_repository: {desk}\n")
+    Backlog(gateway_for(fake).for_repository(desk), Config(), desk).link(
+        7, "Ticket 7", [gap(GapKey.no_billing_portal)], {}, dry_run=False
+    )
+    status, out, err = run(["--json"], env, capsys)
+    assert status is ExitStatus.OK, err
+    assert out["repository"] == desk
+    assert [g["key"] for g in out["gaps"]] == ["no_billing_portal"]
+    # A private support repository keeps its own backlog, desk configured or not.
+    fake.set_visibility("private")
+    status, out, err = run(["--json"], env, capsys)
+    assert (status, out["repository"], out["gaps"]) == (ExitStatus.OK, SUPPORT, [])
