@@ -183,6 +183,11 @@ class HandoffDesk:
             handoff, public_repository, public = self._open(self.tracker.get_issue(number))
         except _NotAHandoff as exc:
             return RunResult(action="ignored", issue=number, reason=str(exc))
+        kept = self.find(public_repository, public.number, self.tracker.whoami())
+        if kept and kept[0].number != handoff.number:
+            return self._refuse_copy(
+                handoff, kept[0].number, public_repository, public.number, dry_run
+            )
         if not handoff_is_current(handoff.body, public.title, public.body):
             # The public ticket changed and its run has not brought the handoff up to date
             # yet: the desk does it now, and acts on nothing approved before (SPEC §5b).
@@ -218,6 +223,24 @@ class HandoffDesk:
         return result
 
     # -- helpers ------------------------------------------------------------------------
+
+    def _refuse_copy(
+        self, handoff: IssueSnapshot, kept: int, public_repository: str, public: int, dry_run: bool
+    ) -> RunResult:
+        """Two runs raced to file the ticket's handoff; the loser closed its copy, yet it can
+        still be triaged and labelled. Only the kept one (the lowest number) executes: a
+        copy keeps its own record, and its approver may never have seen the other."""
+        approvals = [x for x in self.config.labels.values() if x in handoff.labels]
+        if not dry_run:
+            for label in approvals:
+                self.tracker.remove_label(handoff.number, label)
+        return RunResult(
+            action="refused",
+            issue=handoff.number,
+            reason=f"refused: #{handoff.number} is a copy of #{kept}, the handoff of "
+            f"{public_repository}#{public} (two runs filed one each); approve on #{kept}; "
+            "nothing executed",
+        )
 
     def _open(
         self, issue: Mapping[str, Any] | IssueSnapshot

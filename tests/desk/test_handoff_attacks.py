@@ -259,3 +259,38 @@ def test_an_approval_given_before_the_public_ticket_changed_counts_for_nothing(
     _label(world, handoff, "approve-refund", ADMIN)
     again = _desk_apply(world, handoff)
     assert [e.status for e in again.executed] == ["done"]
+
+
+# -- a second handoff for one ticket (two runs raced to file it) --------------------------
+
+
+def test_an_approval_on_a_duplicate_handoff_moves_no_money(desk_world: World) -> None:
+    """Two public runs raced to file the ticket's handoff: the loser's copy was closed, but a
+    maintainer can still triage and label it. Only the ticket's kept handoff (the lowest
+    number) may execute: a copy has its own record, so its steps would not be the kept
+    handoff's, and an approver reading one may never see the other."""
+    world = desk_world
+    number, seeded = world.file("duplicate_subscriptions")
+    _public_triage(world, number)
+    [kept] = _handoffs(world, number)
+    body = world.fake.issue_json(kept, repo=PRIVATE)["body"]
+    copy = world.fake.add_issue(
+        f"copy of #{kept}",
+        body,
+        author="github-actions[bot]",
+        labels=["billingops:handoff"],
+        repo=PRIVATE,
+    )
+    _desk_triage(world, copy)
+    _label(world, copy, "approve-refund", ADMIN)
+    _label(world, copy, "approve-cancel", MAINTAINER)
+    refused = _desk_apply(world, copy)
+    assert refused.action == "refused" and refused.executed == []
+    assert f"#{kept}" in refused.reason
+    assert [r for ch in seeded.charges for r in world.stripe.find_refunds_for(ch)] == []
+    for sub in seeded.subscriptions:
+        assert world.subscription(sub)["status"] == "active"
+    assert not {"approve-refund", "approve-cancel"} & set(world.fake.labels_of(copy, repo=PRIVATE))
+    # The kept handoff still executes once approved there.
+    _label(world, kept, "approve-refund", ADMIN)
+    assert _desk_apply(world, kept).action == "apply"
