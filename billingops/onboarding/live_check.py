@@ -421,7 +421,7 @@ def _close_new_gaps(tracker: Any, config: Any, before: set[int]) -> None:
 
 
 def _backlog(tracker: Any, config: Any) -> list[Any]:
-    from billingops.desk.backlog import GAP_LABEL
+    from billingops.core.backlog import GAP_LABEL
 
     backlog = tracker.for_repository(config.backlog_repository or tracker.repository)
     issues: list[Any] = backlog.list_issues(labels=[GAP_LABEL], state="open")

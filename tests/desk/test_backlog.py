@@ -20,11 +20,8 @@ import pytest
 from billingops._tracker.github_gateway import GitHubGateway
 from billingops._tracker.interface import IssueSnapshot
 from billingops.config import Config
-from billingops.core.gaps import Gap, GapKey, detect_gaps, merge_portal
-from billingops.core.markers import decode_state
-from billingops.desk.backlog import (
+from billingops.core.backlog import (
     GAP_LABEL,
-    Backlog,
     GapIssue,
     LinkedTicket,
     as_gap_issue,
@@ -39,6 +36,9 @@ from billingops.desk.backlog import (
     sort_tickets,
     total_revenue,
 )
+from billingops.core.gaps import Gap, GapKey, detect_gaps, merge_portal
+from billingops.core.markers import decode_state
+from billingops.desk.backlog import Backlog
 from billingops.models.billing import BillingState, Subscription
 from billingops.models.decision import GapRef
 from billingops.sandbox.fake_github import FakeGitHub
