@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from billingops._tracker import translate
-from billingops._tracker.translate import THREAD_AND_LISTING_QUERY, THREAD_QUERY, VIEWER_QUERY
+from billingops._tracker.translate import THREAD_QUERY, VIEWER_QUERY, thread_query
 from billingops.core.sensitive import GITHUB_TOKEN
 from billingops.errors import BadInput, BillingopsError, NotFound, OperationalError
 from billingops.logs import adopt_library_logger, log_request
@@ -51,6 +51,9 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATC
 _TOKEN_RE = GITHUB_TOKEN  # every format, the 2026 installation tokens with `.` and `-` too
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+# GraphQL error types of a root whose repository the token cannot reach (a configuration
+# problem: no retry helps), as `_graphql_parts` reports them.
+_UNREACHABLE = ("NOT_FOUND", "FORBIDDEN")
 
 
 class _RetryAfterTooLong(Exception):
@@ -208,14 +211,27 @@ class GitHubGateway:
         )
         return [translate.comment(c) for c in items]
 
-    def read_thread(self, number: int, *, listing: tuple[str, str] | None = None) -> Thread:
+    def read_thread(
+        self,
+        number: int,
+        *,
+        listing: tuple[str, str] | None = None,
+        extra_listing: tuple[str, str] | None = None,
+    ) -> Thread:
         owner, name = self.repository.split("/")
         comments: list[Comment] = []
         after: str | None = None
         me, edited_at = "", 0
-        listed: list[IssueSnapshot] | None = None
+        # alias -> (owner/name, label): the listings asked for, read with the first page.
+        roots = {
+            alias: wanted
+            for alias, wanted in (("listing", listing), ("extra", extra_listing))
+            if wanted is not None
+        }
+        listed: dict[str, list[IssueSnapshot] | None] = {}
         listed_visibility: dict[str, Any] | None = None
-        listing_error: str | None = None
+        errors: dict[str, str] = {}
+        unreachable = False
         while True:
             variables: dict[str, Any] = {
                 "owner": owner,
@@ -223,23 +239,28 @@ class GitHubGateway:
                 "number": number,
                 "after": after,
             }
-            query = THREAD_QUERY
-            if listing is not None and after is None:  # with the first page only
-                query = THREAD_AND_LISTING_QUERY
-                variables["listingOwner"], variables["listingName"] = listing[0].split("/")
-                variables["listingLabel"] = listing[1]
-            # The listing is its own root: when it fails (a backlog the token cannot see),
-            # the thread is still read and the caller goes on without it (SPEC §5c).
+            first = after is None
+            query = thread_query(*roots) if first and roots else THREAD_QUERY
+            if first:  # the listings with the first page only
+                for alias, (repository, label) in roots.items():
+                    variables[f"{alias}Owner"], variables[f"{alias}Name"] = repository.split("/")
+                    variables[f"{alias}Label"] = label
+            # Each listing is its own root: when one fails (a backlog the token cannot
+            # see), the thread is still read and the caller goes on without it (SPEC §5c).
             data, failed = self._graphql_parts(
-                f"read the thread of #{number}", query, variables, optional=frozenset({"listing"})
+                f"read the thread of #{number}", query, variables, optional=frozenset(roots)
             )
-            if query is THREAD_AND_LISTING_QUERY and listing is not None:
-                listed = translate.graphql_listing(data.get("listing"))
+            if first:
+                for alias, (repository, _) in roots.items():
+                    listed[alias] = translate.graphql_listing(data.get(alias))
+                    if alias in failed:
+                        errors[alias] = self._line(
+                            f"GitHub: read the issues of {repository}: {failed[alias]}"
+                        )
+                        unreachable = unreachable or (
+                            alias == "extra" and failed[alias].startswith(_UNREACHABLE)
+                        )
                 listed_visibility = translate.graphql_visibility(data.get("listing"))
-                if "listing" in failed:
-                    listing_error = self._line(
-                        f"GitHub: read the issues of {listing[0]}: {failed['listing']}"
-                    )
             me = translate.graphql_login(data.get("viewer"))
             issue = ((data.get("repository") or {}).get("issue")) or None
             if issue is None:
@@ -258,9 +279,12 @@ class GitHubGateway:
             me=me,
             comments=comments,
             edited_at=edited_at,
-            listing=listed,
+            listing=listed.get("listing"),
             listing_visibility=listed_visibility,
-            listing_error=listing_error,
+            listing_error=errors.get("listing"),
+            extra_listing=listed.get("extra"),
+            extra_listing_error=errors.get("extra"),
+            extra_listing_unreachable=unreachable,
         )
 
     def whoami(self) -> str:

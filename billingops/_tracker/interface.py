@@ -16,10 +16,17 @@ class IssueTracker(Protocol):
 
     def list_comments(self, number: int) -> list[Comment]: ...
 
-    def read_thread(self, number: int, *, listing: tuple[str, str] | None = None) -> Thread:
+    def read_thread(
+        self,
+        number: int,
+        *,
+        listing: tuple[str, str] | None = None,
+        extra_listing: tuple[str, str] | None = None,
+    ) -> Thread:
         """The issue's comments with their last editors, who this token acts as, and when
         the ticket was last edited: one request. `listing`: (owner/name, label) of issues
-        to list in the same request (any state, oldest first)."""
+        to list in the same request (any state, oldest first); `extra_listing` a second one
+        (`Thread.extra_listing`)."""
         ...
 
     def whoami(self) -> str:

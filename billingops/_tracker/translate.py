@@ -34,8 +34,9 @@ _THREAD = """query billingopsThread(
 # The product-gap backlog, read in the same request (SPEC §8: one round trip for both),
 # with its visibility: nothing written to a public backlog carries an amount or an email
 # (SPEC §5b), and asking here costs no request of its own.
-# The product-gap backlog, read in the same request (SPEC §8: one round trip for both).
 # Its own root (`listing`): a backlog the token cannot see fails that root alone (SPEC §5c).
+# A second listing (`extra`: in public mode the private desk's handoff issues) is the same
+# root under its own alias and variables.
 _LISTING = """
   listing: repository(owner: $listingOwner, name: $listingName) {
     visibility
@@ -51,11 +52,21 @@ _LISTING = """
       }
     }
   }"""
-THREAD_QUERY = _THREAD % ("", "")
-THREAD_AND_LISTING_QUERY = _THREAD % (
-    ", $listingOwner: String!, $listingName: String!, $listingLabel: String!",
-    _LISTING,
-)
+
+
+def thread_query(*listings: str) -> str:
+    """The thread read with a listing root per alias (`listing`, `extra`), in that order."""
+    variables = "".join(
+        f", ${a}Owner: String!, ${a}Name: String!, ${a}Label: String!" for a in listings
+    )
+    return _THREAD % (variables, "".join(_LISTING.replace("listing", a) for a in listings))
+
+
+THREAD_QUERY = thread_query()
+THREAD_AND_LISTING_QUERY = thread_query("listing")
+# Public mode's first read (issue 22): the public thread, the gap backlog and the private
+# desk's handoff issues, one request.
+THREAD_AND_LISTINGS_QUERY = thread_query("listing", "extra")
 VIEWER_QUERY = "query billingopsViewer { viewer { login } }"
 
 

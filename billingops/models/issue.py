@@ -78,6 +78,12 @@ class Thread(BaseModel):
     # Why the listing asked for could not be read (one line: e.g. the backlog repository is
     # not visible to the token), while the thread itself was (SPEC §5c); None otherwise.
     listing_error: str | None = None
+    # A second listing asked for in the same read (public mode: the private desk's handoff
+    # issues), as `listing`; `extra_listing_unreachable` when GitHub said its repository does
+    # not exist or the token may not see it (a configuration problem, not an outage).
+    extra_listing: list[IssueSnapshot] | None = None
+    extra_listing_error: str | None = None
+    extra_listing_unreachable: bool = False
 
     def mine(self) -> list[Comment]:
         return [c for c in self.comments if same_login(c.author, self.me)]

@@ -16,7 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from billingops._tracker.github_gateway import GitHubGateway
-from billingops._tracker.translate import THREAD_AND_LISTING_QUERY, THREAD_QUERY
+from billingops._tracker.translate import (
+    THREAD_AND_LISTING_QUERY,
+    THREAD_AND_LISTINGS_QUERY,
+    THREAD_QUERY,
+)
 from billingops.sandbox.fake_github import FakeGitHub
 from billingops.sandbox.fake_github.strict import GitHubDescriptions
 from tests.plugins.github import TEST_TOKEN
@@ -128,7 +132,12 @@ def test_the_queries_billingops_sends_validate_against_githubs_schema(
 
     from billingops._tracker.translate import VIEWER_QUERY
 
-    for document in (THREAD_QUERY, THREAD_AND_LISTING_QUERY, VIEWER_QUERY):
+    for document in (
+        THREAD_QUERY,
+        THREAD_AND_LISTING_QUERY,
+        THREAD_AND_LISTINGS_QUERY,
+        VIEWER_QUERY,
+    ):
         assert validate(github_violations.schema, parse(document)) == []
 
 
@@ -247,6 +256,10 @@ with FakeGitHub("acme/support", strict=False) as fake:
     thread = gw.read_thread(n, listing=("acme/support", "product-gap"))
     assert [c.id for c in thread.comments] == fake.comment_ids(n), thread
     assert thread.comments[0].id > 2**31 and thread.listing == []
+    h = fake.add_issue("h", "y", labels=["billingops:handoff"])
+    gaps, handoffs = ("acme/support", "product-gap"), ("acme/support", "billingops:handoff")
+    both = gw.read_thread(n, listing=gaps, extra_listing=handoffs)
+    assert both.listing == [] and [i.number for i in both.extra_listing or []] == [h], both
 print("ok")
 """
     done = subprocess.run(

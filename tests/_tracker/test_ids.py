@@ -138,6 +138,39 @@ def test_an_inaccessible_backlog_leaves_the_thread_read_whole(
     assert thread.listing_error and "acme/product" in thread.listing_error
 
 
+def test_a_second_listing_comes_in_the_same_request_and_fails_alone(
+    fake_github: FakeGitHub, github_gateway: GitHubGateway
+) -> None:
+    """Public mode's first read (issue 22): the public thread, the gap backlog and the
+    private desk's handoffs in one request; a desk the token cannot see fails its root
+    alone, and says it is unreachable (a configuration problem, not an outage)."""
+    fake_github.add_repo("acme/desk")
+    fake_github.add_repo("acme/hidden", accessible=False)
+    number = fake_github.add_issue("Charged twice", "cus_123", author="customer")
+    gap = fake_github.add_issue("gap", "x", labels=["product-gap"], repo="acme/desk")
+    handoff = fake_github.add_issue("h", "y", labels=["billingops:handoff"], repo="acme/desk")
+    fake_github.reset_requests()
+
+    thread = github_gateway.read_thread(
+        number,
+        listing=("acme/desk", "product-gap"),
+        extra_listing=("acme/desk", "billingops:handoff"),
+    )
+
+    assert fake_github.count() == 1
+    assert [i.number for i in thread.listing or []] == [gap]
+    assert [i.number for i in thread.extra_listing or []] == [handoff]
+    assert thread.extra_listing_error is None and not thread.extra_listing_unreachable
+    hidden = github_gateway.read_thread(
+        number,
+        listing=("acme/desk", "product-gap"),
+        extra_listing=("acme/hidden", "billingops:handoff"),
+    )
+    assert [i.number for i in hidden.listing or []] == [gap]
+    assert hidden.extra_listing is None and hidden.extra_listing_unreachable
+    assert hidden.extra_listing_error and "acme/hidden" in hidden.extra_listing_error
+
+
 def test_a_missing_ticket_is_still_not_found(
     fake_github: FakeGitHub, github_gateway: GitHubGateway
 ) -> None:

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 
 def answer(fake: FakeGitHub, payload: Json) -> Json:
-    """The two queries billingops sends (by operation name), answered as GitHub does."""
+    """The two queries billingops sends (by operation name; the thread with up to two
+    listing roots), answered as GitHub does."""
     query = str((payload or {}).get("query", ""))
     variables = (payload or {}).get("variables") or {}
     viewer = {"login": fake.actor}  # GitHub names an installation `<app>[bot]` here
@@ -32,12 +33,14 @@ def answer(fake: FakeGitHub, payload: Json) -> Json:
         }
     extra: dict[str, Any] = {}
     errors: list[Json] = []
-    if "listingOwner" in variables:
-        full_name = f"{variables['listingOwner']}/{variables['listingName']}"
-        extra["listing"] = graphql_listing(fake, full_name, str(variables["listingLabel"]))
-        if extra["listing"] is None:  # that root alone fails, as on GitHub
+    for alias in ("listing", "extra"):  # the listing roots, each under its own alias
+        if f"{alias}Owner" not in variables:
+            continue
+        full_name = f"{variables[f'{alias}Owner']}/{variables[f'{alias}Name']}"
+        extra[alias] = graphql_listing(fake, full_name, str(variables[f"{alias}Label"]))
+        if extra[alias] is None:  # that root alone fails, as on GitHub
             message = f"Could not resolve to a Repository with the name '{full_name}'."
-            errors.append({"type": "NOT_FOUND", "path": ["listing"], "message": message})
+            errors.append({"type": "NOT_FOUND", "path": [alias], "message": message})
     start = int(variables.get("after") or 0)
     ids = issue.comments[start : start + 100]
     nodes = [graphql_comment(fake, fake._comments[i]) for i in ids]
