@@ -26,13 +26,19 @@ from billingops.core.intake import parse_issue
 from billingops.core.triage import decide_triage, not_a_ticket
 from billingops.desk.backlog import GAP_LABEL, Backlog
 from billingops.desk.perform import Partial, perform, perform_triage
-from billingops.desk.read import read_apply, read_billing, read_triage
-from billingops.models.issue import IssueSnapshot
+from billingops.desk.read import BillingAhead, read_apply, read_billing, read_triage
+from billingops.models.issue import IssueSnapshot, Thread
 from billingops.models.outcome import Asker, Assessment
 from billingops.models.result import RunResult
 from billingops.models.ticket import Ticket
 
-__all__ = ["Asker", "Assessment", "Desk", "Partial", "not_a_ticket"]
+__all__ = ["Asker", "Assessment", "Desk", "Partial", "gap_listing", "not_a_ticket"]
+
+
+def gap_listing(config: Config, repository: str) -> tuple[str, str]:
+    """(backlog repository, label): the gap issues a triage of an issue in `repository`
+    lists with its thread (the backlog is `Backlog.repository`)."""
+    return (config.backlog_repository or repository, GAP_LABEL)
 
 
 @dataclass
@@ -49,7 +55,17 @@ class Desk:
     # gap issues list tickets and counts, never revenue. Otherwise GitHub says (SPEC §5b).
     public_backlog: bool = False
 
-    def triage(self, issue: Mapping[str, Any], *, dry_run: bool = False) -> RunResult:
+    def triage(
+        self,
+        issue: Mapping[str, Any],
+        *,
+        dry_run: bool = False,
+        thread: Thread | None = None,
+        ahead: BillingAhead | None = None,
+    ) -> RunResult:
+        """`thread`: the issue's thread with the gap listing, when the caller knows it (an
+        issue it just filed); `ahead`: the Stripe read, when the caller started it
+        (`read_billing_ahead`). Public mode passes both (issue 22)."""
         ticket = parse_issue(issue, self.repository)
         if (not_ours := not_a_ticket(ticket, self.config)) is not None:
             return not_ours
@@ -59,7 +75,7 @@ class Desk:
         association = str(issue.get("author_association") or "")
         reading = read_triage(
             self._pool, self.tracker, self.billing, self.config, ticket, association,
-            listing=(backlog.repository, GAP_LABEL),
+            listing=gap_listing(self.config, self.repository), thread=thread, ahead=ahead,
         )  # fmt: skip
         outcome = decide_triage(reading, self.config, self.repository)
         return perform_triage(

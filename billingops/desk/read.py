@@ -20,7 +20,7 @@ from billingops.core.apply import reads_for
 from billingops.core.assess import lookup_ticket, may_hold_a_role, roles_wanted
 from billingops.core.resolve import resolve
 from billingops.models.billing import BillingState
-from billingops.models.issue import IssueSnapshot, LabelEvent
+from billingops.models.issue import IssueSnapshot, LabelEvent, Thread
 from billingops.models.outcome import BillingRead, Reading
 from billingops.models.ticket import Ticket
 
@@ -61,6 +61,45 @@ def _roles(
     return {login: pool.submit(tracker.role_of, login) for login in logins}
 
 
+# A Stripe read started before the run reads the issue's thread: (the author's role, what
+# Stripe said). Public mode starts it with its first read, before the handoff issue it
+# triages is even filed (issue 22): it needs only the ticket's words and author.
+BillingAhead = Future[tuple[str | None, BillingRead]]
+
+
+def read_billing_ahead(
+    pool: ThreadPoolExecutor,
+    tracker: IssueTracker,
+    billing: BillingSource,
+    config: Config,
+    ticket: Ticket,
+    association: str,
+) -> BillingAhead:
+    """The author's role when it matters (it decides whose login may identify a customer),
+    then the Stripe lookup and the billing state, in the background."""
+    author = ticket.author if may_hold_a_role(ticket.author, association) else ""
+
+    def read() -> tuple[str | None, BillingRead]:
+        role = tracker.role_of(author) if author else None
+        return role, read_billing(billing, config, ticket, role)
+
+    return pool.submit(read)
+
+
+def _billing_of(
+    ahead: BillingAhead, billing: BillingSource, config: Config, ticket: Ticket
+) -> tuple[str | None, BillingRead]:
+    """What the read ahead found, as `ticket`'s read: it was started from the same words and
+    author under another number (public mode: before the handoff issue had one). Read again
+    if the identifiers it looked up are not the ticket's."""
+    role, read = ahead.result()
+    looked = lookup_ticket(ticket, role, config)
+    key = (looked.stripe_ids, looked.emails, looked.github_username)
+    if key != (read.ticket.stripe_ids, read.ticket.emails, read.ticket.github_username):
+        return role, read_billing(billing, config, ticket, role)
+    return role, read.model_copy(update={"ticket": looked})
+
+
 def read_triage(
     pool: ThreadPoolExecutor,
     tracker: IssueTracker,
@@ -69,11 +108,21 @@ def read_triage(
     ticket: Ticket,
     association: str,
     listing: tuple[str, str],
+    *,
+    thread: Thread | None = None,
+    ahead: BillingAhead | None = None,
 ) -> Reading:
-    """The thread and the gap backlog in one request, with the Stripe lookup."""
-    thread_f = pool.submit(tracker.read_thread, ticket.number, listing=listing)
-    author = ticket.author if may_hold_a_role(ticket.author, association) else ""
-    role_f = _roles(pool, tracker, [author] if author else [])
+    """The thread and the gap backlog in one request, with the Stripe lookup. `thread`: the
+    thread when the caller knows it already (public mode: the handoff issue it just filed,
+    with the gap listing read in its first request); `ahead`: the Stripe read when the
+    caller started it already."""
+    thread_f = (
+        None
+        if thread is not None
+        else pool.submit(tracker.read_thread, ticket.number, listing=listing)
+    )
+    if ahead is None:
+        ahead = read_billing_ahead(pool, tracker, billing, config, ticket, association)
     events: list[LabelEvent] | None = None
     roles: dict[str, str | None] = {}
     label = config.verified_requester_label
@@ -81,11 +130,10 @@ def read_triage(
         events = tracker.label_events(ticket.number)
         found = _roles(pool, tracker, roles_wanted(events, [label]))
         roles = {login: f.result() for login, f in found.items()}
-    author_role = role_f[author].result() if author else None
-    read = read_billing(billing, config, ticket, author_role)
+    author_role, read = _billing_of(ahead, billing, config, ticket)
     return Reading(
         ticket=ticket,
-        thread=thread_f.result(),
+        thread=thread if thread_f is None else thread_f.result(),
         events=events,
         roles=roles,
         author_role=author_role,
