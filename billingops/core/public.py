@@ -97,6 +97,17 @@ def render_handoff(
     return _tidy(environment().get_template("handoff_issue.md.j2").render(ctx))
 
 
+def render_handoff_duplicate(public_repository: str, number: int, kept: int) -> str:
+    """The note on a copy of a ticket's handoff (two runs filed one each), naming the kept
+    one; its first line is its marker, so it is posted once."""
+    ctx = {
+        "marker": Markup(f"<!-- billingops:handoff-duplicate of={kept} -->"),
+        "public_ref": f"{public_repository}#{number}",
+        "kept": kept,
+    }
+    return _tidy(environment().get_template("handoff_duplicate.md.j2").render(ctx))
+
+
 def acknowledgement(
     ticket: Ticket,
     config: Config,

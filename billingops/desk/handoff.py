@@ -9,28 +9,32 @@ fresh. The outcome goes back to the public ticket through `PublicWriter` only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from billingops._billing.interface import BillingSource
 from billingops._tracker.interface import IssueTracker
 from billingops.config import Config
 from billingops.core.apply import refusal
+from billingops.core.intake import parse_issue
 from billingops.core.public import (
     HANDOFF_LABEL,
     handoff_is_current,
     handoff_of,
     handoff_title,
     render_handoff,
+    render_handoff_duplicate,
     report_back,
     ticket_version,
 )
-from billingops.desk.desk import Desk
+from billingops.desk.desk import Desk, gap_listing
 from billingops.desk.public_writer import PublicWriter
+from billingops.desk.read import BillingAhead, read_billing_ahead
 from billingops.desk.thread import Writer
-from billingops.errors import BadInput, NotFound
+from billingops.errors import BadInput, NotFound, OperationalError
 from billingops.models.decision import FINISHED, Approval
-from billingops.models.issue import IssueSnapshot, same_login
+from billingops.models.issue import IssueSnapshot, Thread, same_login
 from billingops.models.result import RunResult
 
 
@@ -40,6 +44,15 @@ class _NotAHandoff(BadInput):
 
 def handoff_ref(repository: str, number: int) -> str:
     return f"{repository}#{number}"
+
+
+@dataclass(frozen=True)
+class Filed:
+    """The ticket's handoff issue as `HandoffDesk.ensure` found or filed it."""
+
+    handoff: IssueSnapshot | None  # None: a dry run that would file it
+    would_write: list[str] = field(default_factory=list)
+    created: bool = False  # filed by this run: its thread is known (empty)
 
 
 @dataclass
@@ -56,6 +69,25 @@ class HandoffDesk:
     def listing(self) -> list[IssueSnapshot]:
         """Every handoff issue of the desk, any state: one listing by label."""
         return self.tracker.list_issues(labels=[HANDOFF_LABEL], state="all")
+
+    def listings(self) -> dict[str, tuple[str, str]]:
+        """What public mode lists with the public ticket's thread, in the same GraphQL
+        request (issue 22): the gap backlog of the handoff's triage, and this desk's handoff
+        issues (`read_thread(..., **listings())`, then `listed`)."""
+        return {
+            "listing": gap_listing(self.config, self.repository),
+            "extra_listing": (self.repository, HANDOFF_LABEL),
+        }
+
+    def listed(self, thread: Thread) -> list[IssueSnapshot]:
+        """The desk's handoff issues as `thread` listed them (`listings`): listed with REST
+        when GitHub has more than one page of them; the error when GitHub could not list
+        them (an unreachable desk is a configuration problem: `NotFound`)."""
+        if thread.extra_listing_error is not None:
+            if thread.extra_listing_unreachable:
+                raise NotFound(thread.extra_listing_error)
+            raise OperationalError(thread.extra_listing_error)
+        return self.listing() if thread.extra_listing is None else thread.extra_listing
 
     def find(
         self,
@@ -85,25 +117,51 @@ class HandoffDesk:
         *,
         dry_run: bool,
         listing: list[IssueSnapshot] | None = None,
-    ) -> tuple[IssueSnapshot | None, list[str]]:
-        """(the ticket's handoff issue, what a dry run would write). Filed once: a run that
-        raced another one to file it keeps the lowest number and closes its own extra. The
-        listing after a create is always fresh."""
+    ) -> Filed:
+        """The ticket's handoff issue, found in `listing` by its marker or filed now.
+
+        Filed once, and not listed again after the create (SPEC §8, issue 22: the run's
+        first read lists the handoffs; a second listing would be a round trip of its own).
+        Two runs that raced to file it each file one; the next run that lists both settles
+        them (`settle`: the oldest is kept, the copy is closed naming it), and until then an
+        approval on the copy never executes (`apply`)."""
         found = self.find(public_repository, public.number, me, listing)
         if not found:
             body = self._body(public, public_repository)
             title = handoff_title(public_repository, public.number)
             if dry_run:
-                return None, [f"--- would file handoff issue in {self.repository} ---\n{title}"]
-            self.tracker.create_issue(title=title, body=body, labels=[HANDOFF_LABEL])
-            found = self.find(public_repository, public.number, me)
-            if not found:
-                raise NotFound(f"GitHub: the handoff issue just filed in {self.repository} is gone")
-        keep, extra = found[0], found[1:]
-        for dup in extra:
-            if dup.state == "open" and not dry_run:
+                return Filed(
+                    None, [f"--- would file handoff issue in {self.repository} ---\n{title}"]
+                )
+            created = self.tracker.create_issue(title=title, body=body, labels=[HANDOFF_LABEL])
+            return Filed(created, [], created=True)
+        keep, copies = found[0], found[1:]
+        return Filed(keep, self.settle(keep, copies, public_repository, me, dry_run=dry_run))
+
+    def settle(
+        self,
+        kept: IssueSnapshot,
+        copies: list[IssueSnapshot],
+        public_repository: str,
+        me: str,
+        *,
+        dry_run: bool,
+    ) -> list[str]:
+        """Close each open copy of the ticket's handoff (two runs filed one each) with a note
+        naming the kept one (posted once, found by its marker). What a dry run would write."""
+        ref = handoff_of(kept.body)
+        number = ref[1] if ref else 0
+        writer = Writer(self.tracker, dry_run, me=me)
+        for dup in copies:
+            if dup.state != "open":
+                continue
+            note = render_handoff_duplicate(public_repository, number, kept.number)
+            writer.notice(dup.number, self.tracker.list_comments(dup.number), note)
+            if dry_run:
+                writer.would_write.append(f"--- would close #{dup.number} (not_planned) ---")
+            else:
                 self.tracker.edit_issue(dup.number, state="closed", state_reason="not_planned")
-        return keep, []
+        return writer.would_write
 
     def _body(self, public: IssueSnapshot, public_repository: str) -> str:
         return render_handoff(
@@ -123,6 +181,8 @@ class HandoffDesk:
         public_repository: str,
         *,
         dry_run: bool = False,
+        thread: Thread | None = None,
+        ahead: BillingAhead | None = None,
     ) -> RunResult:
         """Triage the handoff issue from the public ticket as it is now.
 
@@ -130,7 +190,10 @@ class HandoffDesk:
         brought up to date first: its body is edited (GitHub's record of that edit is the
         ticket's version, so a verified-requester label applied before it no longer vouches)
         and the approval labels on it are removed with a notice: approvals given before
-        count for nothing, whether the plan changed or not."""
+        count for nothing, whether the plan changed or not.
+
+        `thread` and `ahead` (public mode, issue 22): the handoff's thread when the caller
+        knows it (the handoff it just filed), and the Stripe read it started already."""
         body = self._body(public, public_repository)
         changed = handoff.body != body
         stale = not handoff_is_current(handoff.body, public.title, public.body)
@@ -141,7 +204,9 @@ class HandoffDesk:
         if stale:
             handoff, voided = self._void_approvals(handoff, dry_run=dry_run)
         desk = self._desk(public, public_repository)
-        result = desk.triage(_payload(handoff, public, self.config), dry_run=dry_run)
+        result = desk.triage(
+            _payload(handoff, public, self.config), dry_run=dry_run, thread=thread, ahead=ahead
+        )
         shown = [f"--- would edit the handoff issue #{handoff.number} ---\n{body}"]
         would = [*(shown if changed and dry_run else []), *voided, *result.would_write]
         return result.model_copy(update={"would_write": would})
@@ -169,6 +234,20 @@ class HandoffDesk:
         kept = [x for x in handoff.labels if x not in gone]
         return handoff.model_copy(update={"labels": kept}), writer.would_write
 
+    def read_ahead(
+        self, public: IssueSnapshot, public_repository: str, pool: ThreadPoolExecutor
+    ) -> BillingAhead:
+        """Start the Stripe read of the ticket's handoff triage (public mode, issue 22): it
+        needs only the public ticket's words and author, so it runs with the run's first
+        read, while the handoff issue is found or filed."""
+        # Any number: the handoff may have none yet, and Stripe is read by the words alone.
+        payload = _payload(IssueSnapshot(number=public.number), public, self.config)
+        ticket = parse_issue(payload, self.repository)
+        association = str(payload.get("author_association") or "")
+        return read_billing_ahead(
+            pool, self.tracker, self.billing, self.config, ticket, association
+        )
+
     def triage(self, issue: Mapping[str, Any], *, dry_run: bool = False) -> RunResult:
         try:
             handoff, public_repository, public = self._open(issue)
@@ -183,11 +262,15 @@ class HandoffDesk:
             handoff, public_repository, public = self._open(self.tracker.get_issue(number))
         except _NotAHandoff as exc:
             return RunResult(action="ignored", issue=number, reason=str(exc))
-        kept = self.find(public_repository, public.number, self.tracker.whoami())
+        me = self.tracker.whoami()
+        kept = self.find(public_repository, public.number, me)
         if kept and kept[0].number != handoff.number:
-            return self._refuse_copy(
+            copy = next((i for i in kept if i.number == handoff.number), handoff)
+            would = self.settle(kept[0], [copy], public_repository, me, dry_run=dry_run)
+            refused = self._refuse_copy(
                 handoff, kept[0].number, public_repository, public.number, dry_run
             )
+            return refused.model_copy(update={"would_write": would})
         if not handoff_is_current(handoff.body, public.title, public.body):
             # The public ticket changed and its run has not brought the handoff up to date
             # yet: the desk does it now, and acts on nothing approved before (SPEC §5b).
@@ -227,9 +310,10 @@ class HandoffDesk:
     def _refuse_copy(
         self, handoff: IssueSnapshot, kept: int, public_repository: str, public: int, dry_run: bool
     ) -> RunResult:
-        """Two runs raced to file the ticket's handoff; the loser closed its copy, yet it can
-        still be triaged and labelled. Only the kept one (the lowest number) executes: a
-        copy keeps its own record, and its approver may never have seen the other."""
+        """Two runs raced to file the ticket's handoff, and each triaged its own (`ensure`);
+        a copy can be labelled before or after it is settled (closed). Only the kept one
+        (the lowest number) executes: a copy keeps its own record, and its approver may
+        never have seen the other."""
         approvals = [x for x in self.config.labels.values() if x in handoff.labels]
         if not dry_run:
             for label in approvals:

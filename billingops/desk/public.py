@@ -30,10 +30,10 @@ from billingops.core.intake import parse_issue
 from billingops.core.public import acknowledgement, handoff_of
 from billingops.core.triage import not_a_ticket
 from billingops.desk.desk import Desk
-from billingops.desk.handoff import HandoffDesk, handoff_ref
+from billingops.desk.handoff import Filed, HandoffDesk, handoff_ref
 from billingops.desk.public_writer import PublicWriter
 from billingops.errors import BadInput, BillingopsError, ConfigError, NotFound
-from billingops.models.issue import IssueSnapshot
+from billingops.models.issue import IssueSnapshot, Thread
 from billingops.models.public import PublicKind, PublicReply
 from billingops.models.result import RunResult
 
@@ -48,7 +48,7 @@ class PublicDesk:
     tracker: IssueTracker  # on the public repository
     config: Config
     repository: str
-    _pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(3))
+    _pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4))
 
     def _handoff_desk(self) -> HandoffDesk | None:
         private = self.config.private_repository
@@ -57,29 +57,32 @@ class PublicDesk:
         return HandoffDesk(self.billing, self.tracker.for_repository(private), self.config, private)
 
     def triage(self, issue: Mapping[str, Any], *, dry_run: bool = False) -> RunResult:
+        """Acknowledge the public ticket, find or file its handoff, triage the handoff.
+
+        Round trips (issue 22; a first triage, 7 GitHub requests in 3 rounds): (1) the
+        public thread with the desk's handoff and gap listings, one GraphQL request, ∥ the
+        Stripe lookup (it needs only the ticket); (2) the handoff filed ∥ Stripe's billing
+        state; (3) the public reply and labels ∥ the handoff's comment, labels and gap
+        links. A handoff filed by this run is not read back: its thread is empty, and
+        billingops' login is the `viewer` of (1)."""
         ticket = parse_issue(issue, self.repository)
         if (not_ours := not_a_ticket(ticket, self.config)) is not None:
             return not_ours
         public = _snapshot(issue)
         desk = self._handoff_desk()
-        # The public thread and the desk's handoff listing are independent reads: together.
-        listing_f = self._pool.submit(desk.listing) if desk is not None else None
-        try:
-            thread = self.tracker.read_thread(ticket.number)
-        finally:
-            if listing_f is not None:
-                wait([listing_f])
+        ahead = desk.read_ahead(public, self.repository, self._pool) if desk else None
+        thread = self.tracker.read_thread(ticket.number, **(desk.listings() if desk else {}))
         writer = PublicWriter(self.tracker, thread.me, dry_run)
-        handoff: IssueSnapshot | None = None
+        filed = Filed(None)
         problem: BillingopsError | None = None
-        private_writes: list[str] = []
-        if desk is not None and listing_f is not None:
+        if desk is not None:
             try:
-                handoff, private_writes = desk.ensure(
-                    public, self.repository, thread.me, dry_run=dry_run, listing=listing_f.result()
+                filed = desk.ensure(
+                    public, self.repository, thread.me, dry_run=dry_run, listing=desk.listed(thread)
                 )
             except BillingopsError as exc:
                 problem = _desk_problem(desk.repository, exc)
+        handoff, private_writes = filed.handoff, filed.would_write
         reply, labels = acknowledgement(
             ticket,
             self.config,
@@ -97,7 +100,11 @@ class PublicDesk:
         inner: RunResult | None = None
         try:
             if problem is None and desk is not None and handoff is not None:
-                inner = desk.sync(handoff, public, self.repository, dry_run=dry_run)
+                # The handoff this run filed has no comment yet: its thread is known.
+                known = _filed_thread(thread) if filed.created else None
+                inner = desk.sync(
+                    handoff, public, self.repository, dry_run=dry_run, thread=known, ahead=ahead
+                )
         finally:
             wait(acks)
         for f in acks:
@@ -177,6 +184,17 @@ def _snapshot(issue: Mapping[str, Any]) -> IssueSnapshot:
         ],
         html_url=str(issue.get("html_url") or ""),
         author_association=str(issue.get("author_association") or ""),
+    )
+
+
+def _filed_thread(public: Thread) -> Thread:
+    """The thread of a handoff issue this run just filed: no comment, never edited, the
+    same `viewer`; with the gap listing the public thread's read brought (`listings`)."""
+    return Thread(
+        me=public.me,
+        listing=public.listing,
+        listing_visibility=public.listing_visibility,
+        listing_error=public.listing_error,
     )
 
 

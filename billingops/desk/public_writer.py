@@ -47,8 +47,14 @@ class PublicWriter:
             for c in comments
             if same_login(c.author, self.me) and (is_public_reply(c.body) or is_bot_comment(c.body))
         ]
-        existing = min(ours, key=lambda c: (c.created_at, c.id)) if ours else None
-        self._writer.comment(number, existing, render_public(reply))
+        ours.sort(key=lambda c: (c.created_at, c.id))
+        body = render_public(reply)
+        self._writer.comment(number, ours[0] if ours else None, body)
+        # Two runs that raced on a new ticket posted one each (each linking the handoff it
+        # filed): every acknowledgement says the same, the kept handoff (issue 22).
+        for extra in ours[1:]:
+            if is_public_reply(extra.body):
+                self._writer.comment(number, extra, body)
 
     def notice(
         self, number: int, comments: Iterable[Comment], reply: PublicReply, key: str

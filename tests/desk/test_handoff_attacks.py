@@ -291,6 +291,10 @@ def test_an_approval_on_a_duplicate_handoff_moves_no_money(desk_world: World) ->
     for sub in seeded.subscriptions:
         assert world.subscription(sub)["status"] == "active"
     assert not {"approve-refund", "approve-cancel"} & set(world.fake.labels_of(copy, repo=PRIVATE))
+    # The run that found the copy settles it: closed, with a note naming the kept handoff.
+    assert world.fake.issue_json(copy, repo=PRIVATE)["state"] == "closed"
+    notes = [b for b in world.fake.comments_of(copy, repo=PRIVATE) if f"Duplicate of #{kept}" in b]
+    assert len(notes) == 1
     # The kept handoff still executes once approved there.
     _label(world, kept, "approve-refund", ADMIN)
     assert _desk_apply(world, kept).action == "apply"
