@@ -63,6 +63,9 @@ class HandoffDesk:
     tracker: IssueTracker  # on the private repository
     config: Config
     repository: str  # the private repository
+    _pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(3), repr=False, compare=False
+    )
 
     # -- finding and filing the handoff issue ---------------------------------------------
 
@@ -258,12 +261,14 @@ class HandoffDesk:
     # -- apply --------------------------------------------------------------------------
 
     def apply(self, number: int, *, dry_run: bool = False) -> RunResult:
+        # The desk's handoffs (is this one a copy?) are listed while the issue is read.
+        listing_f = self._pool.submit(self.listing)
         try:
             handoff, public_repository, public = self._open(self.tracker.get_issue(number))
         except _NotAHandoff as exc:
             return RunResult(action="ignored", issue=number, reason=str(exc))
         me = self.tracker.whoami()
-        kept = self.find(public_repository, public.number, me)
+        kept = self.find(public_repository, public.number, me, listing_f.result())
         if kept and kept[0].number != handoff.number:
             copy = next((i for i in kept if i.number == handoff.number), handoff)
             would = self.settle(kept[0], [copy], public_repository, me, dry_run=dry_run)
@@ -291,14 +296,16 @@ class HandoffDesk:
             return result
         # Everything done so far, as recorded on the handoff (this run's and earlier ones'),
         # told as the customer must hear it: posted once per outcome, re-posted if lost.
-        reply, labels = report_back(
-            self.tracker.read_thread(number),
-            result.plan,
-            self.tracker.get_issue(number).labels,
-            self.config,
-        )
+        # Three independent reads, together: the handoff's record and labels, the public
+        # thread (where the outcome goes).
         public_tracker = self.tracker.for_repository(public_repository)
-        thread = public_tracker.read_thread(public.number)
+        record_f = self._pool.submit(self.tracker.read_thread, number)
+        labels_f = self._pool.submit(self.tracker.get_issue, number)
+        thread_f = self._pool.submit(public_tracker.read_thread, public.number)
+        reply, labels = report_back(
+            record_f.result(), result.plan, labels_f.result().labels, self.config
+        )
+        thread = thread_f.result()
         writer = PublicWriter(public_tracker, thread.me, dry_run)
         writer.notice(public.number, thread.comments, reply, key=f"{self.repository}#{number}")
         if labels:
