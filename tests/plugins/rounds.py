@@ -21,7 +21,7 @@ from billingops.sandbox.fake_github import FakeGitHub
 
 
 class Rounds:
-    def __init__(self, quiet: float = 0.3) -> None:
+    def __init__(self, quiet: float = 0.5) -> None:
         self.quiet = quiet
         self.rounds: list[list[str]] = []
         self._cond = threading.Condition()
