@@ -64,3 +64,26 @@ def test_public_budget_runs_the_three_public_flows() -> None:
     assert [s.outcome for s in samples if s.flow == "apply"] == ["apply", "apply"]
     text = "\n".join(public.section(samples, 0.01))
     assert public.HEADING in text and "first public triage" in text
+
+
+@pytest.mark.sandbox
+@pytest.mark.skipif(not localstripe_installed(), reason="localstripe is not installed")
+def test_a_first_triage_filing_a_new_gap_takes_three_waves() -> None:
+    """SPEC §8 (issue 22): 3 sequential round trips and 5 GitHub requests at most, also
+    when the triage files a new product gap. Waves are the harness's count of request
+    chains (a request after another's answer is one wave later), not a timing: a latency
+    of 100 ms per request only keeps scheduling jitter from splitting one wave in two."""
+    report = benchmarks.run(
+        runs=1,
+        latency=0.1,
+        plan=(("duplicate_subscriptions", "new_gap"),),
+        shapes=("sandbox",),
+        impls=("desk",),
+    )
+    desk = report.cell("duplicate_subscriptions", "new_gap", "sandbox", "desk")
+    assert desk is not None
+    assert desk.wave_counts == [3], desk.typical.waves
+    assert desk.counts("github") == [4]  # the thread, the gap issue, the comment, the labels
+    [last] = desk.typical.waves[-1:]
+    assert sum("/issues/N/comments" in r for r in last) == 1  # written in the last round
+    assert sum("/backlog-" in r for r in last) == 1  # with the gap issue
