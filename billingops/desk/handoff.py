@@ -321,4 +321,5 @@ def _payload(handoff: IssueSnapshot, public: IssueSnapshot, config: Config) -> d
         "user": {"login": merged.author, "id": merged.author_id},
         "labels": [{"name": n} for n in merged.labels],
         "author_association": merged.author_association,
+        "html_url": merged.html_url,
     }

@@ -33,7 +33,7 @@ def test_retriage_updates_the_one_comment_in_place(world: World) -> None:
     number, _ = world.file("duplicate_subscriptions")
     filed = world.triage(number)
     [new] = world.bot_comments(number)
-    assert "labeled `gap:no_duplicate_guard`" in new  # filed in this run's last round
+    assert "labeled [`gap:no_duplicate_guard`](" in new  # filed in this run's last round
     world.triage(number)  # the next run writes the gap issue's number in (SPEC §8)
     first = world.bot_comments(number)
     assert f"→ #{filed.gaps[0].issue}" in first[0]
@@ -115,7 +115,9 @@ def test_github_request_budget_with_a_new_gap_and_an_existing_one(world: World) 
         ("POST", f"/repos/acme/support/issues/{number}/labels"),
     ]
     [comment] = world.bot_comments(number)
-    assert "the issue labeled `gap:no_duplicate_guard`" in comment
+    # Named by its label, linked to the label's page on the issue's own web host.
+    page = f"{world.fake.html_base}/acme/support/labels/gap%3Ano_duplicate_guard"
+    assert f"the issue labeled [`gap:no_duplicate_guard`]({page})" in comment
     world.fake.reset_requests()
     world.triage(number)  # the next run writes the number in (a fresh read, then the edit)
     [comment_id] = world.fake.comment_ids(number)
