@@ -88,3 +88,44 @@ def test_a_first_triage_filing_a_new_gap_takes_three_waves() -> None:
     [last] = desk.typical.waves[-1:]
     assert sum("/issues/N/comments" in r for r in last) == 1  # written in the last round
     assert sum("/backlog-" in r for r in last) == 1  # with the gap issue
+
+
+def test_a_partial_run_keeps_the_sections_it_did_not_measure() -> None:
+    """`--only triage` once rewrote RESULTS.md with the triage section alone, dropping the
+    corpus figures that tests/core/test_corpus.py holds as a floor."""
+    main = pytest.importorskip("benchmarks.__main__")
+    previous = (main.HERE / "RESULTS.md").read_text("utf-8")
+    fresh = "\n".join(
+        [
+            "# billingops benchmark results",
+            "",
+            "## Machine",
+            "",
+            "- Date: now",
+            "",
+            "## Summary",
+            "",
+            "- Triage budget: every target met",
+            "",
+            "## Triage budget (SPEC §8)",
+            "",
+            "new triage figures",
+            "",
+            "## Analysis (hand-written; re-check it when the figures above change)",
+            "",
+            "the analysis",
+        ]
+    )
+    merged = main.keep_unmeasured(previous, fresh, {"triage"})
+
+    def headings(text: str) -> list[str]:
+        return [ln for ln in text.splitlines() if ln.startswith("## ")]
+
+    assert set(headings(merged)) == set(headings(previous))
+    assert "new triage figures" in merged and "- Date: now" in merged
+    summary = merged.split("## Summary", 1)[1].split("\n## ", 1)[0]
+    assert "- Triage budget: every target met" in summary
+    assert not any(ln.startswith("- Triage: ") for ln in summary.splitlines())  # replaced
+    assert "- CI time" in summary and "- Public mode" in summary  # kept
+    corpus = previous[previous.index("## Decision quality") :].split("\n## ", 1)[0]
+    assert corpus in merged
