@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from billingops._billing.interface import BillingSource
+from billingops._billing.read_only import writes_stripe
 from billingops._tracker.interface import IssueTracker
 from billingops.config import Config
 from billingops.core import effects
@@ -50,16 +51,17 @@ class Desk:
     public_backlog: bool = False
 
     def triage(self, issue: Mapping[str, Any], *, dry_run: bool = False) -> RunResult:
+        """Triage the issue as the event carries it: read, decide, perform. An issue that
+        is not a ticket (no intake label, a pull request) is read no further."""
         ticket = parse_issue(issue, self.repository)
         if (not_ours := not_a_ticket(ticket, self.config)) is not None:
             return not_ours
         backlog = Backlog(
             self.tracker, self.config, self.repository, public=True if self.public_backlog else None
         )
-        association = str(issue.get("author_association") or "")
         reading = read_triage(
-            self._pool, self.tracker, self.billing, self.config, ticket, association,
-            listing=(backlog.repository, GAP_LABEL),
+            self._pool, self.tracker, self.billing, self.config, ticket,
+            str(issue.get("author_association") or ""), listing=(backlog.repository, GAP_LABEL),
         )  # fmt: skip
         outcome = decide_triage(reading, self.config, self.repository)
         return perform_triage(
@@ -67,12 +69,16 @@ class Desk:
         )
 
     def apply(self, number: int, *, dry_run: bool = False) -> RunResult:
-        """Execute what the approval labels on the issue authorise, exactly once."""
+        """Execute what the approval labels on the issue authorise, exactly once: read,
+        decide, perform. On the read-only port the core holds approved Stripe writes for
+        the apply job (`core/apply.py:held`)."""
         reading = read_apply(
             self._pool, self.tracker, self.billing, self.config, self.repository, number,
             self.view,
         )  # fmt: skip
-        outcome = decide_apply(reading, self.config, self.repository)
+        outcome = decide_apply(
+            reading, self.config, self.repository, stripe_writes=writes_stripe(self.billing)
+        )
         return perform(
             outcome, reading.thread, self.tracker, self.billing, self.config, dry_run=dry_run
         )

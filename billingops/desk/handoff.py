@@ -204,8 +204,8 @@ class HandoffDesk:
                 }
             )
         result = self._desk(public, public_repository).apply(handoff.number, dry_run=dry_run)
-        if dry_run or not any(e.status in FINISHED for e in result.executed):
-            return result
+        if dry_run or result.waiting or not any(e.status in FINISHED for e in result.executed):
+            return result  # (steps wait for the apply job, which reports back once they ran)
         # Everything done so far, as recorded on the handoff (this run's and earlier ones'),
         # told as the customer must hear it: posted once per outcome, re-posted if lost.
         reply, labels = report_back(
