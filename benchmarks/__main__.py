@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import subprocess
 import sys
@@ -48,6 +49,64 @@ def report_scale_section(quick: bool) -> list[str]:
             "",
         ]
     return [done.stdout.rstrip(), ""]
+
+
+# Each kind's section heading and summary lines, to keep what a partial run did not measure.
+KINDS = {
+    "triage": ("## Triage budget", "- Triage"),
+    "public": ("## Public mode", "- Public mode"),
+    "startup": ("## Start-up", "- Start-up"),
+    "report": ("## Report scale", "- Report scale"),
+    "corpus": ("## Decision quality", "- Decision quality"),
+}
+
+
+def _sections(text: str) -> list[str]:
+    """`text` cut before each `## ` heading (the first piece is what comes before any)."""
+    pieces = re.split(r"(?m)^(?=## )", text)
+    return [p.rstrip("\n") + "\n" for p in pieces if p.strip()]
+
+
+def keep_unmeasured(previous: str, text: str, measured: set[str]) -> str:
+    """`text` (a run of the `measured` kinds only) with the sections and summary lines of
+    every other kind kept from `previous`, and the summary lines no kind writes (e.g. the
+    CI time, written by hand): `--only triage` must not drop the corpus floor's figures."""
+    old = _sections(previous)
+    new = _sections(text)
+
+    def find(pieces: list[str], heading: str) -> str | None:
+        return next((p for p in pieces if p.startswith(heading)), None)
+
+    own = tuple(KINDS[k][1] for k in measured)
+    others = tuple(line for k, (_, line) in KINDS.items() if k not in measured)
+    summary_old = find(old, "## Summary") or ""
+    kept_lines = [
+        ln
+        for ln in summary_old.splitlines()[1:]
+        if ln.startswith("- ") and not ln.startswith(own) and ln not in text
+    ]
+    out: list[str] = []
+    for piece in new:
+        if piece.startswith("## Summary"):
+            lines = [ln for ln in piece.rstrip("\n").split("\n") if ln.strip()]
+            extra = [ln for ln in kept_lines if ln.startswith(others)] + [
+                ln for ln in kept_lines if not ln.startswith(others)
+            ]
+            out.append("\n".join([lines[0], "", *lines[1:], *extra]) + "\n")
+        elif piece.startswith("## Analysis"):
+            for kind, (heading, _) in KINDS.items():
+                if kind not in measured and (kept := find(old, heading)) is not None:
+                    out.append(kept)
+            out.append(piece)
+        else:
+            out.append(piece)
+    if find(new, "## Analysis") is None:
+        out += [
+            kept
+            for kind, (heading, _) in KINDS.items()
+            if kind not in measured and (kept := find(old, heading)) is not None
+        ]
+    return "\n".join(out)
 
 
 def _options(argv: Sequence[str]) -> str:
@@ -134,6 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
     )
     output = args.output or (None if args.quick else HERE / "RESULTS.md")
+    if output is not None and args.only and output.exists():
+        text = keep_unmeasured(output.read_text("utf-8"), text, only)
     if output is None:
         print(text)
     else:

@@ -9,7 +9,9 @@ thread) the read-only job's `gate_apply` and the apply job's `Desk.apply`. A "mo
 `billingops.*` module (the sandbox stand-ins excluded) one of whose functions ran; a
 "climb" is a call from a `desk/` function into `core/` returning to it (nested core calls
 are not counted; each entry into the core is one climb back). Issue 22 counted 18 modules
-and 12 climbs from `gate_apply`.
+and 12 climbs from `gate_apply` (it ran the whole apply twice when it wrote GitHub's side
+itself); it now runs one apply: three read questions (`desk/read.py`: whose roles, which
+identifiers, whose billing), one decision (`decide_apply`), and the executor's renders.
 """
 
 from __future__ import annotations

@@ -6,6 +6,11 @@ approver), re-plans on the billing state as read and compares the plan with the 
 record (drift), and says for each approved step whether Stripe already shows it done (our
 metadata survives the 24 h idempotency window), whether it is moot now, or which write to
 make, with its idempotency key and metadata. The desk performs the `Outcome`.
+
+A run that cannot write Stripe (the read-only job, `billingops handle --read-only`) decides
+the same, then holds an outcome with approved Stripe writes for the apply job (`held`): it
+writes nothing at all, and says which steps wait. An outcome with no Stripe write (a
+refusal, drift, labels whose steps are done) is the read-only job's to perform.
 """
 
 from __future__ import annotations
@@ -90,8 +95,11 @@ def payload_of(issue: IssueSnapshot) -> dict[str, Any]:
     }
 
 
-def decide_apply(reading: Reading, config: Config, repository: str) -> Outcome:
-    """Everything an apply run will do, from what it read."""
+def decide_apply(
+    reading: Reading, config: Config, repository: str, *, stripe_writes: bool = True
+) -> Outcome:
+    """Everything an apply run will do, from what it read. `stripe_writes`: the run holds
+    the write key (false: approved Stripe writes are `held` for the apply job)."""
     issue, thread = reading.issue, reading.thread
     if issue is None:
         raise ValueError("an apply decides on the issue as read now")
@@ -206,7 +214,27 @@ def decide_apply(reading: Reading, config: Config, repository: str) -> Outcome:
         for step in plan.steps
         if step.needs in granted
     ]
-    return Outcome(result=base, steps=steps, after=release(plan, granted, config), **common)
+    outcome = Outcome(result=base, steps=steps, after=release(plan, granted, config), **common)
+    return outcome if stripe_writes else held(outcome)
+
+
+def held(outcome: Outcome) -> Outcome:
+    """The outcome for a run without the write key. With approved Stripe writes in it, the
+    run writes nothing, on GitHub either: the apply job performs the whole outcome (its
+    refusals, record and labels go with its steps), and the result says which steps wait
+    (`would_do`, reason `pending: ...`). Without one, the outcome is the run's to perform."""
+    waiting = [r.step for r in outcome.steps if r.write is not None]
+    if not waiting:
+        return outcome
+    names = ", ".join(f"{s.kind.value} {s.target}" for s in waiting)
+    reason = f"pending: {len(waiting)} approved step(s) for the apply job ({names})"
+    steps = [
+        StepRun(step=r.step, settled=r.settled or Executed.of(r.step, "would_do"), record=False)
+        for r in outcome.steps
+    ]
+    return Outcome(
+        result=outcome.result.model_copy(update={"reason": reason}), steps=steps, held=True
+    )
 
 
 def release(plan: Plan, granted: list[Approval], config: Config) -> list[LabelChange]:

@@ -153,6 +153,7 @@ def parse_issue(issue: Mapping[str, Any], repository: str) -> Ticket:
             # GitHub's numeric account id of the author (a Python int: ids exceed 2**31).
             "author_id": uid if isinstance(uid, int) and not isinstance(uid, bool) else None,
             "labels": labels,
+            "html_url": url if isinstance(url := issue.get("html_url"), str) else "",
         }
     )
 

@@ -24,6 +24,7 @@ from billingops.config import Config
 from billingops.core.anomalies import Anomaly, find_anomalies
 from billingops.core.approval import needs_second_approver
 from billingops.core.gaps import Gap, detect_gaps, merge_portal
+from billingops.core.links import label_url
 from billingops.core.markers import announcement_line, encode_state, state_for
 from billingops.core.money import format_money, format_totals
 from billingops.core.plan import revenue_impact
@@ -399,6 +400,15 @@ def render_triage(
         # A backlog in another repository needs a cross-repository reference.
         "backlog_prefix": config.backlog_repository or "",
         "backlog_unread": backlog_unread,
+        # A gap filed in this run's last round has no number here yet: its label's page.
+        "gap_label_urls": {
+            g.key.value: label_url(
+                ticket.html_url,
+                config.backlog_repository or ticket.repository,
+                f"gap:{g.key.value}",
+            )
+            for g in gaps
+        },
         "login_url": state.portal.login_url or config.portal.login_url,
         "sensitive": _sensitive(ticket),
         "requester": requester,

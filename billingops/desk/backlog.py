@@ -22,14 +22,19 @@ revenue (it has no Stripe access).
 Two tickets racing (deterministic)
 ----------------------------------
 GitHub has no conditional create, so two runs can both see no issue and both create one.
-After creating, a run lists again. The issue kept is the *oldest open one* (lowest number,
-as GitHub numbers in creation order); a run whose own new issue is not the kept one adds its
-tickets to the kept one, comments `Duplicate of #N` on its own issue (found by marker) and
-closes it (`not_planned`). Only an issue's creator closes it, so the comment is written
-once. A run that created nothing but finds several open issues for one key (an earlier run
-died half-way) links to the oldest and copies the others' tickets into it, without closing
-them; `billingops gaps --sync` closes such leftovers. If every issue of a key is closed,
-the one closed last is the gap's issue.
+The issue kept is the *oldest open one* (lowest number, as GitHub numbers in creation
+order). A triage lists nothing after its create (SPEC §8: the create, the labels and the
+ticket's comment share one round trip, the comment naming the gap by its label until the
+next run writes the number in): the next triage that links the gap and sees more than one
+open issue for it in its round-1 listing adds their tickets to the kept one, comments
+`Duplicate of #N` on the others (found by marker) and closes them (`not_planned`;
+`link(settle=True)`). `billingops gaps --sync` does the same for every gap.
+`link()` on its own (no triage) still lists again after its own create and closes only
+the issue it created, so its comment is written once. A run that created nothing but finds
+several open issues for one key without `settle` (an earlier run died half-way) links to
+the oldest and copies the others' tickets into it, without closing them. Two triages that
+settle the same duplicates at once can both comment on it. If every issue of a key is
+closed, the one closed last is the gap's issue.
 
 Two runs appending to the same list at the same moment can lose one entry (GitHub has no
 conditional update for issues); the ticket's comment still links the gap, and
@@ -238,26 +243,24 @@ class Backlog:
         )
         return as_listed(entry, public=self.is_public())
 
-    def create_missing(
-        self, gaps: list[Gap], entry: LinkedTicket, listing: list[IssueSnapshot], *, dry_run: bool
-    ) -> dict[str, IssueSnapshot]:
-        """Create the backlog issue of each gap that has none in `listing`, listing the
-        ticket already, so the ticket's comment can link to it when it is first written
-        (SPEC §8). `link(created=...)` then checks for a concurrent creator."""
+    def missing(self, gaps: list[Gap], listing: list[IssueSnapshot]) -> list[str]:
+        """The keys of `gaps` with no issue in `listing` (in order, once each)."""
+        keys = dict.fromkeys(GapKey(g.key).value for g in gaps)
+        return [key for key in keys if not self.find(key, listing)]
+
+    def create_one(self, key: str, entry: LinkedTicket, *, dry_run: bool) -> IssueSnapshot | None:
+        """File the gap's backlog issue, listing the ticket already (None in a dry run).
+        A triage does not list again afterwards (SPEC §8: one round trip less): a
+        concurrent creator of the same gap is settled by the next run that lists both
+        (`link(settle=True)`), or by `billingops gaps --sync`."""
         writer = BacklogWriter(self.tracker, dry_run)
-        created: dict[str, IssueSnapshot] = {}
-        for key in dict.fromkeys(GapKey(g.key).value for g in gaps):
-            if self.find(key, listing):
-                continue
-            issue = writer.create(
-                gap_title(key),
-                render_gap_issue(key, [entry], public=self.is_public()),
-                [GAP_LABEL, f"{KEY_PREFIX}{key}"],
-            )
-            if issue is not None:
-                created[key] = issue
+        issue = writer.create(
+            gap_title(key),
+            render_gap_issue(key, [entry], public=self.is_public()),
+            [GAP_LABEL, f"{KEY_PREFIX}{key}"],
+        )
         self.would_write.extend(writer.would_write)
-        return created
+        return issue
 
     def link(
         self,
@@ -270,6 +273,7 @@ class Backlog:
         linked: Iterable[GapRef] = (),
         listing: list[IssueSnapshot] | None = None,
         created: Mapping[str, IssueSnapshot] | None = None,
+        settle: bool = False,
     ) -> list[GapRef]:
         """Link the ticket to one backlog issue per gap; refs in the order of `gaps`.
 
@@ -277,6 +281,9 @@ class Backlog:
         request: a ticket already told that a gap was closed does not look for its
         "seen again" comment again. `listing`: the result of `prefetch()`, used instead of
         the first listing of each key (the listing after a create is always fresh).
+        `settle`: close every open duplicate of a linked gap, not only one this run
+        created (a triage lists nothing after its own create: the next run that sees
+        both issues of a gap settles them, SPEC §7).
         """
         writer = BacklogWriter(self.tracker, dry_run)
         entry = self.entry(ticket_number, ticket_title, revenue_at_risk)
@@ -289,7 +296,11 @@ class Backlog:
             if key in done:
                 continue
             done.add(key)
-            refs.append(self._link_one(key, entry, writer, before.get(key), listing, made.get(key)))
+            refs.append(
+                self._link_one(
+                    key, entry, writer, before.get(key), listing, made.get(key), settle=settle
+                )
+            )
         self.would_write.extend(writer.would_write)
         return refs
 
@@ -301,6 +312,8 @@ class Backlog:
         before: GapRef | None,
         listing: list[IssueSnapshot] | None,
         created: IssueSnapshot | None = None,
+        *,
+        settle: bool = False,
     ) -> GapRef:
         found = [] if created is not None else self.find(key, listing)
         if not found:
@@ -336,8 +349,8 @@ class Backlog:
         ):
             writer.edit_body(kept.number, render_gap_issue(key, merged, public=public))
         for dup in duplicates:
-            if created is not None and dup.number == created.number:
-                self._close_duplicate(dup, kept.number, writer)  # only its creator closes it
+            if settle or (created is not None and dup.number == created.number):
+                self._close_duplicate(dup, kept.number, writer)
         return GapRef(key=key, issue=kept.number)
 
     def _close_duplicate(self, dup: GapIssue, canonical: int, writer: BacklogWriter) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from billingops._billing.interface import BillingSource
+from billingops._billing.read_only import writes_stripe
 from billingops._tracker.interface import IssueTracker
 from billingops.config import Config
 from billingops.core import effects
@@ -63,7 +64,10 @@ class Desk:
         thread: Thread | None = None,
         ahead: BillingAhead | None = None,
     ) -> RunResult:
-        """`thread`: the issue's thread with the gap listing, when the caller knows it (an
+        """Triage the issue as the event carries it: read, decide, perform. An issue that
+        is not a ticket (no intake label, a pull request) is read no further.
+
+        `thread`: the issue's thread with the gap listing, when the caller knows it (an
         issue it just filed); `ahead`: the Stripe read, when the caller started it
         (`read_billing_ahead`). Public mode passes both (issue 22)."""
         ticket = parse_issue(issue, self.repository)
@@ -72,9 +76,9 @@ class Desk:
         backlog = Backlog(
             self.tracker, self.config, self.repository, public=True if self.public_backlog else None
         )
-        association = str(issue.get("author_association") or "")
         reading = read_triage(
-            self._pool, self.tracker, self.billing, self.config, ticket, association,
+            self._pool, self.tracker, self.billing, self.config, ticket,
+            str(issue.get("author_association") or ""),
             listing=gap_listing(self.config, self.repository), thread=thread, ahead=ahead,
         )  # fmt: skip
         outcome = decide_triage(reading, self.config, self.repository)
@@ -83,12 +87,16 @@ class Desk:
         )
 
     def apply(self, number: int, *, dry_run: bool = False) -> RunResult:
-        """Execute what the approval labels on the issue authorise, exactly once."""
+        """Execute what the approval labels on the issue authorise, exactly once: read,
+        decide, perform. On the read-only port the core holds approved Stripe writes for
+        the apply job (`core/apply.py:held`)."""
         reading = read_apply(
             self._pool, self.tracker, self.billing, self.config, self.repository, number,
             self.view,
         )  # fmt: skip
-        outcome = decide_apply(reading, self.config, self.repository)
+        outcome = decide_apply(
+            reading, self.config, self.repository, stripe_writes=writes_stripe(self.billing)
+        )
         return perform(
             outcome, reading.thread, self.tracker, self.billing, self.config, dry_run=dry_run
         )

@@ -8,42 +8,31 @@ approved steps are ready, the result says so (`pending`) and the workflow starts
 job, the only one that holds the write key, behind the Environment's reviewers. So the
 write key never triages, and a body edit while a label is on asks the reviewers again only
 when there is a step left to execute.
+
+One apply, on the read-only port (`_billing/read_only.py`): it reads once, and the core
+decides once as a run that cannot write Stripe (`core/apply.py:held`): an outcome with
+approved Stripe writes is held whole for the apply job (nothing written, on GitHub either),
+any other outcome is performed here. The decision that was checked for Stripe writes is
+the one performed, so an approval that lands after the read is not half-acted on: this
+run neither sees nor attempts it, and the label's own event starts the next run, which
+reads it. The port is the guard behind the decision: a Stripe write fails before any
+request.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from billingops.errors import OperationalError
+from billingops._billing.read_only import ReadOnlyBilling
 
 if TYPE_CHECKING:
     from billingops.desk.desk import Desk
+    from billingops.desk.handoff import HandoffDesk
+    from billingops.desk.public import PublicDesk
     from billingops.models.result import RunResult
 
-WOULD_DO = "would_do"
-
-
-class ReadOnlyBilling:
-    """The billing gateway with its two writes taken away: reads pass through, a write
-    fails before any request. Guards the non-dry apply of the read-only job against an
-    approval that arrived between its dry run and its real run (that step is recorded as
-    failed and the next run, the apply job, executes it)."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def refund(self, **_: Any) -> Any:
-        raise OperationalError(_DEFERRED)
-
-    def cancel_subscription(self, **_: Any) -> Any:
-        raise OperationalError(_DEFERRED)
-
-
-_DEFERRED = "this job holds the read-only Stripe key; the apply job executes approved steps"
+__all__ = ["Gate", "ReadOnlyBilling", "gate_apply"]
 
 
 @dataclass(frozen=True)
@@ -52,16 +41,10 @@ class Gate:
     pending: bool  # approved Stripe steps wait for the apply job
 
 
-def gate_apply(desk: Desk, number: int, *, dry_run: bool = False) -> Gate:
-    """Check the approvals on issue `number` without writing to Stripe."""
-    probe = desk.apply(number, dry_run=True)
-    waiting = [e for e in probe.executed if e.status == WOULD_DO]
-    if waiting:
-        steps = ", ".join(f"{e.kind.value} {e.target}" for e in waiting)
-        reason = f"pending: {len(waiting)} approved step(s) for the apply job ({steps})"
-        return Gate(probe.model_copy(update={"reason": reason}), pending=True)
-    if dry_run or not probe.would_write:
-        return Gate(probe, pending=False)
-    # Refusals, drift, label clean-up: GitHub writes only, made here with the read key.
-    guarded = replace(desk, billing=ReadOnlyBilling(desk.billing))
-    return Gate(guarded.apply(number), pending=False)
+def gate_apply(
+    desk: Desk | PublicDesk | HandoffDesk, number: int, *, dry_run: bool = False
+) -> Gate:
+    """Check the approvals on issue `number` and write their GitHub side, without a Stripe
+    write: one apply, on the read-only port."""
+    result = replace(desk, billing=ReadOnlyBilling(desk.billing)).apply(number, dry_run=dry_run)
+    return Gate(result, pending=bool(result.waiting))

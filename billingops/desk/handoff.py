@@ -292,8 +292,8 @@ class HandoffDesk:
                 }
             )
         result = self._desk(public, public_repository).apply(handoff.number, dry_run=dry_run)
-        if dry_run or not any(e.status in FINISHED for e in result.executed):
-            return result
+        if dry_run or result.waiting or not any(e.status in FINISHED for e in result.executed):
+            return result  # (steps wait for the apply job, which reports back once they ran)
         # Everything done so far, as recorded on the handoff (this run's and earlier ones'),
         # told as the customer must hear it: posted once per outcome, re-posted if lost.
         # Three independent reads, together: the handoff's record and labels, the public
@@ -412,4 +412,5 @@ def _payload(handoff: IssueSnapshot, public: IssueSnapshot, config: Config) -> d
         "user": {"login": merged.author, "id": merged.author_id},
         "labels": [{"name": n} for n in merged.labels],
         "author_association": merged.author_association,
+        "html_url": merged.html_url,
     }

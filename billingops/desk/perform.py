@@ -25,12 +25,13 @@ from billingops._billing.interface import BillingSource
 from billingops._tracker.interface import IssueTracker
 from billingops.config import Config
 from billingops.core.backlog import revenue_at_risk
+from billingops.core.gaps import GapKey
 from billingops.core.record import render_comment, written
 from billingops.desk.backlog import Backlog
 from billingops.desk.thread import Writer
 from billingops.errors import AlreadyCanceled, OperationalError, WriteRefused
 from billingops.models.billing import Refund, Subscription
-from billingops.models.decision import FINISHED, Executed, StepKind
+from billingops.models.decision import FINISHED, Executed, GapRef, StepKind
 from billingops.models.issue import Comment, IssueSnapshot, Thread
 from billingops.models.outcome import CommentDraft, Outcome, StepRun, finished_keys
 from billingops.models.result import RunResult
@@ -130,9 +131,9 @@ def perform_triage(
     *,
     dry_run: bool,
 ) -> RunResult:
-    """Perform a triage's outcome: the labels, the product gaps (a new one is filed first,
-    so the comment links to it when first written: 3 round trips, not 4; SPEC §8), the
-    comment with the gap issues' ticket lists, then the plan announcement."""
+    """Perform a triage's outcome: the labels, the product gaps (a new one filed, listing
+    the ticket), the gap issues' ticket lists and the comment in one round trip (SPEC §8:
+    3 in all), then the plan announcement."""
     number = outcome.result.issue or 0
     draft = outcome.draft
     assert draft is not None
@@ -151,46 +152,52 @@ def perform_triage(
     revenue = {} if backlog.is_public() else revenue_at_risk(state)
     title = draft.assessment.ticket.title
     entry = backlog.entry(number, title, revenue)
-    try:
-        created = backlog.create_missing(outcome.gaps, entry, listing, dry_run=dry_run)
-    except BaseException:
-        wait([labels_f])
-        raise
-    listing = [*listing, *created.values()]
     gap_refs = (
         draft.gap_refs
         if draft.gap_refs is not None
         else backlog.expected_refs(outcome.gaps, listing)
     )
-    # The comment, and the gap issues' ticket lists (with a check for a concurrent
-    # creator of the same gap): one round trip.
+    # One round trip: the labels, each new gap's issue (listing the ticket already), the
+    # ticket lists of the gaps already filed, and the comment. A new gap's number is not
+    # known yet: the comment names its label, and the next run writes the number in
+    # (SPEC §8: 3 round trips). No listing after a create: two runs that filed the same
+    # gap at once are settled by the next run that lists both (`link(settle=True)`).
+    missing = backlog.missing(outcome.gaps, listing)
+    filed = [g for g in outcome.gaps if GapKey(g.key).value not in missing]
+    creates = {key: pool.submit(backlog.create_one, key, entry, dry_run=dry_run) for key in missing}
     link_f = pool.submit(
         backlog.link,
         number,
         title,
-        outcome.gaps,
+        filed,
         revenue,
         dry_run=dry_run,
         linked=outcome.linked,
         listing=listing,
-        created=created,
+        settle=True,
     )
     try:
         record.write(draft.model_copy(update={"gap_refs": gap_refs}))
     finally:
         # Never leave a write running behind a failure: a re-run would race it.
-        pending: list[Future[Any]] = [labels_f, link_f]
+        pending: list[Future[Any]] = [labels_f, link_f, *creates.values()]
         wait(pending)
     labels_f.result()
-    linked = link_f.result() if outcome.gaps else gap_refs
-    if linked != gap_refs:
-        # Another run created the same gap's issue at the same time: link the kept one.
-        gap_refs = linked
+    linked = {r.key: r for r in link_f.result()}
+    created = {key: issue for key, f in creates.items() if (issue := f.result()) is not None}
+    expected = {r.key: r for r in gap_refs}
+    if any(expected.get(k) != r for k, r in linked.items()):
+        # The backlog changed between the read and the link: link what was linked.
+        gap_refs = [linked.get(r.key, r) for r in gap_refs]
         record.write(draft.model_copy(update={"gap_refs": gap_refs}))
+    # What this run filed, by number (the comment has it from the next run on).
+    result_refs = [
+        GapRef(key=r.key, issue=created[r.key].number) if r.key in created else r for r in gap_refs
+    ]
     if outcome.announcement:
         writer.notice(number, thread.comments, outcome.announcement)
     return outcome.result.model_copy(
-        update={"gaps": gap_refs, "would_write": [*backlog.would_write, *writer.would_write]}
+        update={"gaps": result_refs, "would_write": [*backlog.would_write, *writer.would_write]}
     )
 
 

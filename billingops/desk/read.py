@@ -4,8 +4,24 @@ Round trips (SPEC §8): a triage reads the GitHub thread (and the gap backlog, o
 request) while Stripe looks the customer up (1), reads the billing state (2); the desk
 then writes (3). An author's role, and the roles behind a `verified-requester` or an
 approval label, are read first when they matter: they decide whose login may identify a
-customer, and who is asking. Which identifiers and which customers to read is the core's
-rule (`core/assess.py`, `core/resolve.py`); nothing here decides.
+customer, and who is asking.
+
+Reading asks the core what to read, never what to do. Three reads depend on earlier ones,
+and each of those questions is a pure function of what was read before it:
+
+- after the issue, its thread and its label events (an apply): whose repository roles
+  count, and whether Stripe is read at all (`core/apply.py:reads_for`, a `ReadPlan`);
+- after the author's role: which identifiers Stripe looks up (`core/assess.py:
+  lookup_ticket`: a staff author's login never identifies a customer);
+- after the lookups: whose billing state is read (`core/resolve.py:resolve`: several
+  different people, nobody's).
+
+They cannot be answered up front from the first read without reading more than a run
+needs: a lookup by a login that must not identify anyone, the billing of people the
+ticket cannot be about, a request more. Their answers choose requests and are kept in the
+`Reading` as what was read (the identifiers looked up, who they led to); what the run
+does is decided once, from the whole `Reading`, by `core/apply.py:decide_apply` or
+`core/triage.py:decide_triage`. Nothing here decides.
 """
 
 from __future__ import annotations

@@ -174,9 +174,14 @@ class Outcome(BaseModel):
     gaps: list[Gap] = Field(default_factory=list)  # product gaps to file or link (triage)
     linked: list[GapRef] = Field(default_factory=list)  # gap issues the comment links now
     refusals: list[str] = Field(default_factory=list)
+    # Approved Stripe writes wait for the apply job (a run without the write key): nothing
+    # is written, the steps are reported `would_do` and the reason says `pending`.
+    held: bool = False
 
     def reason_after(self, results: Iterable[Executed]) -> str:
         """The apply run's one line, once its steps ran."""
+        if self.held:
+            return self.result.reason
         counts: dict[str, int] = {}
         for e in results:
             counts[e.status] = counts.get(e.status, 0) + 1

@@ -31,6 +31,12 @@ class RunResult(BaseModel):
     # What a --dry-run would have written (comment bodies, labels), for the terminal.
     would_write: list[str] = Field(default_factory=list)
 
+    @property
+    def waiting(self) -> list[Executed]:
+        """Approved steps this run did not execute but would: a dry run's, or those a run
+        without the write key leaves to the apply job (`pending`)."""
+        return [e for e in self.executed if e.status == "would_do"]
+
     def contract(self, labels: dict[Approval, str]) -> dict[str, Any]:
         res = self.resolution
         return {

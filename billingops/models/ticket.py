@@ -38,6 +38,7 @@ class Ticket(BaseModel):
     title: str = ""
     author: str = ""
     author_id: int | None = None  # the author's numeric GitHub account id (`user.id`)
+    html_url: str = ""  # the issue's web address, as GitHub sent it (links to its host)
     # Section label -> raw text, as the issue form rendered it (`_No response_` removed).
     fields: dict[str, str] = Field(default_factory=dict)
     # Identifiers, in order of first appearance, deduplicated.

@@ -301,6 +301,9 @@ def test_a_dry_run_that_changes_nothing_says_so(
     status, _, err = run(["triage", "--event", path], env, capsys)
     assert status is ExitStatus.OK, err
     path = event_file(tmp_path, issue_event(fake, number, "edited"))  # as the ticket is now
+    # The first run filed a product gap; the next writes its issue number in (SPEC §8).
+    status, _, err = run(["triage", "--event", path], env, capsys)
+    assert status is ExitStatus.OK, err
     status, out, err = run(["triage", "--dry-run", "--event", path], env, capsys)
     assert status is ExitStatus.OK, err
     assert out.strip() == (

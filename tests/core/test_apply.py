@@ -58,6 +58,32 @@ def test_a_triage_role_label_is_refused_with_a_notice_and_removed() -> None:
     assert "tim has the triage role" in notice
 
 
+def test_without_the_write_key_approved_writes_are_held_whole_for_the_apply_job() -> None:
+    """The read-only job (issue 22): the same decision, then nothing written at all, not
+    even the refusal of the other label; the steps wait as `would_do`."""
+    comment = posted(decide_triage(read(), CFG, REPO))
+    events = [labeled("approve-cancel", "maya", id=1), labeled("approve-refund", "tim", id=2)]
+    full = decide_apply(apply_reading(comment, events), CFG, REPO)
+    assert full.notices and full.labels.remove == ["approve-refund"]
+    held = decide_apply(apply_reading(comment, events), CFG, REPO, stripe_writes=False)
+    assert held.held and held.result.plan == full.result.plan
+    reason = "pending: 1 approved step(s) for the apply job (cancel_subscription sub_2)"
+    assert held.result.reason == reason
+    assert [(r.write, r.record, r.settled and r.settled.status) for r in held.steps] == [
+        (None, False, "would_do")
+    ]
+    assert (held.notices, held.labels.remove, held.after, held.write_comment) == ([], [], [], False)
+    assert held.existing is None and held.announcement is None
+    assert held.reason_after([]) == held.result.reason
+
+
+def test_without_the_write_key_an_outcome_with_no_stripe_write_is_the_same() -> None:
+    comment = posted(decide_triage(read(), CFG, REPO))
+    events = [labeled("approve-refund", "tim")]
+    full = decide_apply(apply_reading(comment, events), CFG, REPO)
+    assert decide_apply(apply_reading(comment, events), CFG, REPO, stripe_writes=False) == full
+
+
 def test_a_label_applied_before_the_plan_was_posted_approves_nothing() -> None:
     comment = posted(decide_triage(read(), CFG, REPO))
     early = [labeled("approve-refund", "ada", at=POSTED)]  # same second: not after

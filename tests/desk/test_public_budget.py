@@ -98,8 +98,12 @@ def test_an_unchanged_rerun_writes_nothing_and_reads_in_two_rounds(desk_world: W
     """The same event again: the public thread and listings ∥ the Stripe lookup, then the
     handoff's thread ∥ Stripe's billing state; nothing changed, so nothing is written but
     the public labels the redelivered event (with its labels as they were then) says are
-    missing."""
+    missing. (The gap issue is filed already, as in the budget's case: a gap this ticket
+    filed itself is named by its label until the next run writes its number in.)"""
     world = desk_world
+    earlier, _ = world.file("duplicate_subscriptions")
+    _public(world).triage(world.payload(earlier))  # files the private desk's gap issue
+    world.sandbox.reset()
     number, _ = world.file("duplicate_subscriptions")
     payload = world.payload(number)
     _public(world).triage(payload)
