@@ -94,6 +94,28 @@ def test_a_first_public_triage_makes_at_most_8_github_requests_in_4_rounds(
     assert f"/{PRIVATE}/issues/{handoff}" in reply
 
 
+def test_a_first_public_triage_that_files_a_new_gap_stays_within_the_budget(
+    desk_world: World,
+) -> None:
+    """A ticket that files a new product gap in the private desk: the gap issue is filed in
+    round 3 with the handoff's comment (which names it by its label until the next run),
+    instead of the gap issue's ticket list being edited: the same 7 requests, 3 rounds."""
+    world = desk_world
+    earlier, _ = world.file("past_due")  # another gap, and the imports warm
+    _public(world).triage(world.payload(earlier))
+    world.sandbox.reset()
+    number, _ = world.file("duplicate_subscriptions")
+    rounds = Rounds()
+    desk = _gated(world, rounds)
+    world.fake.reset_requests()
+    assert desk.triage(world.payload(number)).action == "triage"
+    calls = _calls(world.fake)
+    shown = f"{calls}\n{rounds.describe()}"
+    assert len(calls) <= GITHUB_REQUESTS, shown
+    assert len(rounds.rounds) <= ROUNDS, shown
+    assert calls.count(("POST", f"/repos/{PRIVATE}/issues")) == 2, shown  # handoff, gap
+
+
 def test_an_unchanged_rerun_writes_nothing_and_reads_in_two_rounds(desk_world: World) -> None:
     """The same event again: the public thread and listings ∥ the Stripe lookup, then the
     handoff's thread ∥ Stripe's billing state; nothing changed, so nothing is written but
