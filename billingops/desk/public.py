@@ -9,8 +9,9 @@ one handoff issue per ticket in the private desk (`private_repository`), which t
 author: the requester) is always the public issue, read fresh.
 
 - `PublicDesk` runs on the public repository's events: acknowledge, find or file the handoff
-  issue (hidden marker, never twice), triage it; an approval label on the public ticket is
-  removed and never acted on.
+  issue (hidden marker; a copy filed by a racing run is closed by the next run, and never
+  executes), triage it; an approval label on the public ticket is removed and never acted
+  on.
 - `HandoffDesk` runs on the private desk's events (a handoff issue opened, edited or
   labeled): re-triage from the public ticket, or apply there and post the outcome back.
 """
