@@ -83,7 +83,7 @@ def offences(source: str, where: str) -> list[str]:
 
 
 def test_the_check_finds_literals_f_strings_and_names_holding_them() -> None:
-    source = '''
+    source = """
 FIX = "run it again"
 def a(exc):
     fix = f"fix {exc}"
@@ -95,7 +95,7 @@ def a(exc):
     checks.fail("id", "x" + other)
     Check(id="id", status=s, summary=other, fix="y")
     fail("id", other, other)
-'''
+"""
     found = offences(source, "m.py")
     assert [f.split(":")[1] for f in found] == ["6", "7", "7", "8", "9", "10", "11"]
 
@@ -108,3 +108,24 @@ def test_no_checklist_text_is_written_in_python() -> None:
         for hit in offences(path.read_text("utf-8"), str(path.relative_to(PACKAGE.parent)))
     ]
     assert found == [], "texts to move to templates/:\n" + "\n".join(found)
+
+
+def test_a_value_is_printed_as_given_and_cannot_end_the_summary() -> None:
+    """A `---` in a repository's name once split the line there (the rest became the fix);
+    template syntax or runs of spaces in a value are text, not template."""
+    from billingops.onboarding import gate
+    from billingops.onboarding.checks import render_lines
+
+    uses = "acme/bill---ops/.github/workflows/billingops-reusable.yml@v1"
+    check = gate._pin_check(gate.Caller(".github/workflows/x.yml", uses, "env", "app"))
+    assert check.summary == (
+        f"workflow: .github/workflows/x.yml calls {uses}: v1, not a full commit SHA; a tag or "
+        "branch can move to code that reads your Stripe keys"
+    )
+    assert check.fix is not None and check.fix.startswith("pin billingops' repository")
+    odd = "{{ 7*7 }} {% if x %}  two  spaces\x00"
+    check = gate._pin_check(gate.Caller(odd, "./x", "env", "app"))
+    assert render_lines([check]) == [
+        "[pass] workflow: {{ 7*7 }} {% if x %}  two  spaces\ufffd calls the reusable workflow "
+        "beside it"
+    ]
