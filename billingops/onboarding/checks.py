@@ -59,10 +59,10 @@ class Texts:
         id: str,
         outcome: str,
         /,
-        *,
-        operational: bool = False,
         **values: Any,
     ) -> Check:
+        """`operational=True` (a `fail` only): a service could not be reached."""
+        operational = bool(values.pop("operational", False))
         summary, fix = texts.say(self.template, outcome, **values)
         if operational:
             return kind(id, summary, fix, operational=True)
