@@ -68,6 +68,10 @@ class Texts:
             return kind(id, summary, fix, operational=True)
         return kind(id, summary) if fix is None else kind(id, summary, fix)
 
+    def say(self, outcome: str, **values: Any) -> tuple[str, str | None]:
+        """(summary, fix) of a macro, for a line built from more than one."""
+        return texts.say(self.template, outcome, **values)
+
     def text(self, outcome: str, **values: Any) -> str:
         """A phrase of the same template (a value of another line)."""
         return texts.text(self.template, outcome, **values)
