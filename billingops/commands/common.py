@@ -193,10 +193,10 @@ def _debug_for_audience(ctx: click.Context, event: dict[str, Any]) -> None:
 
 
 def print_checks(
-    ctx: click.Context, command: str, results: list[Check], as_json: bool, ok: str
+    ctx: click.Context, command: str, results: list[Check], as_json: bool
 ) -> ExitStatus:
     """A checklist (doctor, live-check): its lines, or the one --json object, and the
-    verdict on stderr; the exit status of SPEC §3. `ok` is the verdict when nothing failed."""
+    verdict on stderr; the exit status of SPEC §3."""
     from billingops.onboarding import checks
 
     if as_json:
@@ -204,9 +204,5 @@ def print_checks(
     else:
         for line in checks.render_lines(results):
             click.echo(line)
-    status = checks.exit_status(results)
-    failed = sum(1 for c in results if c.status is checks.Status.fail)
-    warned = sum(1 for c in results if c.status is checks.Status.warn)
-    verdict = ok if status is ExitStatus.OK else f"{failed} check(s) failed"
-    click.echo(f"billingops: {command}: {verdict} ({warned} warning(s))", err=True)
-    return status
+    click.echo(checks.verdict(command, results), err=True)
+    return checks.exit_status(results)

@@ -23,4 +23,4 @@ def command(ctx: click.Context, fix: bool, as_json: bool) -> ExitStatus:
     from billingops.onboarding import doctor
 
     results = doctor.run(ctx.obj["env"], Path.cwd(), fix=fix)
-    return print_checks(ctx, "doctor", results, as_json, "all checks pass")
+    return print_checks(ctx, "doctor", results, as_json)

@@ -22,7 +22,7 @@ def command() -> None:
 
 
 def _gateway(ctx: click.Context) -> StripeGateway:
-    from billingops.onboarding.doctor import stripe_gateway
+    from billingops.onboarding.gateways import stripe_gateway
     from billingops.onboarding.keys import classify
 
     env = _wiring(ctx).env
@@ -53,11 +53,7 @@ def validate(ctx: click.Context, as_json: bool) -> ExitStatus:
         if exc.kind == "unavailable":
             results = [portal.unknown(settings)]
         elif exc.kind == "permission":
-            results = [
-                portal.unknown(
-                    settings, "grant the key Customer portal: Read, or set portal.* in the config"
-                )
-            ]
+            results = [portal.unknown(settings, permission_missing=True, command="portal")]
         else:
             raise
     if as_json:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from billingops.errors import ExitStatus, error_fields
+from billingops.onboarding import texts
 
 
 class Status(StrEnum):
@@ -44,6 +45,38 @@ def skip(id: str, summary: str) -> Check:
     return Check(id=id, status=Status.skip, summary=summary)
 
 
+class Texts:
+    """The checks whose texts come from one template (`templates/checks/<template>.txt.j2`):
+    `Texts("doctor_stripe")(fail, "stripe.key", "key_missing", permissions=...)` is the
+    `fail` line with the summary and fix of the macro `key_missing`."""
+
+    def __init__(self, template: str) -> None:
+        self.template = template
+
+    def __call__(
+        self,
+        kind: Callable[..., Check],
+        id: str,
+        outcome: str,
+        /,
+        **values: Any,
+    ) -> Check:
+        """`operational=True` (a `fail` only): a service could not be reached."""
+        operational = bool(values.pop("operational", False))
+        summary, fix = texts.say(self.template, outcome, **values)
+        if operational:
+            return kind(id, summary, fix, operational=True)
+        return kind(id, summary) if fix is None else kind(id, summary, fix)
+
+    def say(self, outcome: str, **values: Any) -> tuple[str, str | None]:
+        """(summary, fix) of a macro, for a line built from more than one."""
+        return texts.say(self.template, outcome, **values)
+
+    def text(self, outcome: str, **values: Any) -> str:
+        """A phrase of the same template (a value of another line)."""
+        return texts.text(self.template, outcome, **values)
+
+
 def exit_status(checks: Iterable[Check]) -> ExitStatus:
     """0 when nothing failed or was skipped; 1 when every failure is a service that could
     not be reached; 2 otherwise (set-up or configuration)."""
@@ -56,18 +89,28 @@ def exit_status(checks: Iterable[Check]) -> ExitStatus:
     return ExitStatus.BAD_INPUT
 
 
-_MARK = {Status.passed: "pass", Status.warn: "warn", Status.fail: "FAIL", Status.skip: "skip"}
+_CHECKLIST = Texts("checklist")
 
 
 def render_lines(checks: Iterable[Check]) -> list[str]:
+    """The checklist as printed: a line per check, its fix (or, when it passed, its note)
+    indented below it."""
     lines = []
     for c in checks:
-        lines.append(f"[{_MARK[c.status]}] {c.summary}")
-        if c.fix and c.status is not Status.passed:
-            lines.append(f"       fix: {c.fix}")
-        elif c.fix:
-            lines.append(f"       note: {c.fix}")
+        lines.append(_CHECKLIST.text("summary_line", status=c.status.value, summary=c.summary))
+        if c.fix:
+            outcome = "note_line" if c.status is Status.passed else "fix_line"
+            lines.append(_CHECKLIST.text(outcome, text=c.fix))
     return lines
+
+
+def verdict(command: str, checks: list[Check]) -> str:
+    """The last line (stderr) of a checklist command: all good, or how many failed, and the
+    warnings."""
+    failed = sum(1 for c in checks if c.status is Status.fail)
+    warned = sum(1 for c in checks if c.status is Status.warn)
+    ok = exit_status(checks) is ExitStatus.OK
+    return _CHECKLIST.text("verdict", command=command, ok=ok, failed=failed, warned=warned)
 
 
 def as_json(command: str, checks: list[Check]) -> dict[str, Any]:
@@ -83,6 +126,6 @@ def as_json(command: str, checks: list[Check]) -> dict[str, Any]:
         bad = [c for c in checks if c.status is Status.fail] or [
             c for c in checks if c.status is Status.skip
         ]
-        message = f"{len(bad)} check(s) failed or not checked: {bad[0].summary}"
+        message = _CHECKLIST.text("error_message", count=len(bad), first=bad[0].summary)
         data |= error_fields(status, message)
     return data

@@ -18,9 +18,7 @@ Two sources, because the tokens differ in what they may see:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +26,7 @@ import yaml
 
 from billingops.config import BUILT_IN_ROLES, Config
 from billingops.errors import BillingopsError
-from billingops.onboarding.checks import Check, fail, passed, warn
+from billingops.onboarding.checks import Check, Texts, fail, passed, warn
 
 if TYPE_CHECKING:
     from billingops._tracker.github_gateway import GitHubGateway
@@ -42,27 +40,8 @@ _ACTION_COMMANDS = ("gate", "apply")
 _APP_TOKEN_ACTION = "actions/create-github-app-token@"
 
 
-@cache
-def _lines() -> Any:
-    import jinja2
-
-    from billingops.templates_path import template_file
-
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
-    text = template_file("doctor_gate.txt.j2").read_text(encoding="utf-8")
-    return env.from_string(text).module
-
-
-def _say(outcome: str, **values: Any) -> tuple[str, str | None]:
-    """(summary, fix) of one outcome, from templates/doctor_gate.txt.j2."""
-    text = str(getattr(_lines(), outcome)(**values))
-    summary, _, fix = text.partition("---")
-    return " ".join(summary.split()), " ".join(fix.split()) or None
-
-
-def _check(kind: Callable[..., Check], id: str, outcome: str, **values: Any) -> Check:
-    summary, fix = _say(outcome, **values)
-    return kind(id, summary, fix) if fix is not None else kind(id, summary)
+# The texts of these checks: templates/checks/doctor_gate.txt.j2, one macro per outcome.
+_check = Texts("doctor_gate")
 
 
 @dataclass(frozen=True)
@@ -102,7 +81,7 @@ def workflow_checks(root: Path) -> tuple[list[Check], list[Caller]]:
     """The pin of the reusable workflow (or of the action, `init --enterprise-server`), and
     the write key kept inside an Environment."""
     callers: list[Caller] = []
-    exposed: list[str] = []
+    exposed: list[tuple[str, str]] = []  # (file, job)
     for name, doc in _workflows(root):
         callers += _action_callers(name, doc["jobs"])
         for job_id, job in doc["jobs"].items():
@@ -124,7 +103,7 @@ def workflow_checks(root: Path) -> tuple[list[Check], list[Caller]]:
             # it to any run of the workflow, on any branch, without reviewers.
             steps = job.get("steps")
             if steps and not job.get("environment") and f"secrets.{WRITE_KEY}" in str(steps):
-                exposed.append(f"{name} (job {job_id})")
+                exposed.append((name, str(job_id)))
     out: list[Check] = []
     if not callers:
         folder = root / ".github" / "workflows"
@@ -138,7 +117,7 @@ def workflow_checks(root: Path) -> tuple[list[Check], list[Caller]]:
                 fail,
                 "workflow.write_key",
                 "write_key_exposed",
-                jobs=", ".join(exposed),
+                jobs=exposed,
                 key=WRITE_KEY,
             )
         )
@@ -193,18 +172,14 @@ def _pin_check(caller: Caller) -> Check:
         return _check(passed, "workflow.pin", "pin_local", file=caller.file)
     repo = target.split(_REUSABLE)[0]
     if repo.startswith("OWNER/") or "REPLACE" in ref or not _SHA.match(ref):
-        what = (
-            "a placeholder"
-            if repo.startswith("OWNER/") or "REPLACE" in ref
-            else f"{ref or 'no ref'}, not a full commit SHA"
-        )
         return _check(
             fail,
             "workflow.pin",
             "pin_bad",
             file=caller.file,
             uses=caller.uses,
-            what=what,
+            placeholder=repo.startswith("OWNER/") or "REPLACE" in ref,
+            ref=ref,
             enterprise_server=caller.action,
         )
     return _check(passed, "workflow.pin", "pin_ok", file=caller.file, repo=repo, ref=ref[:12])
@@ -229,7 +204,7 @@ def gate_checks(gh: GitHubGateway, config: Config, callers: list[Caller]) -> lis
         status, env = gh.environment(environment)
         secret = gh.repository_secret(WRITE_KEY)
     except BillingopsError as exc:
-        return [fail("github.gate", f"approval gate: {exc}", "run doctor again")]
+        return [_check(fail, "github.gate", "gate_unreadable", error=str(exc))]
     shown = seen.get("visibility") or ("private" if seen.get("private") else "public")
     public = shown == "public"
     return [
@@ -257,7 +232,7 @@ def _environment_check(name: str, status: int, env: dict[str, Any] | None, publi
             "github.gate",
             "env_reviewers",
             name=name,
-            reviewers=", ".join(reviewers),
+            reviewers=reviewers,
             public=public,
         )
     if env.get("deployment_branch_policy") or "branch_policy" in kinds:
@@ -266,7 +241,7 @@ def _environment_check(name: str, status: int, env: dict[str, Any] | None, publi
 
 
 def _secret_check(environment: str, status: int) -> Check:
-    values = {"key": WRITE_KEY, "environment": environment}
+    values: dict[str, Any] = {"key": WRITE_KEY, "environment": environment}
     if status == 200:
         return _check(fail, "github.write_key", "secret_repo", **values)
     if status == 403:
@@ -282,12 +257,12 @@ def custom_role_checks(gh: GitHubGateway, config: Config) -> list[Check]:
     if not config.custom_roles:
         return []
     org = gh.repository.split("/")[0]
-    built_in = ", ".join(BUILT_IN_ROLES)
-    named = ", ".join(config.custom_roles)
+    built_in = list(BUILT_IN_ROLES)
+    named = config.custom_roles
     try:
         status, roles = gh.custom_repository_roles(org)
     except BillingopsError as exc:
-        return [fail("github.custom_roles", f"custom roles: {exc}", "run doctor again")]
+        return [_check(fail, "github.custom_roles", "roles_unreadable", error=str(exc))]
     if status != 200:
         return [
             _check(
@@ -308,9 +283,9 @@ def custom_role_checks(gh: GitHubGateway, config: Config) -> list[Check]:
                 fail,
                 "github.custom_roles",
                 "roles_missing",
-                missing=", ".join(missing),
+                missing=missing,
                 org=org,
-                have=", ".join(roles),
+                have=roles,
                 built_in=built_in,
             )
         ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from billingops.onboarding import texts
+
 _KEY = re.compile(r"^(sk|rk|pk)_(test|live)_[A-Za-z0-9_]+$")
 
 # The Stripe Dashboard's names for a restricted key's permissions.
@@ -42,7 +44,5 @@ def classify(key: str) -> KeyShape:
 
 
 def permissions_line() -> str:
-    return (
-        f"triage needs {', '.join(TRIAGE_PERMISSIONS)}; apply adds Refunds: Write and "
-        "Subscriptions: Write (a second key, in the apply job's Environment)"
-    )
+    """What triage and apply need of a key, in the Dashboard's words (a fix's tail)."""
+    return texts.text("doctor", "permissions", triage=TRIAGE_PERMISSIONS)

@@ -17,6 +17,8 @@ and prints one line per call with what failed and the fix:
   with it), the plan and product archived, the clock deleted.
 
 A live-mode key is refused before any request: the check creates customers.
+
+The texts (each call's line and fix, the ticket's words): templates/checks/live_check.txt.j2.
 """
 
 from __future__ import annotations
@@ -29,22 +31,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from billingops.errors import BillingopsError, OperationalError
-from billingops.onboarding.checks import Check, fail, passed, skip, warn
+from billingops.onboarding.checks import Check, Texts, fail, passed, skip, warn
 
 T = TypeVar("T")
 
-_GITHUB_WRITE_FIX = (
-    "the token needs Issues: read and write on {repo} (a GitHub App installed on it, or "
-    "`permissions: issues: write` for the workflow's GITHUB_TOKEN)"
-)
-_STRIPE_WRITE_FIX = (
-    "use a test-mode secret key (sk_test_...): the check creates and deletes a customer, "
-    "a product, a plan, a subscription and a test clock"
-)
-
-
-_ASK = "Live check: where can I download my invoices? (no money moves)"
-_ASK_AGAIN = "Live check, edited: please cancel at the end of the period (no money moves)"
+_check = Texts("live_check")
 
 
 def key_mode(key: str) -> str:
@@ -62,37 +53,42 @@ class _Run:
     repository: str
     run: str
     checks: list[Check] = field(default_factory=list)
-    cleanup: list[tuple[str, str, Callable[[], None], str]] = field(default_factory=list)
+    cleanup: list[tuple[str, str, Callable[[], None], dict[str, Any]]] = field(default_factory=list)
 
-    def step(self, id: str, what: str, fn: Callable[[], T], fix: str) -> T | None:
-        """One call: a pass line with what it returned, or a fail line with the fix."""
+    def step(self, id: str, call: str, fn: Callable[[], T], **values: Any) -> T | None:
+        """One call (`call`: its macro, what it does and the fix): a pass line with what
+        it returned, or a fail line with the fix."""
+        what, fix = _check.say(call, **values)
         try:
             value = fn()
         except BillingopsError as exc:
-            self.checks.append(
-                fail(
-                    id,
-                    f"{what}: {exc}",
-                    fix,
-                    operational=isinstance(exc, OperationalError),
-                )
-            )
+            operational = isinstance(exc, OperationalError)
+            values = {"what": what, "error": str(exc), "fix": fix, "operational": operational}
+            self.checks.append(_check(fail, id, "call_failed", **values))
             return None
-        shown = f" ({value})" if isinstance(value, str | int) and value != "" else ""
-        if isinstance(value, dict) and value.get("visibility"):
-            shown = f" ({value['visibility']})"
-        self.checks.append(passed(id, f"{what}{shown}"))
+        self.checks.append(_check(passed, id, "call_passed", what=what, value=_shown(value)))
         return value
 
-    def skipped(self, id: str, what: str) -> None:
-        self.checks.append(skip(id, f"{what}: not tried (an earlier call failed)"))
+    def skipped(self, id: str, call: str, **values: Any) -> None:
+        what = _check.say(call, **values)[0]
+        self.checks.append(_check(skip, id, "call_skipped", what=what))
 
-    def undo(self, id: str, what: str, fn: Callable[[], None], fix: str) -> None:
-        self.cleanup.append((id, what, fn, fix))
+    def undo(self, id: str, call: str, fn: Callable[[], None], **values: Any) -> None:
+        self.cleanup.append((id, call, fn, values))
 
     def clean_up(self) -> None:
-        for id, what, fn, fix in reversed(self.cleanup):
-            self.step(id, what, fn, fix)
+        for id, call, fn, values in reversed(self.cleanup):
+            self.step(id, call, fn, **values)
+
+
+def _shown(value: object) -> object:
+    """What a pass line shows of a call's answer: a text or a number, a repository's
+    visibility; nothing else (None)."""
+    if isinstance(value, dict):
+        return value.get("visibility") or None
+    if isinstance(value, str | int) and value != "":
+        return value
+    return None
 
 
 def run(env: Mapping[str, str], cwd: Path, *, repository: str | None = None) -> list[Check]:
@@ -102,28 +98,20 @@ def run(env: Mapping[str, str], cwd: Path, *, repository: str | None = None) -> 
     try:
         wiring = Wiring.from_env(env, cwd)
     except BillingopsError as exc:
-        return [fail("live.config", f"config: {exc}", "fix the config file, then run again")]
+        return [_check(fail, "live.config", "config_invalid", error=str(exc))]
     key = wiring.env.stripe_api_key.get_secret_value() if wiring.env.stripe_api_key else ""
     repo = repository or wiring.env.github_repository or ""
     if not key:
-        return [fail("live.stripe.key", "STRIPE_API_KEY is not set", _STRIPE_WRITE_FIX)]
+        return [_check(fail, "live.stripe.key", "key_missing")]
     mode = key_mode(key)
     if mode != "test":
-        said = "a live-mode key" if mode == "live" else "not a Stripe secret or restricted key"
-        return [fail("live.stripe.key", f"STRIPE_API_KEY is {said}: refused", _STRIPE_WRITE_FIX)]
+        return [_check(fail, "live.stripe.key", "key_refused", live=mode == "live")]
     if wiring.env.github_token is None:
-        return [fail("live.github.token", "GITHUB_TOKEN is not set", "set GITHUB_TOKEN")]
+        return [_check(fail, "live.github.token", "token_missing")]
     if repo.count("/") != 1:
-        return [
-            fail(
-                "live.github.repository",
-                "no scratch repository",
-                "pass --repository owner/name (a private repository for tests) or set "
-                "GITHUB_REPOSITORY",
-            )
-        ]
+        return [_check(fail, "live.github.repository", "no_repository")]
     state = _Run(repo, f"{int(time.time())}-{secrets.token_hex(3)}")
-    state.checks.append(passed("live.stripe.key", "STRIPE_API_KEY is a test-mode key"))
+    state.checks.append(_check(passed, "live.stripe.key", "key_ok"))
     try:
         _round_trip(state, wiring, key)
     finally:
@@ -144,92 +132,79 @@ def _round_trip(state: _Run, wiring: Any, key: str) -> None:
     # -- Stripe: a customer with one subscription, on a test clock where Stripe has them.
     clock: str | None = None
     if compat:
-        state.checks.append(
-            warn("live.stripe.clock", "test clock: localstripe has none (sandbox clock used)")
-        )
+        state.checks.append(_check(warn, "live.stripe.clock", "no_clock"))
     else:
         clock = state.step(
             "live.stripe.clock",
-            "Stripe: create a test clock",
+            "stripe_clock",
             lambda: stripe.create_test_clock(frozen_time=int(time.time()), name=run),
-            _STRIPE_WRITE_FIX,
         )
         if clock is None:
             return
         state.undo(
             "live.stripe.clock.delete",
-            "Stripe: delete the test clock",
+            "stripe_clock_delete",
             lambda: stripe.delete_test_clock(clock or ""),
-            f"delete test clock {clock} in the Stripe dashboard (test mode)",
+            clock=clock,
         )
-    made = state.step(
-        "live.stripe.plan",
-        "Stripe: create a test product and plan",
-        lambda: stripe.create_plan(run=run),
-        _STRIPE_WRITE_FIX,
-    )
+    made = state.step("live.stripe.plan", "stripe_plan", lambda: stripe.create_plan(run=run))
     if made is None:
         return
     product, plan = made
     state.undo(
         "live.stripe.plan.archive",
-        "Stripe: archive the test plan and product",
+        "stripe_plan_archive",
         lambda: stripe.archive_plan(product, plan),
-        f"archive plan {plan} and product {product} in the Stripe dashboard (test mode)",
+        plan=plan,
+        product=product,
     )
     email = f"billingops-live-check+{run}@example.com"
     customer = state.step(
         "live.stripe.customer",
-        "Stripe: create a test customer",
+        "stripe_customer",
         lambda: stripe.create_customer(email=email, run=run, test_clock=clock),
-        _STRIPE_WRITE_FIX,
     )
     if customer is None:
         return
     state.undo(
         "live.stripe.customer.delete",
-        "Stripe: delete the test customer (and its subscription)",
+        "stripe_customer_delete",
         lambda: stripe.delete_customer(customer or ""),
-        f"delete customer {customer} in the Stripe dashboard (test mode)",
+        customer=customer,
     )
     if (
         state.step(
             "live.stripe.subscription",
-            "Stripe: create a test subscription",
+            "stripe_subscription",
             lambda: stripe.subscribe(customer_id=customer or "", plan_id=plan, run=run),
-            _STRIPE_WRITE_FIX,
         )
         is None
     ):
         return
 
     # -- GitHub: who we are, and a ticket.
-    write_fix = _GITHUB_WRITE_FIX.format(repo=state.repository)
-    me = state.step(
-        "live.github.viewer", "GitHub: who the token acts as", tracker.whoami, write_fix
-    )
+    repo = state.repository
+    me = state.step("live.github.viewer", "github_viewer", tracker.whoami, repo=repo)
     if me is None:
         return
     issue = state.step(
         "live.github.issue",
-        "GitHub: file a ticket issue",
+        "github_issue",
         lambda: _file_ticket(tracker, wiring.config, run, email),
-        write_fix,
+        repo=repo,
     )
     if issue is None:
         return
     number = int(issue.number)
     state.undo(
         "live.github.issue.close",
-        f"GitHub: close ticket #{number}",
+        "github_issue_close",
         lambda: _close(tracker, number),
-        f"close issue #{number} in {state.repository} by hand",
+        number=number,
+        repo=repo,
     )
     visibility = state.step(
-        "live.github.repository",
-        "GitHub: read the repository's visibility",
-        tracker.visibility,
-        write_fix,
+        "live.github.repository", "github_repository", tracker.visibility, repo=repo
     )
     if visibility is None:
         return
@@ -244,32 +219,25 @@ def _round_trip(state: _Run, wiring: Any, key: str) -> None:
     billing = wiring.billing()
     gaps_before = state.step(
         "live.github.backlog",
-        "GitHub: list the product-gap backlog",
+        "github_backlog",
         lambda: {i.number for i in _backlog(tracker, wiring.config)},
-        "the token needs Issues: read on the backlog repository",
     )
     if gaps_before is None:
         return
     state.undo(
         "live.github.backlog.close",
-        "GitHub: close the gap issues this check filed",
+        "github_backlog_close",
         lambda: _close_new_gaps(tracker, wiring.config, gaps_before or set()),
-        "close the gap issues titled after this run by hand",
-    )
-    triage_fix = (
-        "the line says which call failed; `billingops --debug live-check` shows the "
-        "request lines (never bodies or keys)"
     )
     threads = []
-    for run_no, (what, read) in enumerate(
-        (("first", "read the thread of"), ("second", "read the thread back of")), start=1
-    ):
+    for run_no in (1, 2):
         if run_no == 2:
             edited = state.step(
                 "live.github.edit",
-                f"GitHub: edit ticket #{number} (as a customer would)",
+                "github_edit",
                 lambda: tracker.edit_issue(number, body=_ticket_body(email, cancel=True)),
-                write_fix,
+                number=number,
+                repo=repo,
             )
             if edited is None:
                 return
@@ -277,18 +245,21 @@ def _round_trip(state: _Run, wiring: Any, key: str) -> None:
         if (
             state.step(
                 f"live.triage.{run_no}",
-                f"billingops: {what} triage of #{number}",
-                lambda: _triage(event, billing, tracker, wiring.config, state.repository),
-                triage_fix,
+                "triage",
+                lambda: _triage(event, billing, tracker, wiring.config, repo),
+                run_no=run_no,
+                number=number,
             )
             is None
         ):
             return
         thread = state.step(
             f"live.github.thread.{run_no}",
-            f"GitHub: {read} #{number}",
+            "github_thread",
             lambda: tracker.read_thread(number),
-            write_fix,
+            run_no=run_no,
+            number=number,
+            repo=repo,
         )
         if thread is None:
             return
@@ -306,7 +277,7 @@ def _ticket_body(email: str, *, cancel: bool = False) -> str:
         SuggestedTicket(
             title="",
             request=RequestKind.cancel if cancel else RequestKind.invoices,
-            description=_ASK_AGAIN if cancel else _ASK,
+            description=_check.text("ticket_ask", cancel=cancel),
             email=email,
         )
     )
@@ -314,7 +285,7 @@ def _ticket_body(email: str, *, cancel: bool = False) -> str:
 
 def _file_ticket(tracker: Any, config: Any, run: str, email: str) -> Any:
     return tracker.create_issue(
-        title=f"billingops live check {run}",
+        title=_check.text("ticket_title", run=run),
         body=_ticket_body(email),
         labels=[config.intake_label],
     )
@@ -338,9 +309,11 @@ def _triage(event: dict[str, Any], billing: Any, tracker: Any, config: Any, repo
     desk = open_desk(event, billing, tracker, config, repo)
     result = desk.triage(event["issue"])
     if result.action not in ("triage", "needs_info"):
-        raise OperationalError(f"triage ended as {result.action!r}: {result.reason}")
-    case = result.classification.case.value if result.classification else "no case"
-    return f"{result.action}: {case}"
+        raise OperationalError(
+            _check.text("triage_ended", action=result.action, reason=result.reason)
+        )
+    case = result.classification.case.value if result.classification else None
+    return _check.text("triage_result", action=result.action, case=case)
 
 
 def _close(tracker: Any, number: int) -> None:
@@ -358,59 +331,46 @@ def _read_back(state: _Run, first: Any, thread: Any, tracker: Any, number: int) 
     ]
     before = find_bot_comment(first.comments, first.me)
     comment = find_bot_comment(thread.comments, thread.me)
+    login = thread.me
     if before is None or comment is None:
         state.checks.append(
-            fail(
-                "live.readback.comment",
-                f"no handoff comment by {thread.me} on #{number}",
-                "the token's account must be the one that writes (see README: billingops' "
-                "own identity)",
-            )
+            _check(fail, "live.readback.comment", "no_handoff", login=login, number=number)
         )
         return
     if len(ours) != 1 or comment.id != before.id:
         state.checks.append(
-            fail(
+            _check(
+                fail,
                 "live.readback.comment",
-                f"{len(ours)} handoff comments by {thread.me} on #{number} after two runs "
-                "(one expected)",
-                "the second run did not find its own comment: report this with the lines above",
+                "handoffs_not_one",
+                count=len(ours),
+                login=login,
+                number=number,
             )
         )
         return
     if comment.body == before.body:
         state.checks.append(
-            fail(
-                "live.readback.edit",
-                f"the handoff on #{number} was not updated after the ticket was edited",
-                "report this with the lines above",
-            )
+            _check(fail, "live.readback.edit", "handoff_not_updated", number=number)
         )
         return
     state.checks.append(
-        passed(
-            "live.readback.comment",
-            f"one handoff comment by {thread.me} (id {comment.id}), edited in place",
-        )
+        _check(passed, "live.readback.comment", "handoff_ok", login=login, id=comment.id)
     )
     issue = state.step(
         "live.readback.labels",
-        f"GitHub: read the labels of #{number}",
+        "readback_labels",
         lambda: tracker.get_issue(number),
-        "run `billingops doctor --fix` to create the labels",
+        number=number,
     )
     if issue is not None:
         case = [n for n in issue.labels if n.startswith("billing:") or n == "needs-info"]
         if not case:
-            state.checks.append(
-                fail(
-                    "live.readback.case",
-                    f"#{number} has no billing:<case> label",
-                    "run `billingops doctor --fix` to create the labels",
-                )
-            )
+            state.checks.append(_check(fail, "live.readback.case", "no_case_label", number=number))
         else:
-            state.checks.append(passed("live.readback.case", f"#{number} labelled {case[0]}"))
+            state.checks.append(
+                _check(passed, "live.readback.case", "case_label", number=number, label=case[0])
+            )
 
 
 def _close_new_gaps(tracker: Any, config: Any, before: set[int]) -> None:

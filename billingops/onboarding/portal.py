@@ -10,9 +10,8 @@ from typing import Any
 
 from billingops.config import PortalSettings
 from billingops.errors import BadInput
-from billingops.onboarding.checks import Check, fail, passed, warn
+from billingops.onboarding.checks import Check, Texts, fail, passed, warn
 
-UNKNOWN = "unknown (the account cannot tell; set portal.* in the config)"
 CANCELLATION_REASONS = [
     "too_expensive",
     "missing_features",
@@ -23,9 +22,15 @@ CANCELLATION_REASONS = [
     "low_quality",
     "other",
 ]
-CREATE_FIX = (
-    "run `billingops portal create` (or Stripe Dashboard: Settings > Billing > Customer portal)"
-)
+# The texts: templates/checks/portal.txt.j2.
+_check = Texts("portal")
+
+
+def __getattr__(name: str) -> str:
+    """`UNKNOWN`: what doctor says of a portal the account cannot describe."""
+    if name == "UNKNOWN":
+        return _check.text("unknown_text")
+    raise AttributeError(name)
 
 
 def _get(d: Any, *path: str) -> Any:
@@ -39,19 +44,17 @@ def default_configuration(configs: list[dict[str, Any]]) -> dict[str, Any] | Non
     return next((c for c in active if c.get("is_default")), active[0] if active else None)
 
 
-def _yes(value: bool) -> str:
-    return "yes" if value else "no"
-
-
 def capabilities(config: Mapping[str, Any]) -> dict[str, bool]:
+    """What the configuration lets customers do, by feature (in the order doctor says)."""
+
     def on(feature: str) -> bool:
         return bool(_get(config, "features", feature, "enabled"))
 
     return {
         "cancellation": on("subscription_cancel"),
-        "invoice history": on("invoice_history"),
-        "payment-method update": on("payment_method_update"),
-        "plan switching": on("subscription_update"),
+        "invoice_history": on("invoice_history"),
+        "payment_method_update": on("payment_method_update"),
+        "subscription_update": on("subscription_update"),
     }
 
 
@@ -59,43 +62,36 @@ def summary(configs: list[dict[str, Any]], settings: PortalSettings) -> Check:
     """doctor's one line on the portal."""
     config = default_configuration(configs)
     if config is None:
-        return fail("stripe.portal", "billing portal: no active configuration", CREATE_FIX)
+        return _check(fail, "stripe.portal", "summary_none")
     caps = capabilities(config)
-    text = ", ".join(f"{k} {_yes(v)}" for k, v in caps.items())
     missing = [
-        k for k in ("cancellation", "invoice history", "payment-method update") if not caps[k]
+        k for k in ("cancellation", "invoice_history", "payment_method_update") if not caps[k]
     ]
     if missing:
-        return warn(
-            "stripe.portal",
-            f"billing portal: {text}",
-            f"enable {', '.join(missing)} in the portal (customers must otherwise ask you); "
-            + CREATE_FIX,
-        )
+        return _check(warn, "stripe.portal", "summary_missing", features=caps, missing=missing)
     if not _login_url(config) and not settings.login_url:
-        return warn(
-            "stripe.portal",
-            f"billing portal: {text}; no public login link",
-            "enable the portal's login page and put its URL in portal.login_url",
-        )
-    return passed("stripe.portal", f"billing portal: {text}")
+        return _check(warn, "stripe.portal", "summary_no_login", features=caps)
+    return _check(passed, "stripe.portal", "summary_ok", features=caps)
 
 
-def unknown(settings: PortalSettings, reason: str | None = None) -> Check:
-    """The account cannot tell (localstripe has no portal API; a key without portal read)."""
+def unknown(
+    settings: PortalSettings, *, permission_missing: bool = False, command: str = "doctor"
+) -> Check:
+    """The account cannot tell (localstripe has no portal API; a key without portal read:
+    `permission_missing`, worded for `command`, doctor or portal)."""
     known = {
         "cancellation": settings.allows_cancellation,
-        "invoice history": settings.allows_invoice_history,
+        "invoice_history": settings.allows_invoice_history,
     }
     if all(v is not None for v in known.values()):
-        text = ", ".join(f"{k} {_yes(bool(v))}" for k, v in known.items())
-        return passed("stripe.portal", f"billing portal: from the config: {text}")
-    return warn(
+        features = {k: bool(v) for k, v in known.items()}
+        return _check(passed, "stripe.portal", "from_config", features=features)
+    return _check(
+        warn,
         "stripe.portal",
-        f"billing portal: {UNKNOWN}",
-        reason
-        or "set portal.allows_cancellation, portal.allows_invoice_history and "
-        "portal.login_url in .github/billingops.yml",
+        "unknown",
+        permission_missing=permission_missing,
+        command=command,
     )
 
 
@@ -110,112 +106,73 @@ def details(configs: list[dict[str, Any]], settings: PortalSettings) -> list[Che
     """`portal validate`: every check, one line each."""
     config = default_configuration(configs)
     if config is None:
-        return [fail("portal.configuration", "no active billing portal configuration", CREATE_FIX)]
-    cid = str(config.get("id", "?"))
+        return [_check(fail, "portal.configuration", "configuration_none")]
     out = [
-        passed(
+        _check(
+            passed,
             "portal.configuration",
-            f"configuration {cid}"
-            + (" (the default)" if config.get("is_default") else " (active, not the default)"),
-            None if len(configs) == 1 else f"{len(configs)} active configurations; checked {cid}",
+            "configuration",
+            id=str(config.get("id", "?")),
+            default=bool(config.get("is_default")),
+            count=len(configs),
         )
     ]
     cancel = _get(config, "features", "subscription_cancel") or {}
     if not cancel.get("enabled"):
-        out.append(
-            warn(
-                "portal.cancellation",
-                "cancellation: off (customers must ask you to cancel)",
-                "enable subscription cancellation, at period end; " + CREATE_FIX,
-            )
-        )
+        out.append(_check(warn, "portal.cancellation", "cancellation_off"))
     else:
         mode = cancel.get("mode") or "at_period_end"
         reasons = bool(_get(cancel, "cancellation_reason", "enabled"))
-        asked = "asked" if reasons else "not asked"
-        text = f"cancellation: on, {mode.replace('_', ' ')}, reasons {asked}"
+        values = {"mode": mode, "reasons": reasons}
         if mode != "at_period_end":
-            out.append(
-                warn(
-                    "portal.cancellation",
-                    text,
-                    "cancel at period end: the customer keeps what they paid for",
-                )
-            )
+            out.append(_check(warn, "portal.cancellation", "cancellation_immediate", **values))
         elif not reasons:
-            out.append(
-                warn("portal.cancellation", text, "ask for a reason: it tells you why they leave")
-            )
+            out.append(_check(warn, "portal.cancellation", "cancellation_no_reason", **values))
         else:
-            out.append(passed("portal.cancellation", text))
-    for key, feature, fix in (
-        ("invoice_history", "invoice history", "customers download invoices themselves"),
-        ("payment_method_update", "payment-method update", "customers fix a failed card alone"),
-    ):
+            out.append(_check(passed, "portal.cancellation", "cancellation_ok", **values))
+    for key in ("invoice_history", "payment_method_update"):
         on = bool(_get(config, "features", key, "enabled"))
-        check = passed if on else warn
-        out.append(
-            check(
-                f"portal.{key}",
-                f"{feature}: {'on' if on else 'off'}",
-                None if on else f"enable it: {fix}",
-            )
-        )
+        out.append(_check(passed if on else warn, f"portal.{key}", "feature", key=key, on=on))
     update = _get(config, "features", "subscription_update") or {}
     if update.get("enabled"):
         products = update.get("products") or []
         prices = sum(len(p.get("prices") or []) for p in products if isinstance(p, Mapping))
-        allowed = ", ".join(update.get("default_allowed_updates") or []) or "nothing"
         out.append(
-            passed(
+            _check(
+                passed,
                 "portal.subscription_update",
-                f"plan switching: on ({allowed}; {prices} price(s) in {len(products)} product(s))",
+                "switching_on",
+                allowed=update.get("default_allowed_updates") or [],
+                prices=prices,
+                products=len(products),
             )
         )
     else:
-        out.append(
-            passed(
-                "portal.subscription_update",
-                "plan switching: off",
-                "optional: billingops portal create --price PRICE --price PRICE",
-            )
-        )
+        out.append(_check(passed, "portal.subscription_update", "switching_off"))
     url = _login_url(config)
+    configured = settings.login_url
     if url is None:
+        out.append(_check(warn, "portal.login_page", "login_off"))
+    elif configured and configured != url:
         out.append(
-            warn(
-                "portal.login_page",
-                "public login link: off",
-                "enable the login page, then put its URL in portal.login_url",
-            )
-        )
-    elif settings.login_url and settings.login_url != url:
-        out.append(
-            warn(
-                "portal.login_page",
-                f"public login link: {url}",
-                f"portal.login_url in the config is {settings.login_url}: make them the same",
-            )
+            _check(warn, "portal.login_page", "login_differs", url=url, configured=configured)
         )
     else:
-        out.append(
-            passed(
-                "portal.login_page",
-                f"public login link: {url}",
-                None if settings.login_url else f"put it in the config: portal.login_url: {url}",
-            )
-        )
+        out.append(_check(passed, "portal.login_page", "login_ok", url=url, configured=configured))
     caps = capabilities(config)
     for key, field in (
         ("cancellation", settings.allows_cancellation),
-        ("invoice history", settings.allows_invoice_history),
+        ("invoice_history", settings.allows_invoice_history),
     ):
         if field is not None and field != caps[key]:
             out.append(
-                warn(
+                _check(
+                    warn,
                     "portal.config",
-                    f"config says {key} {_yes(field)}, the account says {_yes(caps[key])}",
-                    "the account wins; remove or fix the portal.* value in the config",
+                    "config_differs",
+                    key=key,
+                    configured=field,
+                    actual=caps[key],
                 )
             )
     return out

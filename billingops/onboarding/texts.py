@@ -1,0 +1,54 @@
+"""The lines of the checklists (`doctor`, `live-check`, `portal validate`) from
+`templates/checks/<name>.txt.j2`: every text a person reads comes from templates/.
+
+One macro per outcome: the summary, then a line holding only `---`, then the fix (or a
+note) when there is one. The template's own text is one line however it is wrapped: its
+whitespace is collapsed when the file is read, before any value is in it. A value (a
+repository, a login, an error GitHub or Stripe answered) is printed as given: never read
+as template text, never re-spaced, and it cannot end the summary early (a `---` in a
+repository's name stays part of it).
+
+Jinja loads on the first line a checklist renders, never for `--help`.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+# What a `---` line of a template becomes: a character no value can bring (see `_inert`).
+_FIX_FOLLOWS = "\x00"
+_SEPARATOR_LINE = re.compile(r"\s*\n[ \t]*---[ \t]*\n\s*")
+
+
+def _inert(value: Any) -> str:
+    """Every `{{ value }}` as text, without the one character that separates the fix."""
+    return str(value).replace(_FIX_FOLLOWS, "\ufffd")
+
+
+@cache
+def _macros(template: str) -> Any:
+    import jinja2
+
+    from billingops.templates_path import template_file
+
+    source = template_file(f"checks/{template}.txt.j2").read_text(encoding="utf-8")
+    source = " ".join(_SEPARATOR_LINE.sub(_FIX_FOLLOWS, source).split())
+    env = jinja2.Environment(
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # a terminal or a JSON string, not HTML
+        finalize=_inert,
+    )
+    return env.from_string(source).module
+
+
+def say(template: str, outcome: str, **values: Any) -> tuple[str, str | None]:
+    """(summary, fix) of one outcome: the macro `outcome` of `templates/checks/<template>`."""
+    summary, _, fix = text(template, outcome, **values).partition(_FIX_FOLLOWS)
+    return summary, fix or None
+
+
+def text(template: str, outcome: str, **values: Any) -> str:
+    """The whole text of one macro (a phrase or line without a fix)."""
+    return str(getattr(_macros(template), outcome)(**values))

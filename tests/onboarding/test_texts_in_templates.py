@@ -1,0 +1,131 @@
+"""The project's standard (docs/HACKING.md): every text a person reads comes from
+`templates/`. A checklist line of `doctor`, `live-check` or `portal validate` is a
+`passed(...)`, `warn(...)`, `fail(...)` or `skip(...)` (or a `Check(...)`): its summary
+and fix must be values rendered from a template, never a string literal or an f-string
+written in Python, directly or through a name assigned one in the same function or module.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[2] / "billingops"
+FOLDERS = ("onboarding", "commands")
+BUILDERS = {"passed", "warn", "fail", "skip"}
+# (builder, position of the argument, its keyword name)
+TEXT_ARGUMENTS = ((1, "summary"), (2, "fix"))
+
+
+def _name(func: ast.expr) -> str | None:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
+
+
+def _has_text(node: ast.AST) -> bool:
+    """A str literal or an f-string anywhere in the expression."""
+    return any(
+        isinstance(n, ast.JoinedStr) or (isinstance(n, ast.Constant) and isinstance(n.value, str))
+        for n in ast.walk(node)
+    )
+
+
+def _texts_assigned(body: list[ast.stmt]) -> set[str]:
+    """Names this scope (not the functions nested in it) assigns a text to."""
+    out: set[str] = set()
+    todo = list(body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if _has_text(node.value):
+                out.update(t.id for t in targets if isinstance(t, ast.Name))
+        todo.extend(ast.iter_child_nodes(node))
+    return out
+
+
+def _text_arguments(call: ast.Call) -> Iterator[ast.expr]:
+    name = _name(call.func)
+    if name in BUILDERS:
+        for position, keyword in TEXT_ARGUMENTS:
+            if len(call.args) > position:
+                yield call.args[position]
+            yield from (k.value for k in call.keywords if k.arg == keyword)
+    elif name == "Check":
+        yield from (k.value for k in call.keywords if k.arg in ("summary", "fix"))
+
+
+def offences(source: str, where: str) -> list[str]:
+    tree = ast.parse(source)
+    module_texts = _texts_assigned(tree.body)
+    found: list[str] = []
+
+    def visit(scope: ast.AST, texts: set[str]) -> None:
+        for node in ast.iter_child_nodes(scope):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                visit(node, texts | _texts_assigned(node.body))
+                continue
+            if isinstance(node, ast.Call):
+                for arg in _text_arguments(node):
+                    named = {n.id for n in ast.walk(arg) if isinstance(n, ast.Name)}
+                    if _has_text(arg) or named & texts:
+                        found.append(f"{where}:{arg.lineno}: {ast.unparse(arg)[:70]}")
+            visit(node, texts)
+
+    visit(tree, module_texts)
+    return found
+
+
+def test_the_check_finds_literals_f_strings_and_names_holding_them() -> None:
+    source = """
+FIX = "run it again"
+def a(exc):
+    fix = f"fix {exc}"
+    other = str(exc)
+    passed("id", "a literal")
+    warn("id", f"{exc}", fix)
+    fail("id", other, FIX)
+    skip("id", summary="not checked")
+    checks.fail("id", "x" + other)
+    Check(id="id", status=s, summary=other, fix="y")
+    fail("id", other, other)
+"""
+    found = offences(source, "m.py")
+    assert [f.split(":")[1] for f in found] == ["6", "7", "7", "8", "9", "10", "11"]
+
+
+def test_no_checklist_text_is_written_in_python() -> None:
+    found = [
+        hit
+        for folder in FOLDERS
+        for path in sorted((PACKAGE / folder).rglob("*.py"))
+        for hit in offences(path.read_text("utf-8"), str(path.relative_to(PACKAGE.parent)))
+    ]
+    assert found == [], "texts to move to templates/:\n" + "\n".join(found)
+
+
+def test_a_value_is_printed_as_given_and_cannot_end_the_summary() -> None:
+    """A `---` in a repository's name once split the line there (the rest became the fix);
+    template syntax or runs of spaces in a value are text, not template."""
+    from billingops.onboarding import gate
+    from billingops.onboarding.checks import render_lines
+
+    uses = "acme/bill---ops/.github/workflows/billingops-reusable.yml@v1"
+    check = gate._pin_check(gate.Caller(".github/workflows/x.yml", uses, "env", "app"))
+    assert check.summary == (
+        f"workflow: .github/workflows/x.yml calls {uses}: v1, not a full commit SHA; a tag or "
+        "branch can move to code that reads your Stripe keys"
+    )
+    assert check.fix is not None and check.fix.startswith("pin billingops' repository")
+    odd = "{{ 7*7 }} {% if x %}  two  spaces\x00"
+    check = gate._pin_check(gate.Caller(odd, "./x", "env", "app"))
+    assert render_lines([check]) == [
+        "[pass] workflow: {{ 7*7 }} {% if x %}  two  spaces\ufffd calls the reusable workflow "
+        "beside it"
+    ]
