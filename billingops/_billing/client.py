@@ -77,6 +77,17 @@ class _RateLimited(OperationalError):
 REPORT_MAX_BACKOFF = 30.0
 
 
+def pause(seconds: float) -> None:
+    """Every retry pause of the gateway (after a 429) and of the report listing (429s and
+    transient failures), unless a `sleep` is passed in. Read when it pauses, so the test
+    suite can replace it: tests count the retries and read the messages, not the pauses."""
+    time.sleep(seconds)
+
+
+def _pause(seconds: float) -> None:
+    pause(seconds)  # looked up at call time (see `pause`)
+
+
 def _retry_after(exc: Any, attempt: int) -> float:
     """The server's Retry-After, else exponential backoff with jitter."""
     import random
@@ -111,7 +122,7 @@ class StripeClientBase:
         http_client: Any = None,
         rate_limit_retries: int = 2,
         max_retry_after: float = 10.0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = _pause,
     ) -> None:
         if not api_key:
             raise BadInput("STRIPE_API_KEY is not set")

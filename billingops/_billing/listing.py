@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from billingops._billing.client import PRICE_EXPAND, StripeClientBase, _retry_after
+from billingops._billing.client import PRICE_EXPAND, StripeClientBase, _pause, _retry_after
 from billingops._billing.translate import (
     _data,
     _dedupe,
@@ -134,7 +134,7 @@ def _get_list(
     params: dict[str, Any],
     limiter: RateLimiter,
     stats: ListingStats,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] = _pause,
 ) -> dict[str, Any]:
     """One GET through the limiter; 429 and transient failures retried here (the SDK's own
     retries are off, so every attempt is paced)."""

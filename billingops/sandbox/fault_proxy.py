@@ -23,6 +23,12 @@ faults that many consecutive requests (a service that stays down through the ret
 
 Bounded: a timeout holds the connection for `hold` seconds at most, and the server's
 threads are daemons. It binds 127.0.0.1 only and forwards only to a loopback upstream.
+
+While the upstream works on a forwarded request, the client is sent an interim
+`100 Continue` every `heartbeat` seconds (HTTP/1.1 clients skip interim answers; each one
+restarts a client's read timeout). So a client's timeout measures the proxy's silence, not
+the upstream's speed: a short timeout is safe on a loaded machine (localstripe can take
+seconds), and a `timeout` fault is heard exactly `timeout` after the upstream's answer.
 """
 
 from __future__ import annotations
@@ -107,6 +113,7 @@ class FaultProxy(LoopbackService):
         hold: float = 2.0,
         retry_after: int = 1,
         upstream_timeout: float = 30.0,
+        heartbeat: float = 0.05,
     ) -> None:
         parts = urlsplit(upstream)
         if parts.scheme != "http" or not parts.hostname or not _is_loopback(parts.hostname):
@@ -117,6 +124,7 @@ class FaultProxy(LoopbackService):
         self.hold = hold
         self.retry_after = retry_after
         self.upstream_timeout = upstream_timeout
+        self.heartbeat = heartbeat
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
         self._kind: str | None = None
@@ -223,7 +231,7 @@ def _make_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                             json.dumps({"error": err}).encode())  # fmt: skip
                 return
             try:
-                status, kept, data = proxy.forward(self.command, self.path, headers, body)
+                status, kept, data = self._forward_with_heartbeats(headers, body)
             except OSError:
                 self._reply(502, [("Content-Type", "application/json")], _error_body(502))
                 return
@@ -246,6 +254,35 @@ def _make_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 self._reply(code, [("Content-Type", "application/json")], _error_body(code))
                 return
             self._reply(status, kept, data)
+
+        def _forward_with_heartbeats(
+            self, headers: dict[str, str], body: bytes
+        ) -> tuple[int, list[tuple[str, str]], bytes]:
+            """`proxy.forward` in a helper thread; meanwhile an interim `100 Continue`
+            every `heartbeat` seconds keeps the client's read timeout from running out."""
+            done = threading.Event()
+            answer: list[tuple[int, list[tuple[str, str]], bytes]] = []
+            failed: list[OSError] = []
+
+            def forward() -> None:
+                try:
+                    answer.append(proxy.forward(self.command, self.path, headers, body))
+                except OSError as exc:
+                    failed.append(exc)
+                finally:
+                    done.set()
+
+            threading.Thread(target=forward, daemon=True).start()
+            interim = self.request_version != "HTTP/1.0"  # 1xx is for HTTP/1.1 clients only
+            while not done.wait(proxy.heartbeat):
+                if interim:
+                    try:
+                        self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    except OSError:
+                        interim = False  # the client went away; the upstream still finishes
+            if failed:
+                raise failed[0]
+            return answer[0]
 
         def _reply(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
             try:

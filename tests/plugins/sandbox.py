@@ -5,6 +5,8 @@
   `stripe_sandbox.seed("past_due")`.
 - `stripe_gateway`: a `StripeGateway` on that sandbox, its clock set to the sandbox's.
 - `loopback_only`: fails a test that opens a connection to a non-loopback address.
+- `no_stripe_retry_pauses` (every test): retries without their pauses (the Stripe SDK's
+  backoff, the gateway's wait after a 429, the report listing's backoff).
 """
 
 from __future__ import annotations
@@ -49,6 +51,22 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
         return original(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", connect)
+
+
+@pytest.fixture(autouse=True)
+def no_stripe_retry_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every Stripe gateway a test builds, through the CLI too, retries as in production,
+    without the pauses between attempts: the SDK's backoff (0.5 s and up), Retry-After
+    after a 429 (1 s from the fault proxy), the report listing's backoff. Tests count the
+    retries and read what the user is told, not the pauses; a test about the length of a
+    pause passes its own `sleep` (tests/_billing/test_rate_limit.py)."""
+    from stripe._http_client import HTTPClient
+
+    from billingops._billing import client
+
+    monkeypatch.setattr(client, "pause", lambda seconds: None)
+    monkeypatch.setattr(HTTPClient, "INITIAL_DELAY", 0.0)
+    monkeypatch.setattr(HTTPClient, "MAX_DELAY", 0.0)
 
 
 @pytest.fixture(scope="session")

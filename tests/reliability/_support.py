@@ -27,11 +27,13 @@ from tests.plugins.desk import ADMIN, MAINTAINER, TRIAGER, World
 from tests.plugins.github import gateway_for
 from tests.plugins.sandbox import Sandbox
 
-# Short enough that a fault run stays quick, long enough for localstripe on a loaded machine:
-# at 1 s, an ordinary answer from localstripe sometimes came later than the timeout while
-# two pytest-xdist workers and other work shared two cores, and a run then lacked a retry.
-STRIPE_TIMEOUT = 2.0
-PROXY_HOLD = 2.6  # a "timeout" fault holds the answer longer than STRIPE_TIMEOUT
+# A fault run's client timeout. The fault proxy sends an interim answer every 50 ms while
+# localstripe works (billingops/sandbox/fault_proxy.py), so the timeout measures the proxy's
+# silence, not localstripe's speed: without that, an ordinary answer from localstripe
+# sometimes came later than 1 s while two pytest-xdist workers and other work shared two
+# cores, and a run then lacked a retry (it was 2 s then; each `timeout` fault waits it out).
+STRIPE_TIMEOUT = 0.5
+PROXY_HOLD = 2.0  # a "timeout" fault holds the answer well past STRIPE_TIMEOUT
 STRIPE_RETRIES = 2
 REPOSITORY = "acme/support"
 
