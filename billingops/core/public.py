@@ -16,7 +16,7 @@ from billingops.core.labels import DONE_LABEL
 from billingops.core.ownership import find_bot_comment, trusted_state
 from billingops.core.render import SENSITIVE_TEXT, _tidy, environment
 from billingops.models.decision import FINISHED, Plan, StepKind
-from billingops.models.issue import Thread
+from billingops.models.issue import Thread, same_login
 from billingops.models.public import Done, PublicKind, PublicLabel, PublicReply
 from billingops.models.ticket import Ticket
 
@@ -97,15 +97,26 @@ def render_handoff(
     return _tidy(environment().get_template("handoff_issue.md.j2").render(ctx))
 
 
+_DUPLICATE = "<!-- billingops:handoff-duplicate of="
+
+
 def render_handoff_duplicate(public_repository: str, number: int, kept: int) -> str:
     """The note on a copy of a ticket's handoff (two runs filed one each), naming the kept
     one; its first line is its marker, so it is posted once."""
     ctx = {
-        "marker": Markup(f"<!-- billingops:handoff-duplicate of={kept} -->"),
+        "marker": Markup(f"{_DUPLICATE}{kept} -->"),
         "public_ref": f"{public_repository}#{number}",
         "kept": kept,
     }
     return _tidy(environment().get_template("handoff_duplicate.md.j2").render(ctx))
+
+
+def is_settled_copy(thread: Thread) -> bool:
+    """Whether billingops settled this handoff as a copy of the ticket's kept one (its own
+    note says so): a copy is not a ticket of its own, in the gap backlog either."""
+    return any(
+        c.body.startswith(_DUPLICATE) and same_login(c.author, thread.me) for c in thread.comments
+    )
 
 
 def acknowledgement(

@@ -74,6 +74,7 @@ from billingops.core.backlog import (
 )
 from billingops.core.gaps import Gap, GapKey
 from billingops.core.ownership import find_bot_comment, trusted_state
+from billingops.core.public import is_settled_copy
 from billingops.errors import BillingopsError
 from billingops.models.decision import GapRef
 from billingops.models.issue import same_login
@@ -353,6 +354,25 @@ class Backlog:
                 self._close_duplicate(dup, kept.number, writer)
         return GapRef(key=key, issue=kept.number)
 
+    def unlink(self, numbers: Iterable[int], *, dry_run: bool) -> None:
+        """Take the support repository's issues `numbers` off every open gap issue's list:
+        a handoff copy settled as a duplicate of the kept one is not a ticket of its own
+        (two racing triages each filed one and linked it). One listing, then an edit of each
+        gap issue that lists one of them."""
+        drop = {(self.support_repository.lower(), n) for n in numbers}
+        if not drop:
+            return
+        writer = BacklogWriter(self.tracker, dry_run)
+        for issue in self.tracker.list_issues(labels=[GAP_LABEL], state="open"):
+            gap = as_gap_issue(issue)
+            if gap is None or not gap.list_ok:
+                continue
+            kept = [t for t in gap.tickets if t.ident not in drop]
+            if len(kept) != len(gap.tickets):
+                body = render_gap_issue(gap.key, kept, public=self.is_public())
+                writer.edit_body(gap.number, body)
+        self.would_write.extend(writer.would_write)
+
     def _close_duplicate(self, dup: GapIssue, canonical: int, writer: BacklogWriter) -> None:
         body = render_duplicate(canonical)
         writer.comment_once(dup.number, body, self.tracker.list_comments(dup.number))
@@ -380,6 +400,8 @@ class Backlog:
             threads = list(pool.map(lambda i: support.read_thread(i.number), tickets))
         hits: dict[str, list[IssueSnapshot]] = {}
         for issue, thread in zip(tickets, threads, strict=True):
+            if is_settled_copy(thread):
+                continue  # a handoff's copy, closed naming the kept one: not a ticket
             # Only billingops' own, unaltered comment says which gaps a ticket hit.
             state = trusted_state(find_bot_comment(thread.comments, thread.me), thread.me)
             for ref in state.gaps if state else []:

@@ -28,6 +28,7 @@ from billingops.core.public import (
     report_back,
     ticket_version,
 )
+from billingops.desk.backlog import Backlog
 from billingops.desk.desk import Desk, gap_listing
 from billingops.desk.public_writer import PublicWriter
 from billingops.desk.read import BillingAhead, read_billing_ahead
@@ -151,10 +152,13 @@ class HandoffDesk:
         dry_run: bool,
     ) -> list[str]:
         """Close each open copy of the ticket's handoff (two runs filed one each) with a note
-        naming the kept one (posted once, found by its marker). What a dry run would write."""
+        naming the kept one (posted once, found by its marker), and take it off the gap
+        issues' ticket lists (each racing run triaged its own handoff: the copy was linked
+        as a ticket of its own). What a dry run would write."""
         ref = handoff_of(kept.body)
         number = ref[1] if ref else 0
         writer = Writer(self.tracker, dry_run, me=me)
+        closed: list[int] = []
         for dup in copies:
             if dup.state != "open":
                 continue
@@ -164,7 +168,15 @@ class HandoffDesk:
                 writer.would_write.append(f"--- would close #{dup.number} (not_planned) ---")
             else:
                 self.tracker.edit_issue(dup.number, state="closed", state_reason="not_planned")
-        return writer.would_write
+            closed.append(dup.number)
+        backlog = Backlog(
+            self.tracker,
+            self.config,
+            self.repository,
+            public=self._public_backlog(public_repository),
+        )
+        backlog.unlink(closed, dry_run=dry_run)
+        return [*writer.would_write, *backlog.would_write]
 
     def _body(self, public: IssueSnapshot, public_repository: str) -> str:
         return render_handoff(
@@ -371,18 +383,21 @@ class HandoffDesk:
         def view(handoff: IssueSnapshot) -> IssueSnapshot:
             return _merged(handoff, public, intake)
 
-        # Gap issues go to the backlog repository, by default this private desk; one that is
-        # the public support repository gets tickets and counts only (SPEC §5b).
-        backlog = (self.config.backlog_repository or self.repository).lower()
-        public_backlog = backlog == public_repository.lower()
         return Desk(
             self.billing,
             self.tracker,
             self.config,
             self.repository,
             view=view,
-            public_backlog=public_backlog,
+            public_backlog=self._public_backlog(public_repository) or False,
         )
+
+    def _public_backlog(self, public_repository: str) -> bool | None:
+        """True when the gap backlog is the public support repository (tickets and counts
+        only, SPEC §5b); None: GitHub says (`Backlog.is_public`)."""
+        # Gap issues go to the backlog repository, by default this private desk.
+        backlog = (self.config.backlog_repository or self.repository).lower()
+        return True if backlog == public_repository.lower() else None
 
 
 def _merged(handoff: IssueSnapshot, public: IssueSnapshot, intake: str) -> IssueSnapshot:
