@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from billingops._tracker import translate
+from billingops._tracker.errors import _has_error_code, _RetryAfterTooLong, translate_error
 from billingops._tracker.translate import THREAD_QUERY, VIEWER_QUERY, thread_query
 from billingops.core.sensitive import GITHUB_TOKEN
 from billingops.errors import BadInput, BillingopsError, NotFound, OperationalError
@@ -54,15 +55,6 @@ _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 # GraphQL error types of a root whose repository the token cannot reach (a configuration
 # problem: no retry helps), as `_graphql_parts` reports them.
 _UNREACHABLE = ("NOT_FOUND", "FORBIDDEN")
-
-
-class _RetryAfterTooLong(Exception):
-    """GitHub asked us to wait longer than we are willing to (a CI job should not sleep for an
-    hour); the run fails with exit 1 and the next run picks the issue up (level-triggered)."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"Retry-After {seconds:g}s")
-        self.seconds = seconds
 
 
 def retry_policy(
@@ -601,59 +593,8 @@ class GitHubGateway:
         except BillingopsError:
             raise
         except Exception as exc:
-            raise self._translate(exc, what) from None  # no chained traceback to leak from
-
-    def _translate(self, exc: Exception, what: str) -> BillingopsError:
-        import requests
-        from github import GithubException, RateLimitExceededException
-
-        if isinstance(exc, _RetryAfterTooLong):
-            return OperationalError(
-                self._line(f"GitHub: {what}: rate limited, asked to wait {exc.seconds:g}s")
-            )
-        if isinstance(exc, GithubException):
-            status = exc.status
-            detail = _detail(exc.data)
-            if status == 404:
-                return NotFound(self._line(f"GitHub: {what}: not found (404)"))
-            if status == 410:
-                return NotFound(self._line(f"GitHub: {what}: gone (410{detail})"))
-            if status == 401:
-                return BadInput(
-                    self._line(
-                        f"GitHub: {what}: the token was rejected (401{detail}); check GITHUB_TOKEN"
-                    )
-                )
-            if (
-                isinstance(exc, RateLimitExceededException)
-                or status == 429
-                or (status == 403 and "rate limit" in detail.lower())
-            ):
-                return OperationalError(
-                    self._line(f"GitHub: {what}: rate limited ({status}{detail}) after retries")
-                )
-            if status == 403:
-                return BadInput(
-                    self._line(
-                        f"GitHub: {what}: forbidden (403{detail}); the token needs "
-                        "issues: write and metadata: read on the repository"
-                    )
-                )
-            if status == 422:
-                return BadInput(self._line(f"GitHub: {what}: rejected (422{detail})"))
-            if status >= 500:
-                return OperationalError(
-                    self._line(f"GitHub: {what}: server error ({status}{detail}) after retries")
-                )
-            return OperationalError(self._line(f"GitHub: {what}: unexpected {status}{detail}"))
-        if isinstance(exc, requests.exceptions.Timeout) or _timed_out(exc):
-            return OperationalError(self._line(f"GitHub: {what}: timed out after retries"))
-        if isinstance(exc, requests.exceptions.RequestException):
-            kind = type(exc).__name__
-            return OperationalError(
-                self._line(f"GitHub: {what}: cannot reach {self.api_url} ({kind}) after retries")
-            )
-        return OperationalError(self._line(f"GitHub: {what}: {type(exc).__name__}: {exc}"))
+            # no chained traceback to leak from
+            raise translate_error(exc, what, api_url=self.api_url, line=self._line) from None
 
     def _line(self, message: str) -> str:
         """One line, bounded, no token."""
@@ -764,43 +705,6 @@ class _Fixed:
 
     def get_repo(self, full_name: str) -> Any:
         return self._client.get_repo(full_name)
-
-
-def _timed_out(exc: BaseException) -> bool:
-    """requests reports read timeouts that exhausted urllib3's retries as a ConnectionError
-    wrapping MaxRetryError(reason=ReadTimeoutError)."""
-    from urllib3.exceptions import MaxRetryError, NewConnectionError, TimeoutError
-
-    return any(
-        isinstance(arg, MaxRetryError)
-        and isinstance(arg.reason, TimeoutError)
-        and not isinstance(arg.reason, NewConnectionError)  # "refused" subclasses a timeout
-        for arg in exc.args
-    )
-
-
-def _detail(data: Any) -> str:
-    """': message (field code, ...)' from a basic-error / validation-error body."""
-    if not isinstance(data, dict):
-        return ""
-    text = str(data.get("message") or "")
-    errors = data.get("errors")
-    if isinstance(errors, list):
-        parts = [
-            " ".join(str(e.get(k)) for k in ("field", "code", "message") if e.get(k))
-            if isinstance(e, dict)
-            else str(e)
-            for e in errors
-        ]
-        text += f" ({'; '.join(parts)})" if parts else ""
-    return f": {text}" if text else ""
-
-
-def _has_error_code(data: Any, code: str) -> bool:
-    errors = data.get("errors") if isinstance(data, dict) else None
-    return isinstance(errors, list) and any(
-        isinstance(e, dict) and e.get("code") == code for e in errors
-    )
 
 
 __all__ = ["DEFAULT_API_URL", "IDEMPOTENT_METHODS", "GitHubGateway", "retry_policy"]
