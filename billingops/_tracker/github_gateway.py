@@ -5,7 +5,8 @@ one concern each:
   request, pagination, one GraphQL read (the design notes are there);
 - `errors`: what a failure means, as one line without the token;
 - `translate`: GitHub's JSON -> our models, and the GraphQL documents (pure);
-- `reads`: the issue, its thread, label events, roles, a label's issues, who the token is.
+- `reads`: the issue, its thread, label events, roles, a label's issues, who the token is;
+- `writes`: comments, labels, issues.
 
 Only `_tracker/` imports `github` (PyGithub), lazily, so `billingops --help` stays fast.
 """
@@ -16,15 +17,14 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from billingops._tracker import translate
 from billingops._tracker.client import DEFAULT_API_URL
 from billingops._tracker.errors import _has_error_code
 from billingops._tracker.reads import Reads
+from billingops._tracker.writes import Writes
 from billingops.errors import BadInput
-from billingops.models.issue import Comment, IssueSnapshot
 
 
-class GitHubGateway(Reads):
+class GitHubGateway(Writes, Reads):
     """`IssueTracker` on the GitHub REST API, through PyGithub."""
 
     @classmethod
@@ -54,82 +54,6 @@ class GitHubGateway(Reads):
         return other
 
     # ------------------------------------------------------------------ the port
-
-    def create_comment(self, number: int, body: str) -> Comment:
-        data = self._call(
-            f"comment on #{number}",
-            "POST",
-            f"{self._path}/issues/{number}/comments",
-            body={"body": body},
-        )
-        return translate.comment(data)
-
-    def edit_comment(self, comment_id: int, body: str) -> Comment:
-        data = self._call(
-            f"edit comment {comment_id}",
-            "PATCH",
-            f"{self._path}/issues/comments/{comment_id}",
-            body={"body": body},
-        )
-        return translate.comment(data)
-
-    def set_labels(self, number: int, labels: list[str]) -> None:
-        self._call(
-            f"set labels on #{number}",
-            "PUT",
-            f"{self._path}/issues/{number}/labels",
-            body={"labels": list(labels)},
-        )
-
-    def add_labels(self, number: int, labels: list[str]) -> None:
-        # A POST, so never retried blindly; adding a label twice leaves the same state anyway.
-        self._call(
-            f"add labels to #{number}",
-            "POST",
-            f"{self._path}/issues/{number}/labels",
-            body={"labels": list(labels)},
-        )
-
-    def remove_label(self, number: int, label: str) -> None:
-        # 404 is success here: the label is absent (GitHub says "Label does not exist"), or a
-        # retried DELETE whose first attempt had already removed it.
-        self._call(
-            f"remove label {label!r} from #{number}",
-            "DELETE",
-            f"{self._path}/issues/{number}/labels/{quote(label, safe='')}",
-            tolerate=frozenset({404}),
-        )
-
-    def create_issue(self, *, title: str, body: str, labels: list[str]) -> IssueSnapshot:
-        data = self._call(
-            "create issue",
-            "POST",
-            f"{self._path}/issues",
-            body={"title": title, "body": body, "labels": list(labels)},
-        )
-        return translate.issue(data)
-
-    def edit_issue(
-        self,
-        number: int,
-        *,
-        body: str | None = None,
-        state: str | None = None,
-        state_reason: str | None = None,
-    ) -> IssueSnapshot:
-        changes: dict[str, str] = {}
-        if body is not None:
-            changes["body"] = body
-        if state is not None:
-            changes["state"] = state
-            if state_reason is not None:
-                changes["state_reason"] = state_reason
-        if not changes:
-            return self.get_issue(number)
-        data = self._call(
-            f"edit issue #{number}", "PATCH", f"{self._path}/issues/{number}", body=changes
-        )
-        return translate.issue(data)
 
     def ensure_label(self, name: str, *, color: str, description: str) -> bool:
         what = f"create label {name!r}"
