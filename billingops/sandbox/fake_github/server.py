@@ -53,7 +53,6 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import billingops.sandbox.fake_github.graphql as graphql
 import billingops.sandbox.fake_github.rest as rest
 from billingops.sandbox.fake_github.state import (
-    _HEX6,
     _LEGACY_PERMISSION,
     _REASONS,
     FIXED_EPOCH,
@@ -64,20 +63,20 @@ from billingops.sandbox.fake_github.state import (
     _error,
     _Fault,
     _HttpError,
-    _invalid,
     _is_installation,
     _Issue,
     _Label,
     _node_id,
     _Repo,
 )
+from billingops.sandbox.fake_github.store import Store
 from billingops.sandbox.loopback import LoopbackService, ThreadedServer
 
 if TYPE_CHECKING:
     from billingops.sandbox.fake_github.strict import GitHubDescriptions
 
 
-class FakeGitHub(LoopbackService):
+class FakeGitHub(Store, LoopbackService):
     """The server and its state. Use as a context manager, or `start()` / `stop()`.
 
     `url` is the API base URL to give the gateway (`GITHUB_API_URL`). With `prefix="/api/v3"`
@@ -394,111 +393,6 @@ class FakeGitHub(LoopbackService):
     def numbers(self, *, repo: str | None = None) -> list[int]:
         with self._lock:
             return sorted(self._repo(repo).issues)
-
-    # ----------------------------------------------------------------- state changes
-
-    def clock(self) -> float:
-        """GitHub's time now, in whole seconds (what its next stamp will say)."""
-        with self._lock:
-            # datetime.now, not time.time: a test that skews the runner's clock (by patching
-            # time.time) must not move GitHub's.
-            base = (self.epoch or datetime.now(UTC)).timestamp()
-            return float(int(base + self._offset))
-
-    def advance(self, seconds: float) -> None:
-        """Let time pass (a maintainer reading before they click)."""
-        with self._lock:
-            self._offset += seconds
-
-    def _now(self) -> str:
-        return datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-    def http_date(self) -> str:
-        return datetime.fromtimestamp(self.clock(), UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
-
-    def _next_id(self, kind: str) -> int:
-        self._ids[kind] += 1
-        return self._ids[kind]
-
-    def _repo(self, name: str | None) -> _Repo:
-        repo = self._repos.get((name or self.repository).lower())
-        if repo is None:
-            raise _HttpError(404, "Not Found")
-        return repo
-
-    def _issue(self, repo: _Repo, number: int) -> _Issue:
-        issue = repo.issues.get(number)
-        if issue is None:
-            raise _HttpError(404, "Not Found")
-        if issue.deleted:
-            raise _HttpError(410, "This issue was deleted")
-        return issue
-
-    def _create_label(self, repo: _Repo, name: str, color: str, description: str | None) -> _Label:
-        if not name or len(name) > 50:
-            raise _invalid("Label", "name")
-        if not _HEX6.match(color):
-            raise _invalid("Label", "color")
-        if name.lower() in repo.labels:
-            raise _invalid("Label", "name", "already_exists")
-        label = _Label(self._next_id("label"), name, color.lower(), description)
-        repo.labels[name.lower()] = label
-        return label
-
-    def _label(self, repo: _Repo, name: str) -> _Label:
-        """GitHub creates unknown labels when they are set on an issue."""
-        return repo.labels.get(name.lower()) or self._create_label(repo, name, "ededed", None)
-
-    def _event(self, issue: _Issue, event: str, actor: str, **extra: Any) -> None:
-        issue.events.append(
-            {"id": self._next_id("event"), "event": event, "actor": actor, "at": self._now()}
-            | extra
-        )
-
-    def _set_issue_labels(self, repo: _Repo, issue: _Issue, names: list[str], actor: str) -> None:
-        wanted: list[str] = []
-        for name in names:
-            label = self._label(repo, name)  # canonical case, as GitHub stores it
-            if label.name not in wanted:
-                wanted.append(label.name)
-        for name in issue.labels:
-            if name not in wanted:
-                self._event(issue, "unlabeled", actor, label={"name": name})
-        for name in wanted:
-            if name not in issue.labels:
-                self._event(issue, "labeled", actor, label={"name": name})
-        issue.labels = wanted
-        issue.updated_at = self._now()
-
-    def _new_issue(
-        self, repo: _Repo, title: str, body: str | None, author: str, labels: list[str]
-    ) -> _Issue:
-        number = max(repo.issues, default=0) + 1
-        now = self._now()
-        issue = _Issue(self._next_id("issue"), number, title, body, author, created_at=now)
-        issue.updated_at = now
-        repo.issues[number] = issue
-        if labels:
-            self._set_issue_labels(repo, issue, labels, author)
-        return issue
-
-    def _new_comment(self, issue: _Issue, body: str, author: str) -> _Comment:
-        now = self._now()
-        comment = _Comment(self._next_id("comment"), issue.number, body, author, now, now)
-        self._comments[comment.id] = comment
-        issue.comments.append(comment.id)
-        issue.updated_at = now
-        return comment
-
-    def _edit_comment(self, comment: _Comment, body: str, editor: str) -> None:
-        comment.body = body
-        comment.updated_at = comment.last_edited_at = self._now()
-        comment.editor = editor
-
-    def _close(self, issue: _Issue, actor: str, reason: str) -> None:
-        issue.state, issue.state_reason = "closed", reason
-        issue.closed_at, issue.closed_by = self._now(), actor
-        self._event(issue, "closed", actor)
 
     # ----------------------------------------------------------------- JSON shapes
 
