@@ -33,9 +33,13 @@ from `GET /user`; GraphQL `viewer` names it. GitHub records who last edited a co
 (GraphQL `editor`, `lastEditedAt`): so does this fake, for API edits and for a person's
 edit (`edit_comment`).
 
-Test hooks: seeding methods (`add_issue`, `add_collaborator`, `label_issue` ...), state
-readers (`labels_of`, `comments_of`, `events_of`), a request log (`requests`, `count`) for
-the request budget, and `fail_next` to inject failures (status, Retry-After, delay).
+Test hooks (`hooks.py`): seeding methods (`add_issue`, `add_collaborator`, `label_issue` ...),
+state readers (`labels_of`, `comments_of`, `events_of`), a request log (`requests`, `count`)
+for the request budget, and `fail_next` to inject failures (status, Retry-After, delay).
+
+This module is the HTTP side: `FakeGitHub` (set-up, lifecycle, and `handle`: the request
+log, strict routes, faults, the token, then the GraphQL or REST answer) and the request
+handler. The state and its changes are in `store.py`, the JSON shapes in `render.py`.
 """
 
 from __future__ import annotations
