@@ -1,2 +1,3 @@
 """The GitHub port: `interface.py` is what the program needs, `github_gateway.py` is the
-adapter over PyGithub (the only module that imports `github`)."""
+adapter over PyGithub, assembled from `client`, `errors`, `reads`, `writes` and `probes`
+(only this package imports `github`)."""

@@ -1,5 +1,5 @@
 """GitHub's JSON (REST and GraphQL) -> our models, and the GraphQL queries billingops
-sends. Pure: no request here; `github_gateway.py` does the I/O."""
+sends. Pure: no request here; the gateway's parts (`reads`, `writes`, `probes`) do the I/O."""
 
 from __future__ import annotations
 

@@ -112,7 +112,7 @@ def test_the_old_query_jams_the_gateway_from_the_second_run_on(
 ) -> None:
     """What happened on GitHub with the old query: the first run (no comment yet) passes,
     every later read of the thread exits 1."""
-    from billingops._tracker import github_gateway as module
+    from billingops._tracker import reads as module
 
     monkeypatch.setattr(module, "THREAD_QUERY", OLD_THREAD_QUERY)
     number = fake_github.add_issue("Charged twice", "cus_123", author="customer")

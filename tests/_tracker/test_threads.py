@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from billingops._tracker.github_gateway import GitHubGateway, _WriteGate
+from billingops._tracker.client import _WriteGate
+from billingops._tracker.github_gateway import GitHubGateway
 from billingops.sandbox.fake_github import FakeGitHub
 from tests.plugins.github import gateway_for
 

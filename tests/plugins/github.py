@@ -79,9 +79,9 @@ def no_retry_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every gateway a test builds, through the CLI too, retries as in production, without
     urllib3's pauses between attempts (0.5 s, 1 s, 2 s...): tests count the retries and
     read what the user is told, not the pauses (issue 22: they were 3-6 s per test)."""
-    from billingops._tracker import github_gateway
+    from billingops._tracker import client
 
-    monkeypatch.setattr(github_gateway, "BACKOFF_FACTOR", 0.0)
+    monkeypatch.setattr(client, "BACKOFF_FACTOR", 0.0)
 
 
 @pytest.fixture
