@@ -102,12 +102,19 @@ def read_billing_ahead(
     return pool.submit(read)
 
 
+def _same_author(ahead: BillingAhead, ticket: Ticket) -> bool:
+    """Whether the read ahead was of this ticket's author (whose role it read)."""
+    read = ahead.result()[1].ticket
+    return (read.author, read.author_id) == (ticket.author, ticket.author_id)
+
+
 def _billing_of(
     ahead: BillingAhead, billing: BillingSource, config: Config, ticket: Ticket
 ) -> tuple[str | None, BillingRead]:
     """What the read ahead found, as `ticket`'s read: it was started from the same words and
     author under another number (public mode: before the handoff issue had one). Read again
-    if the identifiers it looked up are not the ticket's."""
+    if the identifiers it looked up are not the ticket's (`read_triage` starts it again when
+    the author, whose role it read, is not)."""
     role, read = ahead.result()
     looked = lookup_ticket(ticket, role, config)
     key = (looked.stripe_ids, looked.emails, looked.github_username)
@@ -146,6 +153,8 @@ def read_triage(
         events = tracker.label_events(ticket.number)
         found = _roles(pool, tracker, roles_wanted(events, [label]))
         roles = {login: f.result() for login, f in found.items()}
+    if not _same_author(ahead, ticket):  # never another author's role (or Stripe read)
+        ahead = read_billing_ahead(pool, tracker, billing, config, ticket, association)
     author_role, read = _billing_of(ahead, billing, config, ticket)
     return Reading(
         ticket=ticket,
