@@ -22,6 +22,7 @@ from billingops.config import Config
 from billingops.core import effects
 from billingops.core.approval import Verdict, check_approval, needs_second_approver
 from billingops.core.assess import asker_of, assess, may_hold_a_role, roles_wanted
+from billingops.core.backlog import numbered
 from billingops.core.intake import parse_issue
 from billingops.core.labels import DONE_LABEL
 from billingops.core.money import format_money
@@ -131,17 +132,19 @@ def decide_apply(
     )
     ref = effects.issue_ref(repository, number)
     a = assess(reading.billing, asker, config, ref)
+    # A gap the triage filed in its last round gets its number from the listing read with
+    # the thread (no request of its own).
+    gap_refs = numbered(previous.gaps, thread.listing or []) if previous is not None else None
     base = RunResult(
         action="apply",
         issue=number,
         resolution=a.resolution,
         classification=a.classification,
         plan=a.plan,
-        gaps=list(previous.gaps) if previous else [],
+        gaps=gap_refs or [],
         requester=a.requester,
     )
     on = [labels[ap] for ap in present]
-    gap_refs = list(previous.gaps) if previous else None
     if previous is None or a.plan is None or a.plan.hash != previous.plan_hash:
         # Drift, or state someone else altered (then nothing is trusted): post the plan as
         # it is now, announce it, and approve nothing on the old one.

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from billingops.core.plan import monthly
 from billingops.core.render import _tidy, backlog_title, environment
 from billingops.models.billing import BillingState
+from billingops.models.decision import GapRef
 from billingops.models.issue import IssueSnapshot
 
 GAP_LABEL = "product-gap"
@@ -232,3 +233,18 @@ def pick(found: Sequence[GapIssue]) -> tuple[GapIssue | None, list[GapIssue]]:
         return opened[0], opened[1:]
     last = max(by_age, key=lambda g: (g.issue.closed_at or 0, g.number))
     return last, []
+
+
+def numbered(refs: Iterable[GapRef], listing: Iterable[IssueSnapshot]) -> list[GapRef]:
+    """`refs` with the issue number of each gap filed since (a triage files a new gap in the
+    round that writes the ticket's comment, so the comment names it by its label until a
+    later run reads the number from the gap listing it reads with the thread)."""
+    listing = list(listing)
+    out: list[GapRef] = []
+    for ref in refs:
+        if ref.issue is None:
+            kept, _ = pick([g for g in (as_gap_issue(i, ref.key) for i in listing) if g])
+            if kept is not None:
+                ref = GapRef(key=ref.key, issue=kept.number, closed=not kept.open)
+        out.append(ref)
+    return out

@@ -92,7 +92,7 @@ class Desk:
         the apply job (`core/apply.py:held`)."""
         reading = read_apply(
             self._pool, self.tracker, self.billing, self.config, self.repository, number,
-            self.view,
+            self.view, listing=gap_listing(self.config, self.repository),
         )  # fmt: skip
         outcome = decide_apply(
             reading, self.config, self.repository, stripe_writes=writes_stripe(self.billing)

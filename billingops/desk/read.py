@@ -174,12 +174,14 @@ def read_apply(
     repository: str,
     number: int,
     view: Callable[[IssueSnapshot], IssueSnapshot] | None = None,
+    listing: tuple[str, str] | None = None,
 ) -> Reading:
-    """The issue, its thread and its label events; then what the core asks for (`reads_for`):
-    when an approval label and a plan are on the issue, the roles of everyone whose word
-    counts and the billing state."""
+    """The issue, its thread (with the gap `listing`, in the same request: a gap the
+    triage filed in its last round gets its number) and its label events; then what the
+    core asks for (`reads_for`): when an approval label and a plan are on the issue, the
+    roles of everyone whose word counts and the billing state."""
     issue_f = pool.submit(tracker.get_issue, number)
-    thread_f = pool.submit(tracker.read_thread, number)
+    thread_f = pool.submit(tracker.read_thread, number, listing=listing)
     events_f = pool.submit(tracker.label_events, number)
     issue, thread, events = issue_f.result(), thread_f.result(), events_f.result()
     if view is not None:

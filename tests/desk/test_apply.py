@@ -241,3 +241,20 @@ def test_drift_after_a_cancel_keeps_the_record_of_what_was_done(world: World) ->
         (StepKind.cancel_subscription, "done")
     ]
     assert "Done so far" in world.bot_comments(number)[0]
+
+
+def test_the_apply_writes_in_the_number_of_the_gap_its_triage_filed(world: World) -> None:
+    """A triage files a new gap in the round that writes its comment, naming it by its
+    label (SPEC §8); the apply that follows (often the ticket's only other run) reads the
+    gap listing with its thread and writes the number in, with no request of its own."""
+    number, _ = triaged(world)
+    [comment] = world.bot_comments(number)
+    assert "the issue labeled [`gap:no_duplicate_guard`](" in comment
+    [gap] = [n for n in world.fake.numbers() if "gap:no_duplicate_guard" in world.fake.labels_of(n)]
+    world.label(number, "approve-cancel", actor=MAINTAINER)
+    world.fake.reset_requests()
+    result = world.apply(number)
+    assert [(g.key, g.issue) for g in result.gaps] == [("no_duplicate_guard", gap)]
+    assert world.fake.count("GET", "/repos/acme/support/issues") == 0  # no listing of its own
+    [comment] = world.bot_comments(number)
+    assert f"→ #{gap}" in comment and "the issue labeled" not in comment
