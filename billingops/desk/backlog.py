@@ -273,7 +273,6 @@ class Backlog:
         dry_run: bool,
         linked: Iterable[GapRef] = (),
         listing: list[IssueSnapshot] | None = None,
-        created: Mapping[str, IssueSnapshot] | None = None,
         settle: bool = False,
     ) -> list[GapRef]:
         """Link the ticket to one backlog issue per gap; refs in the order of `gaps`.
@@ -288,7 +287,6 @@ class Backlog:
         """
         writer = BacklogWriter(self.tracker, dry_run)
         entry = self.entry(ticket_number, ticket_title, revenue_at_risk)
-        made = dict(created or {})
         before = {r.key: r for r in linked}
         refs: list[GapRef] = []
         done: set[str] = set()
@@ -297,11 +295,7 @@ class Backlog:
             if key in done:
                 continue
             done.add(key)
-            refs.append(
-                self._link_one(
-                    key, entry, writer, before.get(key), listing, made.get(key), settle=settle
-                )
-            )
+            refs.append(self._link_one(key, entry, writer, before.get(key), listing, settle=settle))
         self.would_write.extend(writer.would_write)
         return refs
 
@@ -312,18 +306,17 @@ class Backlog:
         writer: BacklogWriter,
         before: GapRef | None,
         listing: list[IssueSnapshot] | None,
-        created: IssueSnapshot | None = None,
         *,
         settle: bool = False,
     ) -> GapRef:
-        found = [] if created is not None else self.find(key, listing)
+        found = self.find(key, listing)
+        created: IssueSnapshot | None = None
         if not found:
-            if created is None:
-                created = writer.create(
-                    gap_title(key),
-                    render_gap_issue(key, [entry], public=self.is_public()),
-                    [GAP_LABEL, f"{KEY_PREFIX}{key}"],
-                )
+            created = writer.create(
+                gap_title(key),
+                render_gap_issue(key, [entry], public=self.is_public()),
+                [GAP_LABEL, f"{KEY_PREFIX}{key}"],
+            )
             if created is None:  # dry run
                 return GapRef(key=key)
             found = self.find(key)  # did another run create one meanwhile?
