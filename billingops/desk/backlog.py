@@ -255,13 +255,17 @@ class Backlog:
         concurrent creator of the same gap is settled by the next run that lists both
         (`link(settle=True)`), or by `billingops gaps --sync`."""
         writer = BacklogWriter(self.tracker, dry_run)
-        issue = writer.create(
+        issue = self._file(key, entry, writer)
+        self.would_write.extend(writer.would_write)
+        return issue
+
+    def _file(self, key: str, entry: LinkedTicket, writer: BacklogWriter) -> IssueSnapshot | None:
+        """The gap's backlog issue, filed listing the ticket (None in a dry run)."""
+        return writer.create(
             gap_title(key),
             render_gap_issue(key, [entry], public=self.is_public()),
             [GAP_LABEL, f"{KEY_PREFIX}{key}"],
         )
-        self.would_write.extend(writer.would_write)
-        return issue
 
     def link(
         self,
@@ -312,11 +316,7 @@ class Backlog:
         found = self.find(key, listing)
         created: IssueSnapshot | None = None
         if not found:
-            created = writer.create(
-                gap_title(key),
-                render_gap_issue(key, [entry], public=self.is_public()),
-                [GAP_LABEL, f"{KEY_PREFIX}{key}"],
-            )
+            created = self._file(key, entry, writer)
             if created is None:  # dry run
                 return GapRef(key=key)
             found = self.find(key)  # did another run create one meanwhile?
