@@ -235,6 +235,15 @@ def pick(found: Sequence[GapIssue]) -> tuple[GapIssue | None, list[GapIssue]]:
     return last, []
 
 
+def listed_ref(key: str, listing: Iterable[IssueSnapshot]) -> GapRef:
+    """The gap's issue as `listing` shows it (the one `pick` keeps); no number when none is
+    listed."""
+    kept, _ = pick([g for g in (as_gap_issue(i, key) for i in listing) if g is not None])
+    if kept is None:
+        return GapRef(key=key)
+    return GapRef(key=key, issue=kept.number, closed=not kept.open)
+
+
 def numbered(refs: Iterable[GapRef], listing: Iterable[IssueSnapshot]) -> list[GapRef]:
     """`refs` with the issue number of each gap filed since (a triage files a new gap in the
     round that writes the ticket's comment, so the comment names it by its label until a
@@ -242,9 +251,7 @@ def numbered(refs: Iterable[GapRef], listing: Iterable[IssueSnapshot]) -> list[G
     listing = list(listing)
     out: list[GapRef] = []
     for ref in refs:
-        if ref.issue is None:
-            kept, _ = pick([g for g in (as_gap_issue(i, ref.key) for i in listing) if g])
-            if kept is not None:
-                ref = GapRef(key=ref.key, issue=kept.number, closed=not kept.open)
+        if ref.issue is None and (listed := listed_ref(ref.key, listing)).issue is not None:
+            ref = listed
         out.append(ref)
     return out

@@ -64,6 +64,7 @@ from billingops.core.backlog import (
     encode_tickets,
     gap_key_of,
     gap_title,
+    listed_ref,
     pick,
     render_duplicate,
     render_gap_issue,
@@ -223,15 +224,8 @@ class Backlog:
         """The refs `link` will return, read from the prefetched listing without a request,
         so the ticket's comment can be written in the same round as the gap issues. A gap
         with no issue yet has no number until `link` creates it."""
-        refs: list[GapRef] = []
-        for key in dict.fromkeys(GapKey(g.key).value for g in gaps):
-            kept, _ = pick(self.find(key, listing))
-            refs.append(
-                GapRef(key=key, issue=kept.number, closed=not kept.open)
-                if kept
-                else GapRef(key=key)
-            )
-        return refs
+        keys = dict.fromkeys(GapKey(g.key).value for g in gaps)
+        return [listed_ref(key, listing) for key in keys]
 
     def entry(
         self, ticket_number: int, ticket_title: str, revenue_at_risk: dict[str, int]
