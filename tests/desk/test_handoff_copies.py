@@ -8,37 +8,13 @@ Through the real desks and gateways, localstripe and the strict fake GitHub.
 
 from __future__ import annotations
 
-import threading
-
 from billingops.core.backlog import decode_tickets
 from billingops.desk.backlog import Backlog
-from billingops.desk.public import PublicDesk
-from tests.desk.test_public import PRIVATE, PUBLIC, _config, _handoffs, _public
+from tests.desk.test_public import PRIVATE, _config, _handoffs, _public
 from tests.desk.test_public import desk_world as desk_world
-from tests.desk.test_public_budget import _CreateTogether
+from tests.desk.test_public_budget import race_first_triages
 from tests.plugins.desk import World
 from tests.plugins.github import gateway_for
-
-
-def _race(world: World, number: int) -> None:
-    """Two first triages of `number`, both listing the desk before either files."""
-    payload = world.payload(number)
-    both_listed = threading.Barrier(2, timeout=30)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            tracker = _CreateTogether(gateway_for(world.fake), both_listed)
-            PublicDesk(world.stripe, tracker, _config(), PUBLIC).triage(payload)
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
 
 
 def _open_gap_lists(world: World) -> dict[int, list[int]]:
@@ -61,7 +37,7 @@ def test_a_settled_copy_of_a_handoff_is_not_counted_in_the_gap_backlog(
     [first] = _handoffs(world, earlier)
     world.sandbox.reset()
     number, _ = world.file("duplicate_subscriptions")
-    _race(world, number)
+    race_first_triages(world, number)
     kept, copy = _handoffs(world, number, open_only=False)
     # (Both triages linked the gap at once: the list holds either handoff or both.)
 

@@ -150,23 +150,7 @@ def test_two_first_triages_at_once_end_with_one_open_handoff_and_money_moves_onl
     still open: `test_an_approval_on_a_duplicate_handoff_moves_no_money`.)"""
     world = desk_world
     number, seeded = world.file("duplicate_subscriptions")
-    payload = world.payload(number)
-    both_listed = threading.Barrier(2, timeout=30)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            tracker = _CreateTogether(gateway_for(world.fake), both_listed)
-            PublicDesk(world.stripe, tracker, _config(), PUBLIC).triage(payload)
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    race_first_triages(world, number)
     filed = _handoffs(world, number, open_only=False)
     assert len(filed) == 2  # the race happened: each run filed one
     kept, copy = filed
@@ -195,6 +179,27 @@ def test_two_first_triages_at_once_end_with_one_open_handoff_and_money_moves_onl
     applied = _handoff_desk(world).apply(kept)
     assert applied.action == "apply" and {e.status for e in applied.executed} == {"done"}
     assert len([r for ch in seeded.charges for r in world.stripe.find_refunds_for(ch)]) == 1
+
+
+def race_first_triages(world: World, number: int) -> None:
+    """Two first public triages of `number`, both listing the desk before either files."""
+    payload = world.payload(number)
+    both_listed = threading.Barrier(2, timeout=30)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            tracker = _CreateTogether(gateway_for(world.fake), both_listed)
+            PublicDesk(world.stripe, tracker, _config(), PUBLIC).triage(payload)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
 
 
 class _CreateTogether:
