@@ -167,8 +167,8 @@ class GitHubClientBase:
     # ------------------------------------------------------------------ plumbing
 
     def _graphql(self, what: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        """A GraphQL read (its `data`); errors become the usual one-line errors. A POST, so
-        urllib3 does not retry it after sending; the next run reads again."""
+        """A GraphQL read (its `data`); errors become the usual one-line errors. A POST that
+        only reads: it goes through the reads client, which retries it like a GET."""
         return self._graphql_parts(what, query, variables)[0]
 
     def _graphql_parts(
