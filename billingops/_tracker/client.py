@@ -126,7 +126,7 @@ class GitHubClientBase:
         self._me: str | None = None
         backoff = BACKOFF_FACTOR if backoff_factor is None else backoff_factor
 
-        def client(methods: frozenset[str], between_writes: float | None) -> Github:
+        def client(methods: frozenset[str]) -> Github:
             from github import Auth, Github
 
             adopt_library_logger("github")  # PyGithub's own console handler, added on import
@@ -143,7 +143,7 @@ class GitHubClientBase:
                 ),
                 per_page=per_page,
                 seconds_between_requests=None,
-                seconds_between_writes=between_writes,
+                seconds_between_writes=None,  # spaced across threads by `_WriteGate`
                 lazy=True,  # no request until data is needed (get_repo costs nothing)
                 user_agent="billingops",
             )
@@ -154,14 +154,14 @@ class GitHubClientBase:
         self._client: _Clients = (
             _Fixed(_client)
             if _client is not None
-            else _PerThread(lambda: _timed(client(IDEMPOTENT_METHODS, None), gate))
+            else _PerThread(lambda: _timed(client(IDEMPOTENT_METHODS), gate))
         )
         # GraphQL queries are POSTs that only read: their own client retries them like a
         # GET and does not space them like writes. Mutations never go through it.
         self._reads: _Clients = (
             _Fixed(_reads or _client)  # type: ignore[arg-type]
             if (_reads or _client) is not None
-            else _PerThread(lambda: _timed(client(IDEMPOTENT_METHODS | {"POST"}, None)))
+            else _PerThread(lambda: _timed(client(IDEMPOTENT_METHODS | {"POST"})))
         )
 
     # ------------------------------------------------------------------ plumbing
