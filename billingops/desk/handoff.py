@@ -140,13 +140,15 @@ class HandoffDesk:
             created = self.tracker.create_issue(title=title, body=body, labels=[HANDOFF_LABEL])
             return Filed(created, [], created=True)
         keep, copies = found[0], found[1:]
-        return Filed(keep, self.settle(keep, copies, public_repository, me, dry_run=dry_run))
+        would = self.settle(keep, copies, public_repository, public.number, me, dry_run=dry_run)
+        return Filed(keep, would)
 
     def settle(
         self,
         kept: IssueSnapshot,
         copies: list[IssueSnapshot],
         public_repository: str,
+        public_number: int,
         me: str,
         *,
         dry_run: bool,
@@ -155,14 +157,12 @@ class HandoffDesk:
         naming the kept one (posted once, found by its marker), and take it off the gap
         issues' ticket lists (each racing run triaged its own handoff: the copy was linked
         as a ticket of its own). What a dry run would write."""
-        ref = handoff_of(kept.body)
-        number = ref[1] if ref else 0
         writer = Writer(self.tracker, dry_run, me=me)
         closed: list[int] = []
         for dup in copies:
             if dup.state != "open":
                 continue
-            note = render_handoff_duplicate(public_repository, number, kept.number)
+            note = render_handoff_duplicate(public_repository, public_number, kept.number)
             writer.notice(dup.number, self.tracker.list_comments(dup.number), note)
             if dry_run:
                 writer.would_write.append(f"--- would close #{dup.number} (not_planned) ---")
@@ -283,7 +283,9 @@ class HandoffDesk:
         kept = self.find(public_repository, public.number, me, listing_f.result())
         if kept and kept[0].number != handoff.number:
             copy = next((i for i in kept if i.number == handoff.number), handoff)
-            would = self.settle(kept[0], [copy], public_repository, me, dry_run=dry_run)
+            would = self.settle(
+                kept[0], [copy], public_repository, public.number, me, dry_run=dry_run
+            )
             refused = self._refuse_copy(
                 handoff, kept[0].number, public_repository, public.number, dry_run
             )
