@@ -32,3 +32,10 @@ def audience_of(repository: Any, config: Config) -> Audience:
     if repository.get("private") is True:
         return Audience.staff
     return Audience.public
+
+
+def visibility_shown(repository: Mapping[str, Any]) -> str:
+    """The repository's visibility in GitHub's word (`public`, `internal`, `private`), from
+    `private` when GitHub gave no `visibility`: what `doctor` prints."""
+    said = repository.get("visibility")
+    return str(said or ("private" if repository.get("private") else "public"))

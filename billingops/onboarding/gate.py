@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from billingops.config import BUILT_IN_ROLES, Config
+from billingops.core.audience import visibility_shown
 from billingops.errors import BillingopsError
 from billingops.onboarding.checks import Check, Texts, fail, passed, warn
 
@@ -205,7 +206,7 @@ def gate_checks(gh: GitHubGateway, config: Config, callers: list[Caller]) -> lis
         secret = gh.repository_secret(WRITE_KEY)
     except BillingopsError as exc:
         return [_check(fail, "github.gate", "gate_unreadable", error=str(exc))]
-    shown = seen.get("visibility") or ("private" if seen.get("private") else "public")
+    shown = visibility_shown(seen)
     public = shown == "public"
     return [
         _environment_check(environment, status, env, public),

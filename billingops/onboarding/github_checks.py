@@ -70,7 +70,7 @@ def backlog_checks(gh: GitHubGateway, config: Config) -> list[Check]:
     """SPEC §5b: whether the configured backlog repository is public, as GitHub says of
     that repository itself (one request). Nothing written to a public backlog carries an
     amount, a title or an email."""
-    from billingops.core.audience import Audience, audience_of
+    from billingops.core.audience import Audience, audience_of, visibility_shown
 
     backlog = config.backlog_repository
     if backlog is None or backlog.lower() == gh.repository.lower():
@@ -81,7 +81,7 @@ def backlog_checks(gh: GitHubGateway, config: Config) -> list[Check]:
         return [
             _check(fail, "github.backlog", "backlog_unreadable", backlog=backlog, error=str(exc))
         ]
-    shown = str(seen.get("visibility") or ("private" if seen.get("private") else "public"))
+    shown = visibility_shown(seen)
     public = audience_of(seen, Config()) is Audience.public
     outcome = "backlog_public" if public else "backlog_private"
     return [_check(passed, "github.backlog", outcome, backlog=backlog, shown=shown)]
@@ -89,7 +89,7 @@ def backlog_checks(gh: GitHubGateway, config: Config) -> list[Check]:
 
 def audience_checks(gh: GitHubGateway, config: Config) -> list[Check]:
     """SPEC §5b: who can read the tickets, and whether the private desk is there."""
-    from billingops.core.audience import Audience, audience_of
+    from billingops.core.audience import Audience, audience_of, visibility_shown
 
     repo = gh.repository
     try:
@@ -98,7 +98,7 @@ def audience_checks(gh: GitHubGateway, config: Config) -> list[Check]:
         what = _check.text("reading_visibility", repo=repo)
         return [_github_failure("github.audience", what, exc)]
     audience = audience_of(seen, config)
-    shown = seen.get("visibility") or ("private" if seen.get("private") else "public")
+    shown = visibility_shown(seen)
     by_github = audience_of(seen, Config())
     if audience is Audience.staff and by_github is Audience.public:
         return [_check(fail, "github.audience", "staff_on_public", repo=repo, shown=shown)]
