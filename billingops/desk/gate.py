@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from billingops.desk.public import PublicDesk
     from billingops.models.result import RunResult
 
-__all__ = ["Gate", "ReadOnlyBilling", "gate_apply"]
+__all__ = ["Gate", "gate_apply"]
 
 
 @dataclass(frozen=True)

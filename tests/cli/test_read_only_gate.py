@@ -124,7 +124,7 @@ def test_unauthorised_label_is_refused_by_the_read_only_job(
 
 
 def test_a_write_in_the_read_only_job_fails_before_any_request() -> None:
-    from billingops.desk.gate import ReadOnlyBilling
+    from billingops._billing.read_only import ReadOnlyBilling
     from billingops.errors import OperationalError
 
     calls: list[str] = []
