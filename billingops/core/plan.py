@@ -272,12 +272,19 @@ def _round(x: Fraction) -> int:
     return int(q.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
-def revenue_impact(steps: list[Step], state: BillingState) -> RevenueImpact:
+def revenue_impact(
+    steps: list[Step], state: BillingState, *, realised: bool = False
+) -> RevenueImpact:
+    """What `steps` change: refunds, and the MRR their cancels take away. `realised`: the
+    steps ran already, so a subscription Stripe now shows canceled counts what it brought
+    per month before (its price), not the 0 of a canceled one."""
     subs = {s.id: s for s in state.subscriptions}
     mrr: dict[str, Fraction] = {}
     for st in steps:
         sub = subs.get(st.target or "")
         if st.kind is StepKind.cancel_subscription and sub is not None:
+            if realised and sub.status == "canceled":
+                sub = sub.model_copy(update={"status": "active"})
             cur = sub.currency.lower()
             mrr[cur] = mrr.get(cur, Fraction(0)) - monthly(sub)
     refunds = sum_by_currency(

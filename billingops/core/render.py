@@ -389,7 +389,7 @@ def render_triage(
         "done_views": [v for v in views if v.status in ("done", "already_done")],
         # What has actually happened so far, not what the whole plan would do.
         "realised": revenue_impact(
-            [v.step for v in views if v.status in ("done", "already_done")], state
+            [v.step for v in views if v.status in ("done", "already_done")], state, realised=True
         ),
         "label_effects": _label_effects(views, config),
         "roles": sorted(config.allowed_roles),

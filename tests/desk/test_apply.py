@@ -258,3 +258,18 @@ def test_the_apply_writes_in_the_number_of_the_gap_its_triage_filed(world: World
     assert world.fake.count("GET", "/repos/acme/support/issues") == 0  # no listing of its own
     [comment] = world.bot_comments(number)
     assert f"→ #{gap}" in comment and "the issue labeled" not in comment
+
+
+def test_a_re_triage_after_execution_keeps_the_realised_revenue_impact(world: World) -> None:
+    """After the cancel ran, Stripe shows the subscription canceled: what it brought per
+    month is still what the cancel took away (a re-triage once wrote "MRR change $0.00")."""
+    number, _ = triaged(world)
+    world.label(number, "approve-cancel", actor=MAINTAINER)
+    world.label(number, "approve-refund", actor=ADMIN)
+    world.apply(number)
+    [applied] = world.bot_comments(number)
+    done = next(ln for ln in applied.splitlines() if ln.startswith("**Done so far**"))
+    assert "MRR change -$20.00 per month" in done
+    world.triage(number)  # an edit of the ticket, a reopen
+    [again] = world.bot_comments(number)
+    assert next(ln for ln in again.splitlines() if ln.startswith("**Done so far**")) == done
