@@ -237,3 +237,33 @@ def _get(env: dict[str, str], path: str) -> list[dict[str, str]]:
     )
     with urllib.request.urlopen(request, timeout=30) as answer:  # the loopback fake
         return json.loads(answer.read())  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("public", [False, True])
+def test_the_ready_text_gives_each_command_to_try_its_own_line(public: bool) -> None:
+    """A newcomer copies these lines one by one (they once ran together:
+    `#   billingops gaps#   billingops report`)."""
+    from billingops.commands.texts import cli_text
+
+    text = cli_text(
+        "sandbox_ready",
+        stripe_url="http://127.0.0.1:1",
+        github_url="http://127.0.0.1:2",
+        public=public,
+        repository="acme/support",
+        desk="acme/billing-desk",
+        tickets=[],
+        exports="export X=1\n",
+        event="event.json",
+    )
+    for line in text.splitlines():
+        assert line.count("#   billingops") <= 1, line
+    tried = [
+        ln.split("#   ", 1)[1].split("  ")[0] for ln in text.splitlines() if "#   billingops" in ln
+    ]
+    assert tried[:4] == [
+        "billingops doctor --fix",
+        "billingops gaps",
+        "billingops report",
+        "billingops audit",
+    ]
