@@ -25,7 +25,9 @@ TEXT_ARGUMENTS = ((1, "summary"), (2, "fix"))
 # templates/messages/; the calls that carry such a message; the call that renders one.
 MESSAGE_MODULES = (
     "commands/init.py",
+    "commands/portal.py",
     "onboarding/repo_files.py",
+    "onboarding/portal.py",
 )
 MESSAGE_CALLS = {
     "BadInput",
@@ -66,6 +68,19 @@ def _has_own_text(node: ast.AST) -> bool:
     ):
         return True
     return any(_has_own_text(child) for child in ast.iter_child_nodes(node))
+
+
+def _holds_phrase(node: ast.AST) -> bool:
+    """What makes a name a message's: an f-string or a literal with a space in it (a phrase;
+    `d.get("id")` or `p.startswith("price_")` read data), outside a `message(...)` or
+    `page(...)` call."""
+    if isinstance(node, ast.Call) and _name(node.func) in RENDERERS:
+        return False
+    if isinstance(node, ast.JoinedStr) or (
+        isinstance(node, ast.Constant) and isinstance(node.value, str) and " " in node.value
+    ):
+        return True
+    return any(_holds_phrase(child) for child in ast.iter_child_nodes(node))
 
 
 def _texts_assigned(
@@ -126,7 +141,7 @@ def message_offences(source: str, where: str) -> list[str]:
     def visit(scope: ast.AST, texts: set[str]) -> None:
         for node in ast.iter_child_nodes(scope):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                visit(node, texts | _texts_assigned(node.body, _has_own_text))
+                visit(node, texts | _texts_assigned(node.body, _holds_phrase))
                 continue
             if isinstance(node, ast.Call) and _name(node.func) in MESSAGE_CALLS:
                 for arg in [*node.args, *(k.value for k in node.keywords if k.arg == "message")]:
@@ -135,7 +150,7 @@ def message_offences(source: str, where: str) -> list[str]:
                         found.append(f"{where}:{arg.lineno}: {ast.unparse(arg)[:70]}")
             visit(node, texts)
 
-    visit(tree, _texts_assigned(tree.body, _has_own_text))
+    visit(tree, _texts_assigned(tree.body, _holds_phrase))
     return found
 
 
@@ -183,9 +198,13 @@ def a(exc, path, err):
     click.echo(json.dumps(exc), nl=False)
     click.echo(err=True)
     passed("id", "a checklist literal is the other check's")
+    price = exc.get("id") if exc.startswith("price_") else None
+    raise BadInput(texts.message("portal", "archived", price=price))
+    phrase = "two words" if exc else path
+    click.echo(texts.message("init", "note", text=phrase))
 """
     found = message_offences(source, "m.py")
-    assert [f.split(":")[1] for f in found] == ["6", "7", "8", "9", "10"]
+    assert [f.split(":")[1] for f in found] == ["6", "7", "8", "9", "10", "19"]
 
 
 def test_no_message_of_init_or_portal_create_is_written_in_python() -> None:
