@@ -23,14 +23,7 @@ from billingops.onboarding.repo_files import (
     repository_root,
     write,
 )
-from billingops.templates_path import template_file
-
-_VERB = {
-    Status.create: "create",
-    Status.unchanged: "unchanged",
-    Status.overwrite: "overwrite",
-    Status.kept: "kept",
-}
+from billingops.onboarding.texts import message, page
 
 
 @click.command("init")
@@ -130,11 +123,7 @@ def command(
     repository at PATH (default: here). Shows what it writes; never overwrites a file that
     differs without --force (the missing ones are still written)."""
     if spec is not None:
-        click.echo(
-            "billingops: note: --spec is no longer needed and is ignored: the workflow "
-            "installs billingops from the pinned commit, with locked dependencies",
-            err=True,
-        )
+        click.echo(message("init", "spec_ignored"), err=True)
     options = Options(
         ref=ref,
         workflow_repo=workflow_repo or default_workflow_repo(),
@@ -148,29 +137,21 @@ def command(
     )
     options.validate()
     if private_repository is not None and (with_report or report_issue is not None):
-        raise BadInput(
-            "the weekly report never runs in a public support repository (its log and posts "
-            "are public): run billingops init --with-report in the private desk's clone instead"
-        )
+        raise BadInput(message("init", "report_in_public"))
     if desk_path is not None and private_repository is None:
-        raise BadInput("--desk-path needs --private-repository OWNER/NAME")
+        raise BadInput(message("init", "desk_path_alone"))
     if desk_path is not None and identity == "app" and support_repository is None:
-        raise BadInput(
-            "--desk-path with --identity app needs --support-repository OWNER/NAME: the "
-            "desk's App token must reach the public support repository to post outcomes"
-        )
+        raise BadInput(message("init", "desk_app_without_support"))
     repository_root(path)  # where, before what: a wrong directory is the first thing to fix
     left = options.placeholders()
     if left and not draft:
-        raise BadInput(
-            "init needs the commit to pin: --workflow-repo OWNER/NAME (billingops' repository) "
-            "and --ref SHA (git rev-parse HEAD in its clone); without them the workflow would "
-            f"carry {' and '.join(left)} and could not run (--draft writes it anyway)"
-        )
+        raise BadInput(message("init", "pin_needed", left=left))
     # With --json the human lines go to stderr and stdout gets the one object.
     written = [_init_one(path, options, force=force, dry_run=dry_run, err=as_json)]
     if desk_path is not None:
-        click.echo(f"billingops: the private desk {private_repository}, at {desk_path}:", err=True)
+        click.echo(
+            message("init", "desk_heading", desk=private_repository, path=desk_path), err=True
+        )
         desk = dataclasses.replace(
             options, desk=True, private_repository=None, with_report=False, report_issue=None
         )
@@ -190,27 +171,30 @@ def _init_one(
     planned = plan(root, options, force=force)
     shown: dict[str, Any] = {
         "path": str(root),
-        "files": [{"path": p.path, "status": _VERB[p.status], "why": p.why} for p in planned],
+        "files": [{"path": p.path, "status": p.status.value, "why": p.why} for p in planned],
     }
     for p in planned:
-        click.echo(f"{_VERB[p.status]:>9}  {p.path}  ({p.why})", err=err)
+        click.echo(message("init", "planned", verb=p.status.value, path=p.path, why=p.why), err=err)
     if dry_run:
         for p in planned:
             if p.status is not Status.unchanged:
-                click.echo(f"\n--- {p.path} ({_VERB[p.status]})", err=err)
+                click.echo(err=err)
+                click.echo(
+                    message("init", "dry_run_file", path=p.path, verb=p.status.value), err=err
+                )
                 click.echo(p.content, nl=False, err=err)
         for note in kept_notes(planned):
-            click.echo(f"billingops: {note}", err=True)
-        click.echo("billingops: dry run: nothing written", err=True)
+            click.echo(message("init", "note", text=note), err=True)
+        click.echo(message("init", "dry_run_done"), err=True)
         return shown
     check_writable(root, planned)
     written = write(root, planned)
     for note in kept_notes(planned):
-        click.echo(f"billingops: {note}", err=True)
+        click.echo(message("init", "note", text=note), err=True)
     if written:
-        click.echo(f"billingops: wrote {len(written)} file(s) in {root}", err=True)
+        click.echo(message("init", "wrote", count=len(written), root=root), err=True)
     elif not kept_notes(planned):
-        click.echo("billingops: nothing to write: every file is up to date", err=True)
+        click.echo(message("init", "up_to_date"), err=True)
     return shown
 
 
@@ -218,25 +202,17 @@ def _next_steps(options: Options, *, desk_written: bool = False, err: bool = Fal
     left = options.placeholders()
     if left:
         click.echo(
-            "billingops: warning: draft: pin the "
-            + ("action" if options.enterprise_server else "reusable workflow")
-            + " before committing: edit "
-            f".github/workflows/billingops.yml (replace {' and '.join(left)}) or run init "
-            "again with --workflow-repo OWNER/NAME and --ref SHA",
+            message(
+                "init", "draft_warning", left=left, enterprise_server=options.enterprise_server
+            ),
             err=True,
         )
-    import jinja2
-
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
-    template = env.from_string(template_file("init_next_steps.txt.j2").read_text("utf-8"))
-    desk = options.private_repository
-    repositories = "this repository" + (f" and on {desk}" if desk else "")
     click.echo(
-        template.render(
+        page(
+            "init_next_steps",
             app=options.identity == "app",
-            desk=desk,
+            desk=options.private_repository,
             desk_written=desk_written,
-            repositories=repositories,
             environment=options.environment,
             enterprise_server=options.enterprise_server,
             workflow_repo=options.workflow_repo,

@@ -11,6 +11,7 @@ import click
 
 from billingops.commands.common import _wiring, dry_run_option, json_option, print_json
 from billingops.errors import BadInput, ExitStatus
+from billingops.onboarding.texts import message
 
 if TYPE_CHECKING:
     from billingops._billing.stripe_gateway import StripeGateway
@@ -27,12 +28,10 @@ def _gateway(ctx: click.Context) -> StripeGateway:
 
     env = _wiring(ctx).env
     if env.stripe_api_key is None:
-        raise BadInput("STRIPE_API_KEY is not set: export a Stripe key (restricted: rk_...)")
+        raise BadInput(message("portal", "key_missing"))
     shape = classify(env.stripe_api_key.get_secret_value())
     if shape.kind not in ("secret", "restricted"):
-        raise BadInput(
-            f"STRIPE_API_KEY is not a secret or restricted key ({shape.label}): use an rk_ key"
-        )
+        raise BadInput(message("portal", "key_not_secret", label=shape.label))
     return stripe_gateway(env)
 
 
@@ -94,7 +93,7 @@ def create(
 
     bad = [p for p in prices if not p.startswith("price_")]
     if bad:
-        raise BadInput(f"--price takes price IDs (price_...), got {bad[0]!r}")
+        raise BadInput(message("portal", "not_price_ids", value=bad[0]))
     gateway = _gateway(ctx)
     try:
         found = gateway.retrieve_prices(list(prices)) if prices else []
@@ -106,7 +105,7 @@ def create(
                 print_json(ctx, {"action": "would_create", "params": params})
             else:
                 click.echo(json.dumps(params, indent=2))
-            click.echo("billingops: dry run: would create this portal configuration", err=True)
+            click.echo(message("portal", "dry_run_done"), err=True)
             return ExitStatus.OK
         created = gateway.create_portal_configuration(
             params, idempotency_key=portal.idempotency_key(params)
@@ -118,33 +117,23 @@ def create(
     if as_json:
         print_json(ctx, {"action": "created", "id": created.get("id"), "login_url": url})
     else:
-        click.echo(f"created billing portal configuration {created.get('id')}")
+        click.echo(message("portal", "created", id=created.get("id")))
         if url:
-            click.echo(f"public portal login link: {url}")
-            click.echo(f"put it in .github/billingops.yml:  portal: {{login_url: {url}}}")
+            click.echo(message("portal", "login_link", url=url))
+            click.echo(message("portal", "login_link_config", url=url))
         else:
-            click.echo("no public login link came back: enable the login page in the Dashboard")
+            click.echo(message("portal", "no_login_link"))
     if not created.get("is_default"):
-        click.echo(
-            "billingops: note: this configuration is not the account's default; make it the "
-            "default in the Dashboard (Settings > Billing > Customer portal) to use it",
-            err=True,
-        )
+        click.echo(message("portal", "not_default"), err=True)
     return ExitStatus.OK
 
 
 def _create_problem(exc: Exception) -> Exception:
     kind = getattr(exc, "kind", "")
     if kind == "unavailable":
-        return BadInput(
-            "the billing portal API is unavailable at this Stripe endpoint (localstripe has "
-            "none): run portal create against Stripe (test mode first) or use the Dashboard"
-        )
+        return BadInput(message("portal", "api_unavailable"))
     if kind == "permission":
-        return BadInput(
-            "the key may not write the portal configuration: run this once with a key that has "
-            "Customer portal: Write and Prices: Read (not a workflow key)"
-        )
+        return BadInput(message("portal", "permission_missing"))
     if kind == "not_found":
-        return BadInput(f"a --price does not exist in this Stripe account: {exc}")
+        return BadInput(message("portal", "price_not_found", problem=exc))
     return exc

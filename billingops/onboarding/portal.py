@@ -11,6 +11,7 @@ from typing import Any
 from billingops.config import PortalSettings
 from billingops.errors import BadInput
 from billingops.onboarding.checks import Check, Texts, fail, passed, warn
+from billingops.onboarding.texts import message
 
 CANCELLATION_REASONS = [
     "too_expensive",
@@ -202,9 +203,9 @@ def build_params(
     for price in prices:
         pid = str(price.get("id"))
         if not price.get("recurring"):
-            raise BadInput(f"{pid} is not a recurring price: plan switching needs recurring prices")
+            raise BadInput(message("portal", "not_recurring", price=pid))
         if price.get("active") is False:
-            raise BadInput(f"{pid} is archived: plan switching needs active prices")
+            raise BadInput(message("portal", "archived", price=pid))
         product = price.get("product")
         product_id = product.get("id") if isinstance(product, Mapping) else product
         by_product.setdefault(str(product_id), []).append(pid)
@@ -222,7 +223,7 @@ def build_params(
     }
     if return_url:
         if not return_url.startswith("https://"):
-            raise BadInput(f"--return-url must be an https:// URL, got {return_url!r}")
+            raise BadInput(message("portal", "return_url_not_https", url=return_url))
         params["default_return_url"] = return_url
     if headline:
         params["business_profile"] = {"headline": headline}

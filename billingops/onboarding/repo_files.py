@@ -18,6 +18,7 @@ from pathlib import Path
 
 from billingops.errors import BadInput
 from billingops.onboarding.home import PLACEHOLDER, home_repository
+from billingops.onboarding.texts import message
 from billingops.templates_path import template_file
 
 FORM_PATH = ".github/ISSUE_TEMPLATE/billing.yml"
@@ -88,34 +89,41 @@ class Options:
     def validate(self) -> None:
         if self.ref is not None and not _SHA.match(self.ref):
             raise BadInput(
-                f"--ref must be a full 40-character commit SHA of {self.workflow_repo}, "
-                f"got {self.ref!r}: tags and branches can move (git rev-parse TAG^{{commit}})"
+                message("init", "ref_not_sha", ref=self.ref, workflow_repo=self.workflow_repo)
             )
         if not _REPO.match(self.workflow_repo):
-            raise BadInput(f"--workflow-repo must be owner/name, got {self.workflow_repo!r}")
-        if not _ENVIRONMENT.match(self.environment):
             raise BadInput(
-                f"--environment must be a GitHub Environment name, got {self.environment!r}"
+                message(
+                    "init", "not_a_repository", option="--workflow-repo", value=self.workflow_repo
+                )
             )
+        if not _ENVIRONMENT.match(self.environment):
+            raise BadInput(message("init", "bad_environment", environment=self.environment))
         if self.private_repository is not None and not _REPO.match(self.private_repository):
             raise BadInput(
-                f"--private-repository must be owner/name, got {self.private_repository!r}"
+                message(
+                    "init",
+                    "not_a_repository",
+                    option="--private-repository",
+                    value=self.private_repository,
+                )
             )
         if self.report_issue is not None and self.report_issue < 1:
-            raise BadInput("--report-issue must be an issue number (1 or more)")
+            raise BadInput(message("init", "bad_report_issue"))
         if self.identity not in IDENTITIES:
-            raise BadInput(f"--identity must be app or actions, got {self.identity!r}")
+            raise BadInput(message("init", "bad_identity", identity=self.identity))
         if self.support_repository is not None and not _REPO.match(self.support_repository):
             raise BadInput(
-                f"--support-repository must be owner/name, got {self.support_repository!r}"
+                message(
+                    "init",
+                    "not_a_repository",
+                    option="--support-repository",
+                    value=self.support_repository,
+                )
             )
         pair = [r for r in (self.private_repository, self.support_repository) if r]
         if self.identity == "app" and len({r.split("/")[0].lower() for r in pair}) > 1:
-            raise BadInput(
-                "the GitHub App's token reaches one owner's repositories: put the private desk "
-                f"under the same owner as the support repository (got {' and '.join(pair)}), "
-                "or use --identity actions with a fine-grained BILLINGOPS_DESK_TOKEN"
-            )
+            raise BadInput(message("init", "app_owners_differ", pair=pair))
 
 
 @dataclass(frozen=True)
@@ -147,6 +155,11 @@ def _jinja_render(name: str, **values: object) -> str:
     )
 
 
+def _why(file: str) -> str:
+    """What a file is for (templates/messages/init.txt.j2)."""
+    return message("init", "why", file=file)
+
+
 def render_files(options: Options) -> list[tuple[str, str, str]]:
     """(path, content, what it is for) of every file init writes, in order."""
     options.validate()
@@ -173,21 +186,21 @@ def render_files(options: Options) -> list[tuple[str, str, str]]:
     if options.desk:
         # The private desk: handoff issues are triaged and approved here (SPEC §5b).
         return [
-            (WORKFLOW_PATH, _jinja_render(workflow, **values), "the desk's workflow"),
-            (CONFIG_PATH, config, "the desk's config, every default commented"),
+            (WORKFLOW_PATH, _jinja_render(workflow, **values), _why("desk_workflow")),
+            (CONFIG_PATH, config, _why("desk_config")),
         ]
     files = [
         (
             FORM_PATH,
             template_file("repo/billing.yml").read_text(encoding="utf-8"),
-            "the billing issue form",
+            _why("form"),
         ),
-        (WORKFLOW_PATH, _jinja_render(workflow, **values), "the workflow"),
-        (CONFIG_PATH, config, "the config, every default commented"),
+        (WORKFLOW_PATH, _jinja_render(workflow, **values), _why("workflow")),
+        (CONFIG_PATH, config, _why("config")),
     ]
     if options.with_report or options.report_issue is not None:
         files.append(
-            (REPORT_PATH, _jinja_render("report-workflow.yml.j2", **values), "the weekly report")
+            (REPORT_PATH, _jinja_render("report-workflow.yml.j2", **values), _why("report"))
         )
     return files
 
@@ -197,22 +210,16 @@ def repository_root(path: Path) -> Path:
     `.git` file of a worktree or submodule); otherwise one clear error."""
     path = path.expanduser()
     if not path.exists():
-        raise BadInput(f"{path} does not exist: create the repository first (git init {path})")
+        raise BadInput(message("init", "path_missing", path=path))
     if not path.is_dir():
-        raise BadInput(f"{path} is not a directory")
+        raise BadInput(message("init", "not_a_directory", path=path))
     path = path.resolve()
     if (path / ".git").exists():
         return path
     for parent in path.parents:
         if (parent / ".git").exists():
-            raise BadInput(
-                f"{path} is inside the git repository {parent}, not at its root: "
-                f"run billingops init {parent}"
-            )
-    raise BadInput(
-        f"{path} is not a git repository: run it in your support repository's clone "
-        f"(or git init {path} first)"
-    )
+            raise BadInput(message("init", "not_at_root", path=path, parent=parent))
+    raise BadInput(message("init", "not_a_git_repository", path=path))
 
 
 def plan(root: Path, options: Options, *, force: bool = False) -> list[PlannedFile]:
@@ -222,7 +229,7 @@ def plan(root: Path, options: Options, *, force: bool = False) -> list[PlannedFi
         if not target.exists():
             status = Status.create
         elif not target.is_file():
-            raise BadInput(f"{rel} exists and is not a file: move it away, then run init again")
+            raise BadInput(message("init", "not_a_file", path=rel))
         else:
             try:
                 existing = target.read_text(encoding="utf-8")
@@ -238,20 +245,11 @@ def plan(root: Path, options: Options, *, force: bool = False) -> list[PlannedFi
 
 def kept_notes(planned: list[PlannedFile]) -> list[str]:
     """One line per file that differs and was left as it is."""
-    notes = []
-    for p in planned:
-        if p.status is not Status.kept:
-            continue
-        what = (
-            "differs from billingops' issue form (billingops reads the form's headings)"
-            if p.path == FORM_PATH
-            else "differs from what billingops would write"
-        )
-        notes.append(
-            f"kept {p.path}: it {what}; run again with --force to overwrite it "
-            "(--dry-run shows what would be written)"
-        )
-    return notes
+    return [
+        message("init", "kept", path=p.path, form=p.path == FORM_PATH)
+        for p in planned
+        if p.status is Status.kept
+    ]
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -268,8 +266,7 @@ def check_writable(root: Path, planned: list[PlannedFile]) -> None:
         where = target if target.exists() else _nearest_existing(target.parent)
         if not os.access(where, os.W_OK):
             raise BadInput(
-                f"cannot write {p.path}: {where} is read-only; run init in a clone you can "
-                "write to (or fix its permissions)"
+                message("init", "cannot_write", path=p.path, reason=where, read_only=True)
             )
 
 
@@ -289,8 +286,13 @@ def write(root: Path, planned: list[PlannedFile]) -> list[PlannedFile]:
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
             raise BadInput(
-                f"cannot write {p.path}: {exc.strerror or exc}; run init in a clone you can "
-                "write to (or fix its permissions)"
+                message(
+                    "init",
+                    "cannot_write",
+                    path=p.path,
+                    reason=exc.strerror or exc,
+                    read_only=False,
+                )
             ) from None
         written.append(p)
     return written

@@ -1,5 +1,7 @@
 """The lines of the checklists (`doctor`, `live-check`, `portal validate`) from
-`templates/checks/<name>.txt.j2`: every text a person reads comes from templates/.
+`templates/checks/<name>.txt.j2`, and the messages of `init` and `portal create` (their
+errors, notes and the lines they print) from `templates/messages/<name>.txt.j2`: every
+text a person reads comes from templates/.
 
 One macro per outcome: the summary, then a line holding only `---`, then the fix (or a
 note) when there is one. The template's own text is one line however it is wrapped: its
@@ -8,7 +10,10 @@ repository, a login, an error GitHub or Stripe answered) is printed as given: ne
 as template text, never re-spaced, and it cannot end the summary early (a `---` in a
 repository's name stays part of it).
 
-Jinja loads on the first line a checklist renders, never for `--help`.
+A message is one macro too, without a fix; `|repr` quotes a value as Python's `!r` did
+(control characters escaped). Two spaces the collapsing would join are written `{{ " " * 2 }}`.
+
+Jinja loads on the first line a checklist or a message renders, never for `--help`.
 """
 
 from __future__ import annotations
@@ -28,18 +33,19 @@ def _inert(value: Any) -> str:
 
 
 @cache
-def _macros(template: str) -> Any:
+def _macros(template: str, folder: str = "checks") -> Any:
     import jinja2
 
     from billingops.templates_path import template_file
 
-    source = template_file(f"checks/{template}.txt.j2").read_text(encoding="utf-8")
+    source = template_file(f"{folder}/{template}.txt.j2").read_text(encoding="utf-8")
     source = " ".join(_SEPARATOR_LINE.sub(_FIX_FOLLOWS, source).split())
     env = jinja2.Environment(
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # a terminal or a JSON string, not HTML
         finalize=_inert,
     )
+    env.filters["repr"] = repr
     return env.from_string(source).module
 
 
@@ -52,3 +58,21 @@ def say(template: str, outcome: str, **values: Any) -> tuple[str, str | None]:
 def text(template: str, outcome: str, **values: Any) -> str:
     """The whole text of one macro (a phrase or line without a fix)."""
     return str(getattr(_macros(template), outcome)(**values))
+
+
+def message(template: str, name: str, **values: Any) -> str:
+    """One message (an error, a note, a line printed): the macro `name` of
+    `templates/messages/<template>.txt.j2`."""
+    return str(getattr(_macros(template, "messages"), name)(**values))
+
+
+def page(template: str, **values: Any) -> str:
+    """A message of several lines, laid out as written: the whole of
+    `templates/messages/<template>.txt.j2` rendered (no whitespace collapsed)."""
+    import jinja2
+
+    from billingops.templates_path import template_file
+
+    source = template_file(f"messages/{template}.txt.j2").read_text(encoding="utf-8")
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    return env.from_string(source).render(**values)
