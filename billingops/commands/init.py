@@ -14,6 +14,7 @@ from billingops.errors import BadInput, ExitStatus
 from billingops.onboarding.repo_files import (
     DEFAULT_ENVIRONMENT,
     REF_PLACEHOLDER,
+    WORKFLOW_REPO_PLACEHOLDER,
     Options,
     Status,
     check_writable,
@@ -145,7 +146,8 @@ def command(
     repository_root(path)  # where, before what: a wrong directory is the first thing to fix
     left = options.placeholders()
     if left and not draft:
-        raise BadInput(message("init", "pin_needed", left=left))
+        given = workflow_repo == WORKFLOW_REPO_PLACEHOLDER  # copied from the README as is
+        raise BadInput(message("init", "pin_needed", left=left, given_placeholder=given))
     # With --json the human lines go to stderr and stdout gets the one object.
     written = [_init_one(path, options, force=force, dry_run=dry_run, err=as_json)]
     if desk_path is not None:

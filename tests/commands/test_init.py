@@ -631,3 +631,17 @@ def test_enterprise_server_environment_stays_a_name(
     assert run(capsys, "init", str(repo), *PINNED, GHES, "--environment", name)[0] is ExitStatus.OK
     jobs = yaml.safe_load((repo / repo_files.WORKFLOW_PATH).read_text())["jobs"]
     assert jobs["apply"]["environment"] == name
+
+
+def test_the_readme_placeholder_copied_as_is_is_named_as_one(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A newcomer pasted `--workflow-repo OWNER/billingops --ref SHA` from the README and was
+    told both options were missing."""
+    status, _, err = run(
+        capsys, "init", str(repo), "--workflow-repo", "OWNER/billingops", "--ref", SHA
+    )
+    assert status is ExitStatus.BAD_INPUT
+    assert "--workflow-repo OWNER/billingops is the README's placeholder" in err
+    assert err.count("\n") == 1
+    assert not (repo / ".github").exists()
