@@ -25,18 +25,23 @@ from collections.abc import Iterable
 from pydantic import BaseModel, ConfigDict, Field
 
 from billingops.core.ownership import find_bot_comment, trusted_state
+from billingops.core.public import is_public_reply
 from billingops.models.decision import StepKind
-from billingops.models.issue import IssueSnapshot, LabelEvent, Thread
+from billingops.models.issue import Comment, IssueSnapshot, LabelEvent, Thread, same_login
 
 CASE_PREFIX = "billing:"
 DONE_LABEL = "billing:done"
 NEEDS_INFO = "needs_info"
 UNTRIAGED = "untriaged"
+# A ticket in a public repository: billingops acknowledged it there, and its case, plan and
+# steps are on its handoff in the private desk (SPEC §5b; audit the desk for those).
+HANDED_OFF = "handed_off"
 FINISHED = ("done", "already_done")
 DEFAULT_TOP_GAPS = 10
 
 MEASURES = {
-    "first_response": "open → billingops' first answer (its comment created)",
+    "first_response": "open → billingops' first answer (its comment, or in a public "
+    "repository its acknowledgement, created)",
     "first_triage": "open → first case label (a `billing:` case label)",
     "done": "open → `billing:done` (every approved step executed)",
     "closed": "open → issue closed",
@@ -81,17 +86,28 @@ def _first_labeled(events: Iterable[LabelEvent], match: str | None = None) -> in
     return min(times) if times else None
 
 
+def _acknowledgement(thread: Thread) -> Comment | None:
+    """billingops' neutral reply to a public ticket (its first answer there), if any."""
+    ours = [
+        c for c in thread.comments if same_login(c.author, thread.me) and is_public_reply(c.body)
+    ]
+    return min(ours, key=lambda c: (c.created_at, c.id)) if ours else None
+
+
 def issue_facts(issue: IssueSnapshot, thread: Thread, events: Iterable[LabelEvent]) -> IssueFacts:
     """What the issue shows; only billingops' own, unaltered comment says what it did."""
     events = list(events)
     comment = find_bot_comment(thread.comments, thread.me)
     state = trusted_state(comment, thread.me)
+    acknowledged = None if comment is not None else _acknowledgement(thread)
     case = UNTRIAGED
     if state is not None:
         case = state.case.value if state.case is not None else NEEDS_INFO
+    elif acknowledged is not None:
+        case = HANDED_OFF
     elif comment is None:
         labels = [lb[len(CASE_PREFIX) :] for lb in issue.labels if lb.startswith(CASE_PREFIX)]
-        labels = [lb for lb in labels if lb != "done"]
+        labels = [lb for lb in labels if lb not in ("done", "received")]  # not cases
         case = labels[0] if len(labels) == 1 else UNTRIAGED
     refunds = 0
     refunded: Counter[str] = Counter()
@@ -119,7 +135,7 @@ def issue_facts(issue: IssueSnapshot, thread: Thread, events: Iterable[LabelEven
         state=issue.state,
         case=case,
         created_at=issue.created_at,
-        first_response_at=comment.created_at if comment is not None else None,
+        first_response_at=answer.created_at if (answer := comment or acknowledged) else None,
         first_triage_at=_first_labeled(events),
         done_at=done,
         closed_at=issue.closed_at if issue.state == "closed" else None,

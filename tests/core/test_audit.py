@@ -152,3 +152,19 @@ def test_human_duration() -> None:
         "3.0 h",
         "5.0 days",
     ]
+
+
+def test_a_public_ticket_is_answered_by_its_acknowledgement_and_handed_off() -> None:
+    """In a public repository billingops' first answer is its neutral reply, and the case is
+    on the private desk's handoff (SPEC §5b): the audit once timed no answer and counted the
+    `billing:received` label as a case named "received"."""
+    from billingops.core.audit import HANDED_OFF
+    from billingops.core.public import PUBLIC_MARKER
+
+    issue = IssueSnapshot(number=8, author="x", created_at=T0, labels=["billing:received"])
+    ack = Comment(id=3, body=PUBLIC_MARKER + "\nThanks, we have it.", author=BOT, created_at=T0 + 9)
+    f = issue_facts(issue, _thread(ack), [])
+    assert (f.case, f.first_response_at) == (HANDED_OFF, T0 + 9)
+    look_alike = ack.model_copy(update={"author": "mallory"})
+    f = issue_facts(issue, _thread(look_alike), [])
+    assert (f.case, f.first_response_at) == (UNTRIAGED, None)
