@@ -109,7 +109,7 @@ def command(
 def _announce(ctx: click.Context, running: Session, exports: str, as_json: bool) -> None:
     """What is running and what to try: one JSON object with --json, else the text."""
     from billingops.commands.texts import cli_text
-    from billingops.sandbox.demo import PRIVATE_DESK, REPOSITORY
+    from billingops.sandbox.demo import PRIVATE_DESK, REPOSITORY, SCRATCH_REPOSITORY
 
     tickets = [
         {
@@ -146,6 +146,7 @@ def _announce(ctx: click.Context, running: Session, exports: str, as_json: bool)
             public=running.public,
             repository=REPOSITORY,
             desk=PRIVATE_DESK,
+            scratch=SCRATCH_REPOSITORY,
             tickets=tickets,
             exports=exports,
             event=shlex.quote(env.get("GITHUB_EVENT_PATH", "EVENT.json")),

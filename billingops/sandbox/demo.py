@@ -48,6 +48,8 @@ INBOX = "sam"
 # Public mode: a public support repository, and the private desk that gets the handoffs.
 REPOSITORY = "acme/support"
 PRIVATE_DESK = "acme/billing-desk"
+# An empty repository for `billingops live-check --repository` (README: OWNER/SCRATCH).
+SCRATCH_REPOSITORY = "acme/scratch"
 PORTAL_LOGIN_URL = "https://billing.stripe.com/p/login/test_sandbox"
 # The first ticket of the tour also shows a refused approval and a redelivered event.
 STORY = "duplicate_subscriptions"

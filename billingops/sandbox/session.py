@@ -22,6 +22,7 @@ from billingops.sandbox.demo import (
     PORTAL_LOGIN_URL,
     PRIVATE_DESK,
     REPOSITORY,
+    SCRATCH_REPOSITORY,
     TOUR,
     TRIAGER,
     handoff_number,
@@ -110,6 +111,7 @@ def start(
     from billingops.config import load_config
     from billingops.desk import Desk
     from billingops.desk.public import HandoffDesk, PublicDesk
+    from billingops.onboarding.labels import required_labels
 
     stripe_url = stack.enter_context(StripeServer()).base_url
     # The CLI reads the real clock: the fake GitHub's timeline starts now.
@@ -119,6 +121,9 @@ def start(
     else:
         fake.add_collaborator(MAINTAINER, "maintain")
         fake.add_collaborator(TRIAGER, "triage")
+    fake.add_repo(SCRATCH_REPOSITORY)
+    for spec in required_labels(Config()):
+        fake.add_label(spec.name, spec.color, spec.description, repo=SCRATCH_REPOSITORY)
     session = Session(stripe_url, fake.url, workdir, public=public)
     text = _CONFIG.format(login_url=PORTAL_LOGIN_URL)
     if public:

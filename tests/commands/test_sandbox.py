@@ -252,6 +252,7 @@ def test_the_ready_text_gives_each_command_to_try_its_own_line(public: bool) -> 
         public=public,
         repository="acme/support",
         desk="acme/billing-desk",
+        scratch="acme/scratch",
         tickets=[],
         exports="export X=1\n",
         event="event.json",
@@ -267,3 +268,24 @@ def test_the_ready_text_gives_each_command_to_try_its_own_line(public: bool) -> 
         "billingops report",
         "billingops audit",
     ]
+
+
+@pytest.mark.sandbox
+def test_live_check_runs_against_the_sandbox_s_scratch_repository(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """README: `billingops live-check --repository OWNER/SCRATCH`; a newcomer trying it in
+    the sandbox found no scratch repository (404, exit 2)."""
+    from contextlib import ExitStack
+
+    from billingops.cli import main
+    from billingops.errors import ExitStatus
+    from billingops.sandbox import session
+    from billingops.sandbox.demo import SCRATCH_REPOSITORY
+
+    with ExitStack() as stack:
+        running = session.start(stack, tmp_path, ["duplicate_subscriptions"])
+        status = main(["live-check", "--repository", SCRATCH_REPOSITORY], running.environment())
+    out, _ = capsys.readouterr()
+    assert status is ExitStatus.OK, out
+    assert "[FAIL]" not in out
