@@ -6,6 +6,15 @@ import os
 from collections.abc import Generator
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run (CI must not pass or fail by chance);
+# `pytest --hypothesis-profile=billingops-explore` draws new ones to look for bugs. A bug
+# found that way becomes a plain regression test (e.g. tests/core/test_intake.py's
+# `test_an_email_whose_local_part_looks_like_a_stripe_id_is_an_email_only`).
+settings.register_profile("billingops", derandomize=True, database=None)
+settings.register_profile("billingops-explore", derandomize=False)
+settings.load_profile("billingops")
 
 pytest_plugins = [
     "tests.plugins.bytecode",  # billingops compiled once, before the workers start

@@ -320,10 +320,12 @@ def _spans_outside(
 
 
 def _stripe_id_spans(text: str, secrets: list[Span]) -> list[tuple[int, int]]:
+    """Stripe-shaped ids outside secrets and outside email addresses (`in_0000001@x.com`
+    is an address whose local part looks like an invoice id, not an invoice)."""
     return _spans_outside(
         ((m.start(), m.end()) for m in _STRIPE_ID.finditer(text) if _stripe_shaped(m.group())),
         secrets,
-        [],
+        list(iter_email_spans(text)),
     )
 
 

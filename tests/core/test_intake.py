@@ -545,3 +545,12 @@ def test_the_dropdown_wins_over_free_text() -> None:
          "description": "Bitte kündigen und erstatten."}
     )  # fmt: skip
     assert parse_body(body).request is RequestKind.invoices
+
+
+@pytest.mark.parametrize("email", ["in_000000@0.com", "cus_Q4bT9xK2mN7p@example.com"])
+def test_an_email_whose_local_part_looks_like_a_stripe_id_is_an_email_only(email: str) -> None:
+    """Found by the render-then-parse property (hypothesis): `in_000000@0.com` also gave
+    the invoice id `in_000000`, an identifier the customer never wrote."""
+    ticket = parse_body(f"### Billing email\n\n{email}\n\n### What happened\n\nRefund please")
+    assert ticket.emails == [email]
+    assert ticket.stripe_ids == []
