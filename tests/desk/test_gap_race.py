@@ -12,6 +12,7 @@ check after a create cost a fourth round trip) is not what this test pins down.
 from __future__ import annotations
 
 import threading
+from functools import partial
 from typing import Any
 
 from billingops._tracker.github_gateway import GitHubGateway
@@ -21,6 +22,7 @@ from billingops.models.issue import Thread
 from billingops.models.result import RunResult
 from tests.plugins.desk import World
 from tests.plugins.github import gateway_for
+from tests.plugins.threads import run_at_once
 
 KEY = "no_duplicate_guard"
 
@@ -33,8 +35,14 @@ class _MeetAfterReading(GitHubGateway):
         super().__init__(base._token, base.repository, base.api_url, _client=base._client)
         self._barrier: threading.Barrier | None = barrier
 
-    def read_thread(self, number: int, *, listing: tuple[str, str] | None = None) -> Thread:
-        thread = super().read_thread(number, listing=listing)
+    def read_thread(
+        self,
+        number: int,
+        *,
+        listing: tuple[str, str] | None = None,
+        extra_listing: tuple[str, str] | None = None,
+    ) -> Thread:
+        thread = super().read_thread(number, listing=listing, extra_listing=extra_listing)
         if self._barrier is not None:
             barrier, self._barrier = self._barrier, None
             barrier.wait(timeout=20)
@@ -48,24 +56,13 @@ def _gap_issues(world: World) -> list[dict[str, Any]]:
 
 def _race(world: World, numbers: list[int]) -> list[RunResult]:
     barrier = threading.Barrier(len(numbers))
-    results: dict[int, RunResult] = {}
-    errors: list[BaseException] = []
 
-    def run(number: int) -> None:
+    def run(number: int) -> RunResult:
         tracker = _MeetAfterReading(gateway_for(world.fake), barrier)
         desk = Desk(world.stripe, tracker, world.config, world.fake.repository)
-        try:
-            results[number] = desk.triage(world.payload(number))
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
+        return desk.triage(world.payload(number))
 
-    threads = [threading.Thread(target=run, args=(n,)) for n in numbers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not errors, errors
-    return [results[n] for n in numbers]
+    return run_at_once([partial(run, n) for n in numbers])
 
 
 def test_two_triages_filing_the_same_new_gap_end_with_one_open_issue(world: World) -> None:

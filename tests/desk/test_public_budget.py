@@ -29,6 +29,7 @@ from tests.desk.test_public import desk_world as desk_world
 from tests.plugins.desk import ADMIN, World
 from tests.plugins.github import gateway_for
 from tests.plugins.rounds import Rounds
+from tests.plugins.threads import run_at_once
 
 # The issue's budget for a first public triage.
 GITHUB_REQUESTS = 8
@@ -185,21 +186,12 @@ def race_first_triages(world: World, number: int) -> None:
     """Two first public triages of `number`, both listing the desk before either files."""
     payload = world.payload(number)
     both_listed = threading.Barrier(2, timeout=30)
-    errors: list[BaseException] = []
 
     def run() -> None:
-        try:
-            tracker = _CreateTogether(gateway_for(world.fake), both_listed)
-            PublicDesk(world.stripe, tracker, _config(), PUBLIC).triage(payload)
-        except BaseException as exc:  # reported below
-            errors.append(exc)
+        tracker = _CreateTogether(gateway_for(world.fake), both_listed)
+        PublicDesk(world.stripe, tracker, _config(), PUBLIC).triage(payload)
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    run_at_once([run, run])
 
 
 class _CreateTogether:
